@@ -1,0 +1,158 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let products: [Product] = [
+  .executable(name: "spectra-bulk", targets: ["SpectraBulkCLI"])
+]
+
+let dependencies: [Package.Dependency] = [
+  .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+  .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+  .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+  .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+  .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+  .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
+  .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+  .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+  .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+]
+
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let targets: [Target] = [
+  // Domain: jobs, the state machine, errors, tenants and the store protocols. No I/O.
+  .target(
+    name: "BulkCore",
+    dependencies: [
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "Crypto", package: "swift-crypto"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkCoreTests",
+    dependencies: ["BulkCore"],
+    swiftSettings: swiftSettings
+  ),
+
+  // Generated protobuf and gRPC code only; see Codegen/.
+  .target(
+    name: "BulkProto",
+    dependencies: [
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
+  // The system SQLite library.
+  .systemLibrary(
+    name: "CSQLite",
+    pkgConfig: "sqlite3",
+    providers: [.apt(["libsqlite3-dev"])]
+  ),
+
+  // Job catalog (and, later, the embedded warehouse) on SQLite.
+  .target(
+    name: "BulkSQLite",
+    dependencies: [
+      "BulkCore",
+      "CSQLite",
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkSQLiteTests",
+    dependencies: [
+      "BulkSQLite",
+      "BulkCore",
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
+  // The gRPC BulkService: proto <-> domain mapping, the auth interceptor, BulkError -> RPCError.
+  .target(
+    name: "BulkGRPC",
+    dependencies: [
+      "BulkCore",
+      "BulkProto",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkGRPCTests",
+    dependencies: [
+      "BulkGRPC",
+      "BulkCore",
+      "BulkProto",
+      "BulkSQLite",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
+  // Composition root: configuration -> ServiceGroup.
+  .target(
+    name: "BulkServer",
+    dependencies: [
+      "BulkCore",
+      "BulkGRPC",
+      "BulkProto",
+      "BulkSQLite",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkServerTests",
+    dependencies: [
+      "BulkServer",
+      "BulkCore",
+      "BulkProto",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
+  // The `spectra-bulk` command.
+  .executableTarget(
+    name: "SpectraBulkCLI",
+    dependencies: [
+      "BulkServer",
+      "BulkCore",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+]
+
+let package = Package(
+  name: "spectra-bulk",
+  platforms: [.macOS(.v15)],
+  products: products,
+  dependencies: dependencies,
+  targets: targets
+)

@@ -1,0 +1,166 @@
+internal import Crypto
+package import Foundation
+
+/// The tenants the server knows and the tokens that authenticate them.
+///
+/// Tokens are kept only as SHA-256 digests. A presented token is hashed and compared with every
+/// digest in constant time, so neither the match nor its position leaks through timing.
+package struct TenantDirectory: Sendable {
+  private struct Credential: Sendable {
+    var digest: [UInt8]
+    var tenant: Tenant
+  }
+
+  private let credentials: [Credential]
+  /// Every tenant, in the order of the tenants file.
+  package let tenants: [Tenant]
+
+  /// A directory of tenants with the SHA-256 digests of their tokens.
+  package init(_ entries: [(tenant: Tenant, tokenDigests: [[UInt8]])]) {
+    self.tenants = entries.map(\.tenant)
+    self.credentials = entries.flatMap { entry in
+      entry.tokenDigests.map { Credential(digest: $0, tenant: entry.tenant) }
+    }
+  }
+
+  /// The one development tenant, `tenant-123`, with a single token.
+  package static func development(token: String) -> TenantDirectory {
+    TenantDirectory([(Tenant(id: Self.developmentTenantID), [Self.digest(of: token)])])
+  }
+
+  /// The id of the tenant a server without a tenants file serves.
+  package static let developmentTenantID = "tenant-123"
+
+  /// The SHA-256 digest of a token.
+  package static func digest(of token: String) -> [UInt8] {
+    Array(SHA256.hash(data: Data(token.utf8)))
+  }
+
+  /// The tenant whose token this is, or `nil`.
+  package func tenant(forToken token: String) -> Tenant? {
+    let presented = Self.digest(of: token)
+    var found: Tenant?
+    for credential in self.credentials {
+      var difference: UInt8 = 0
+      for (a, b) in zip(presented, credential.digest) {
+        difference |= a ^ b
+      }
+      if difference == 0 && found == nil {
+        found = credential.tenant
+      }
+    }
+    return found
+  }
+
+  /// Authenticates a call from its `authorization` and `x-tenant-id` values.
+  ///
+  /// - Throws: `UNAUTHENTICATED` for a missing, malformed or unknown token;
+  ///   `PERMISSION_DENIED` when `x-tenant-id` names another tenant than the token's.
+  package func authenticate(authorization: String?, tenantHeader: String?) throws(BulkError) -> Tenant {
+    guard let authorization, !authorization.isEmpty else {
+      throw BulkError(code: .unauthenticated, message: "missing authorization: send 'Bearer <token>'")
+    }
+    let scheme = "bearer "
+    guard authorization.count > scheme.count, authorization.prefix(scheme.count).lowercased() == scheme
+    else {
+      throw BulkError(code: .unauthenticated, message: "authorization must be 'Bearer <token>'")
+    }
+    let token = authorization.dropFirst(scheme.count).trimmingCharacters(in: .whitespaces)
+    guard let tenant = self.tenant(forToken: token) else {
+      throw BulkError(code: .unauthenticated, message: "the bearer token is not valid")
+    }
+    if let tenantHeader, !tenantHeader.isEmpty, tenantHeader != tenant.id {
+      throw BulkError(
+        code: .permissionDenied,
+        message: "x-tenant-id '\(tenantHeader)' is not the tenant of the bearer token"
+      )
+    }
+    return tenant
+  }
+}
+
+extension TenantDirectory {
+  private struct File: Decodable {
+    struct Entry: Decodable {
+      var id: String
+      var tokens: [String]
+      var schema: String?
+    }
+    var tenants: [Entry]
+  }
+
+  /// Reads a tenants file:
+  /// `{"tenants": [{"id": "t", "tokens": ["sha256:<hex>"], "schema": "t"}]}`.
+  ///
+  /// - Returns: the directory, and a warning for each token written in plain text.
+  package static func load(contentsOf url: URL) throws(BulkError) -> (TenantDirectory, warnings: [String]) {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw .invalidArgument("cannot read tenants file \(url.path): \(error.localizedDescription)")
+    }
+    return try Self.parse(data, source: url.path)
+  }
+
+  /// Parses the JSON of a tenants file; `source` names it in error messages.
+  package static func parse(_ data: Data, source: String) throws(BulkError) -> (TenantDirectory, warnings: [String]) {
+    let file: File
+    do {
+      file = try JSONDecoder().decode(File.self, from: data)
+    } catch {
+      throw .invalidArgument("tenants file \(source) is not valid: \(error)")
+    }
+    var warnings: [String] = []
+    var seen: Set<String> = []
+    var entries: [(tenant: Tenant, tokenDigests: [[UInt8]])] = []
+    for (index, entry) in file.tenants.enumerated() {
+      let place = "tenants file \(source), tenants[\(index)]"
+      guard !entry.id.isEmpty else { throw .invalidArgument("\(place): id is empty") }
+      guard seen.insert(entry.id).inserted else {
+        throw .invalidArgument("\(place): tenant '\(entry.id)' appears twice")
+      }
+      if let schema = entry.schema, !Identifier.isValid(schema) {
+        throw .invalidArgument("\(place): schema '\(schema)' is not a valid identifier")
+      }
+      var digests: [[UInt8]] = []
+      for (tokenIndex, token) in entry.tokens.enumerated() {
+        if token.hasPrefix("sha256:") {
+          guard let digest = Self.hexBytes(token.dropFirst("sha256:".count)), digest.count == 32 else {
+            throw .invalidArgument("\(place).tokens[\(tokenIndex)]: expected sha256: and 64 hex digits")
+          }
+          digests.append(digest)
+        } else {
+          guard !token.isEmpty else { throw .invalidArgument("\(place).tokens[\(tokenIndex)]: empty token") }
+          warnings.append("\(place).tokens[\(tokenIndex)] is a plain token; store 'sha256:<hex>' instead")
+          digests.append(Self.digest(of: token))
+        }
+      }
+      entries.append((Tenant(id: entry.id, schema: entry.schema), digests))
+    }
+    return (TenantDirectory(entries), warnings)
+  }
+
+  private static func hexBytes(_ hex: Substring) -> [UInt8]? {
+    let characters = Array(hex.utf8)
+    guard characters.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(characters.count / 2)
+    for index in stride(from: 0, to: characters.count, by: 2) {
+      guard let high = Self.nibble(characters[index]), let low = Self.nibble(characters[index + 1]) else {
+        return nil
+      }
+      bytes.append(high << 4 | low)
+    }
+    return bytes
+  }
+
+  private static func nibble(_ character: UInt8) -> UInt8? {
+    switch character {
+    case UInt8(ascii: "0") ... UInt8(ascii: "9"): character - UInt8(ascii: "0")
+    case UInt8(ascii: "a") ... UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A") ... UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+    default: nil
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package import BulkCore
+package import GRPCCore
+package import Logging
+
+/// Authenticates every RPC from its `authorization` and `x-tenant-id` metadata and runs the
+/// handler, and any response stream it returns, with `Caller.tenant` set.
+package struct AuthInterceptor: ServerInterceptor {
+  private let directory: TenantDirectory
+  private let logger: Logger
+
+  package init(directory: TenantDirectory, logger: Logger) {
+    self.directory = directory
+    self.logger = logger
+  }
+
+  package func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let tenant: Tenant
+    do {
+      tenant = try self.directory.authenticate(
+        authorization: request.metadata.firstString("authorization"),
+        tenantHeader: request.metadata.firstString("x-tenant-id")
+      )
+    } catch {
+      self.logger.notice(
+        "call refused",
+        metadata: ["rpc": "\(context.descriptor.method)", "peer": "\(context.remotePeer)", "reason": "\(error.code)"]
+      )
+      throw RPCError(error)
+    }
+    var response = try await Caller.$tenant.withValue(tenant) {
+      try await next(request, context)
+    }
+    // A streaming response is produced after `next` returns: keep the tenant for it too.
+    if case .success(var contents) = response.accepted {
+      let producer = contents.producer
+      contents.producer = { writer in
+        try await Caller.$tenant.withValue(tenant) { try await producer(writer) }
+      }
+      response.accepted = .success(contents)
+    }
+    return response
+  }
+}
+
+extension Metadata {
+  fileprivate func firstString(_ key: String) -> String? {
+    for value in self[stringValues: key] {
+      return value
+    }
+    return nil
+  }
+}

@@ -1,0 +1,115 @@
+package import BulkCore
+package import BulkProto
+package import GRPCCore
+
+/// The gRPC `spectra.bulk.v1.BulkService`: maps messages to `JobService` calls and `BulkError`s
+/// to statuses. Authentication happened before, in `AuthInterceptor`.
+package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
+  private let jobs: JobService
+
+  package init(jobs: JobService) {
+    self.jobs = jobs
+  }
+
+  package func createJob(
+    request: Spectra_Bulk_V1_CreateJobRequest,
+    context: ServerContext
+  ) async throws -> Spectra_Bulk_V1_Job {
+    let tenant = try Caller.current()
+    return try await Self.mapped { () async throws(BulkError) -> Job in
+      let spec = try JobSpec(request)
+      return try await self.jobs.createJob(spec, requestID: request.requestID, tenant: tenant)
+    }
+  }
+
+  package func getJob(
+    request: Spectra_Bulk_V1_GetJobRequest,
+    context: ServerContext
+  ) async throws -> Spectra_Bulk_V1_Job {
+    let tenant = try Caller.current()
+    return try await Self.mapped { () async throws(BulkError) -> Job in
+      try await self.jobs.job(id: request.jobID, tenant: tenant)
+    }
+  }
+
+  package func listJobs(
+    request: Spectra_Bulk_V1_ListJobsRequest,
+    context: ServerContext
+  ) async throws -> Spectra_Bulk_V1_ListJobsResponse {
+    let tenant = try Caller.current()
+    do {
+      let page = try await self.jobs.listJobs(
+        tenant: tenant,
+        state: try request.state.domain(field: "state"),
+        limit: Int(request.limit),
+        pageToken: request.pageToken
+      )
+      var response = Spectra_Bulk_V1_ListJobsResponse()
+      response.jobs = page.jobs.map(Spectra_Bulk_V1_Job.init)
+      response.nextPageToken = page.nextPageToken
+      return response
+    } catch {
+      throw RPCError(error)
+    }
+  }
+
+  package func updateJobState(
+    request: Spectra_Bulk_V1_UpdateJobStateRequest,
+    context: ServerContext
+  ) async throws -> Spectra_Bulk_V1_Job {
+    let tenant = try Caller.current()
+    return try await Self.mapped { () async throws(BulkError) -> Job in
+      guard let state = try request.state.domain(field: "state") else {
+        throw .invalidArgument("state is required: JOB_STATE_UPLOAD_COMPLETE or JOB_STATE_ABORTED")
+      }
+      return try await self.jobs.updateState(id: request.jobID, to: state, tenant: tenant)
+    }
+  }
+
+  package func uploadJobData(
+    request: RPCAsyncSequence<Spectra_Bulk_V1_UploadJobDataRequest, any Error>,
+    context: ServerContext
+  ) async throws -> Spectra_Bulk_V1_UploadJobDataResponse {
+    throw RPCError(code: .unimplemented, message: "UploadJobData is not served by this build yet (issue #3)")
+  }
+
+  package func watchJob(
+    request: Spectra_Bulk_V1_WatchJobRequest,
+    response: RPCWriter<Spectra_Bulk_V1_Job>,
+    context: ServerContext
+  ) async throws {
+    throw RPCError(code: .unimplemented, message: "WatchJob is not served by this build yet (issue #4)")
+  }
+
+  package func getJobResults(
+    request: Spectra_Bulk_V1_GetJobResultsRequest,
+    response: RPCWriter<Spectra_Bulk_V1_ResultChunk>,
+    context: ServerContext
+  ) async throws {
+    throw RPCError(code: .unimplemented, message: "GetJobResults is not served by this build yet (issue #4)")
+  }
+
+  package func deleteJob(
+    request: Spectra_Bulk_V1_DeleteJobRequest,
+    context: ServerContext
+  ) async throws -> Spectra_Bulk_V1_DeleteJobResponse {
+    let tenant = try Caller.current()
+    do {
+      try await self.jobs.deleteJob(id: request.jobID, tenant: tenant)
+      return Spectra_Bulk_V1_DeleteJobResponse()
+    } catch {
+      throw RPCError(error)
+    }
+  }
+
+  /// Runs a call that answers with a job, converting its `BulkError` to an `RPCError`.
+  private static func mapped(
+    _ body: () async throws(BulkError) -> Job
+  ) async throws(RPCError) -> Spectra_Bulk_V1_Job {
+    do {
+      return Spectra_Bulk_V1_Job(try await body())
+    } catch {
+      throw RPCError(error)
+    }
+  }
+}

@@ -1,0 +1,152 @@
+internal import CSQLite
+internal import Foundation
+
+/// An error reported by SQLite, with its result code and message.
+package struct SQLiteError: Error, CustomStringConvertible {
+  package var code: Int32
+  package var message: String
+
+  package var description: String { "SQLite error \(self.code): \(self.message)" }
+}
+
+/// One open SQLite database connection.
+///
+/// This type alone owns the `sqlite3` handle and closes it in `deinit`. It is not thread safe:
+/// its owner confines it to one serial queue, which is why it is `@unchecked Sendable`.
+package final class SQLiteConnection: @unchecked Sendable {
+  private let handle: OpaquePointer
+
+  /// Opens (creating if needed) the database at `path`.
+  package init(path: String) throws {
+    var handle: OpaquePointer?
+    let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+    let status = sqlite3_open_v2(path, &handle, flags, nil)
+    guard status == SQLITE_OK, let handle else {
+      let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open \(path)"
+      sqlite3_close_v2(handle)
+      throw SQLiteError(code: status, message: message)
+    }
+    self.handle = handle
+    sqlite3_extended_result_codes(handle, 1)
+  }
+
+  deinit {
+    sqlite3_close_v2(self.handle)
+  }
+
+  /// Runs one or more statements that return no rows.
+  package func execute(_ sql: String) throws {
+    var errorMessage: UnsafeMutablePointer<CChar>?
+    let status = sqlite3_exec(self.handle, sql, nil, nil, &errorMessage)
+    guard status == SQLITE_OK else {
+      let message = errorMessage.map { String(cString: $0) } ?? "unknown error"
+      sqlite3_free(errorMessage)
+      throw SQLiteError(code: status, message: message)
+    }
+  }
+
+  /// Compiles one statement.
+  package func prepare(_ sql: String) throws -> SQLiteStatement {
+    var statement: OpaquePointer?
+    let status = sqlite3_prepare_v2(self.handle, sql, -1, &statement, nil)
+    guard status == SQLITE_OK, let statement else { throw self.error(status) }
+    return SQLiteStatement(handle: statement, connection: self)
+  }
+
+  /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), rolling back when it throws.
+  package func transaction<T>(_ body: () throws -> T) throws -> T {
+    try self.execute("BEGIN IMMEDIATE")
+    do {
+      let result = try body()
+      try self.execute("COMMIT")
+      return result
+    } catch {
+      try? self.execute("ROLLBACK")
+      throw error
+    }
+  }
+
+  /// Rows changed by the last statement.
+  package var changes: Int { Int(sqlite3_changes(self.handle)) }
+
+  /// The rowid of the last inserted row.
+  package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(self.handle) }
+
+  fileprivate func error(_ status: Int32) -> SQLiteError {
+    SQLiteError(code: status, message: String(cString: sqlite3_errmsg(self.handle)))
+  }
+}
+
+/// A compiled statement of a `SQLiteConnection`, used on that connection's queue only.
+package final class SQLiteStatement {
+  private let handle: OpaquePointer
+  private let connection: SQLiteConnection
+
+  fileprivate init(handle: OpaquePointer, connection: SQLiteConnection) {
+    self.handle = handle
+    self.connection = connection
+  }
+
+  deinit {
+    sqlite3_finalize(self.handle)
+  }
+
+  /// A value bound to a parameter.
+  package enum Value {
+    case null
+    case integer(Int64)
+    case text(String)
+  }
+
+  /// Binds `values` to the parameters `?1`, `?2`, … in order.
+  @discardableResult
+  package func bind(_ values: [Value]) throws -> SQLiteStatement {
+    sqlite3_reset(self.handle)
+    sqlite3_clear_bindings(self.handle)
+    for (offset, value) in values.enumerated() {
+      let index = Int32(offset + 1)
+      let status: Int32
+      switch value {
+      case .null:
+        status = sqlite3_bind_null(self.handle, index)
+      case .integer(let integer):
+        status = sqlite3_bind_int64(self.handle, index, integer)
+      case .text(let text):
+        status = sqlite3_bind_text(self.handle, index, text, -1, Self.transient)
+      }
+      guard status == SQLITE_OK else { throw self.connection.error(status) }
+    }
+    return self
+  }
+
+  /// Advances to the next row; `false` when the statement is done.
+  package func step() throws -> Bool {
+    let status = sqlite3_step(self.handle)
+    switch status {
+    case SQLITE_ROW: return true
+    case SQLITE_DONE: return false
+    default: throw self.connection.error(status)
+    }
+  }
+
+  /// Runs a statement that returns no rows.
+  package func run() throws {
+    while try self.step() {}
+  }
+
+  package func int64(_ column: Int32) -> Int64 {
+    sqlite3_column_int64(self.handle, column)
+  }
+
+  package func text(_ column: Int32) -> String {
+    guard let pointer = sqlite3_column_text(self.handle, column) else { return "" }
+    return String(cString: pointer)
+  }
+
+  package func isNull(_ column: Int32) -> Bool {
+    sqlite3_column_type(self.handle, column) == SQLITE_NULL
+  }
+
+  /// SQLite copies the bound bytes (`SQLITE_TRANSIENT`).
+  private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}

@@ -1,0 +1,156 @@
+package import BulkCore
+internal import Foundation
+
+/// The job catalog in one SQLite file (WAL, `synchronous=FULL`).
+///
+/// Every call runs on one serial dispatch queue, so SQLite's blocking calls and fsyncs stay off
+/// the Swift concurrency pool and each call is one transaction on one connection.
+package final class SQLiteJobCatalog: JobCatalog {
+  private let connection: SQLiteConnection
+  private let queue = DispatchQueue(label: "spectra.bulk.catalog")
+
+  /// Opens the catalog in `path`, creating it and running any migrations it has not seen.
+  package init(path: String) throws {
+    let connection = try SQLiteConnection(path: path)
+    try connection.execute(
+      """
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = FULL;
+      PRAGMA busy_timeout = 5000;
+      """
+    )
+    try CatalogSchema.migrate(connection)
+    self.connection = connection
+  }
+
+  package func insert(
+    _ job: Job,
+    idempotencyKey: IdempotencyKey?,
+    activeJobLimit: Int
+  ) async throws
+    -> JobInsertOutcome
+  {
+    try await self.run { connection in
+      try connection.transaction {
+        if let idempotencyKey {
+          let existing = try connection.prepare(
+            "SELECT \(CatalogSchema.jobColumns), request_fingerprint FROM jobs WHERE tenant_id = ?1 AND request_id = ?2"
+          ).bind([.text(job.tenantID), .text(idempotencyKey.requestID)])
+          if try existing.step() {
+            return .existing(
+              try CatalogSchema.job(from: existing),
+              fingerprint: existing.text(CatalogSchema.columnCount)
+            )
+          }
+        }
+        let active = try connection.prepare(
+          "SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND state IN ('Open', 'UploadComplete', 'InProgress')"
+        ).bind([.text(job.tenantID)])
+        _ = try active.step()
+        guard active.int64(0) < Int64(activeJobLimit) else { return .activeJobLimitReached }
+
+        let insert = try connection.prepare(
+          """
+          INSERT INTO jobs (\(CatalogSchema.jobColumns), request_id, request_fingerprint)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+          """
+        )
+        try insert.bind(
+          CatalogSchema.values(of: job) + [
+            idempotencyKey.map { .text($0.requestID) } ?? .null,
+            idempotencyKey.map { .text($0.fingerprint) } ?? .null,
+          ]
+        ).run()
+        // Read back what was stored, so that the caller sees the same values as later reads.
+        guard let stored = try Self.fetch(id: job.id, tenantID: job.tenantID, connection) else {
+          throw SQLiteError(code: 0, message: "job \(job.id) vanished after insert")
+        }
+        return .inserted(stored)
+      }
+    }
+  }
+
+  package func job(id: String, tenantID: String) async throws -> Job? {
+    try await self.run { connection in
+      try Self.fetch(id: id, tenantID: tenantID, connection)
+    }
+  }
+
+  package func jobs(tenantID: String, state: JobState?, limit: Int, after cursor: Int64?) async throws -> JobPage {
+    try await self.run { connection in
+      let statement = try connection.prepare(
+        """
+        SELECT \(CatalogSchema.jobColumns), seq FROM jobs
+        WHERE tenant_id = ?1 AND (?2 IS NULL OR state = ?2) AND seq < ?3
+        ORDER BY seq DESC LIMIT ?4
+        """
+      ).bind([
+        .text(tenantID), state.map { .text($0.rawValue) } ?? .null, .integer(cursor ?? Int64.max),
+        .integer(Int64(limit) + 1),
+      ])
+      var jobs: [Job] = []
+      var lastSequence: Int64 = 0
+      var more = false
+      while try statement.step() {
+        if jobs.count == limit {
+          more = true
+          break
+        }
+        jobs.append(try CatalogSchema.job(from: statement))
+        lastSequence = statement.int64(CatalogSchema.columnCount)
+      }
+      return JobPage(jobs: jobs, nextCursor: more ? lastSequence : nil)
+    }
+  }
+
+  package func update(
+    id: String,
+    tenantID: String,
+    _ change: @escaping @Sendable (inout Job) throws(BulkError) -> Void
+  ) async throws -> Job {
+    try await self.run { connection in
+      try connection.transaction {
+        guard var job = try Self.fetch(id: id, tenantID: tenantID, connection) else { throw BulkError.jobNotFound(id) }
+        let before = job
+        try change(&job)
+        guard job != before else { return job }
+        let assignments = CatalogSchema.jobColumnNames.enumerated().dropFirst(2)
+          .map { "\($0.element) = ?\($0.offset + 1)" }.joined(separator: ", ")
+        try connection.prepare("UPDATE jobs SET \(assignments) WHERE id = ?1 AND tenant_id = ?2")
+          .bind(CatalogSchema.values(of: job)).run()
+        return try Self.fetch(id: id, tenantID: tenantID, connection) ?? job
+      }
+    }
+  }
+
+  package func delete(
+    id: String,
+    tenantID: String,
+    _ check: @escaping @Sendable (Job) throws(BulkError) -> Void
+  ) async throws {
+    try await self.run { connection in
+      try connection.transaction {
+        guard let job = try Self.fetch(id: id, tenantID: tenantID, connection) else { throw BulkError.jobNotFound(id) }
+        try check(job)
+        try connection.prepare("DELETE FROM jobs WHERE id = ?1 AND tenant_id = ?2")
+          .bind([.text(id), .text(tenantID)]).run()
+      }
+    }
+  }
+
+  private static func fetch(id: String, tenantID: String, _ connection: SQLiteConnection) throws -> Job? {
+    let statement = try connection.prepare(
+      "SELECT \(CatalogSchema.jobColumns) FROM jobs WHERE id = ?1 AND tenant_id = ?2"
+    ).bind([.text(id), .text(tenantID)])
+    return try statement.step() ? CatalogSchema.job(from: statement) : nil
+  }
+
+  /// Runs `body` on the catalog's queue.
+  private func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+      self.queue.async {
+        continuation.resume(with: Result { try body(self.connection) })
+      }
+    }
+  }
+}

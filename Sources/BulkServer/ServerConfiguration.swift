@@ -1,0 +1,46 @@
+package import BulkCore
+
+/// Everything `spectra-bulk serve` can be told, with the defaults of API.md §4.
+package struct ServerConfiguration: Sendable {
+  /// Catalog, staging and results; created if missing.
+  package var dataDirectory: String = "./.spectra"
+  /// Listen address of both surfaces.
+  package var host: String = "127.0.0.1"
+  /// The gRPC port; 0 picks a free one.
+  package var grpcPort: Int = 50051
+  /// The tenants file; without it the server has the one development tenant.
+  package var tenantsFile: String?
+  /// The development tenant's token when there is no tenants file; generated when `nil`.
+  package var developmentToken: String?
+  /// Seed the embedded warehouse of `tenant-123` with the quickstart's tables.
+  package var demo: Bool = false
+  /// Service-layer limits.
+  package var limits = Limits()
+  /// HTTP/2 and gRPC transport settings.
+  package var grpc = GRPCTransportSettings()
+
+  package init() {}
+}
+
+/// HTTP/2 settings of the gRPC surface, sized for bulk streams.
+package struct GRPCTransportSettings: Hashable, Sendable {
+  /// Streams (calls) one connection may have open at once; advertised in SETTINGS.
+  package var maxConcurrentStreams: Int = 100
+  /// A connection with no open stream for this long is closed with GOAWAY.
+  package var maxIdleTime: Duration = .seconds(300)
+  /// The server pings a connection that has been quiet this long…
+  package var keepaliveTime: Duration = .seconds(60)
+  /// …and closes it when the ping is not answered within this.
+  package var keepaliveTimeout: Duration = .seconds(20)
+  /// Clients pinging more often than this without a call open get GOAWAY (ping abuse).
+  package var minClientPingInterval: Duration = .seconds(60)
+  /// HTTP/2 flow-control window per stream and connection. The transport's 64 KiB holds one
+  /// upload to about 100 MB/s here; 4 MiB reached about 870 MB/s (ARCHITECTURE.md).
+  package var targetWindowSize: Int = 4 << 20
+  /// Largest HTTP/2 frame the server accepts.
+  package var maxFrameSize: Int = 256 << 10
+  /// Largest gRPC message the server accepts.
+  package var maxMessageSize: Int = 4 << 20
+
+  package init() {}
+}

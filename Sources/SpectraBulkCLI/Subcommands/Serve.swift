@@ -1,0 +1,89 @@
+internal import ArgumentParser
+internal import BulkCore
+internal import BulkServer
+internal import Foundation
+internal import Logging
+
+/// `spectra-bulk serve`: runs the server until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the server. Every flag can also be set as SPECTRA_<FLAG> (e.g. SPECTRA_DATA_DIR)."
+  )
+
+  private static let environment = ProcessInfo.processInfo.environment
+
+  @Option(help: "Catalog, staging and results; created if missing.")
+  var dataDir: String = Self.environment["SPECTRA_DATA_DIR"] ?? "./.spectra"
+
+  @Option(help: "Listen address of both surfaces.")
+  var host: String = Self.environment["SPECTRA_HOST"] ?? "127.0.0.1"
+
+  @Option(help: "gRPC port; 0 picks a free port.")
+  var grpcPort: Int = Self.environment["SPECTRA_GRPC_PORT"].flatMap { Int($0) } ?? 50051
+
+  @Option(help: "Tenants file (JSON); without it one development tenant, tenant-123, is served. [env: SPECTRA_TENANTS]")
+  var tenants: String?
+
+  @Flag(help: "Create tables customers and sales with a few rows for tenant-123 (quickstart).")
+  var demo: Bool = Self.environment["SPECTRA_DEMO"] == "1" || Self.environment["SPECTRA_DEMO"] == "true"
+
+  @Option(help: "Most streams (calls) open at once on one gRPC connection.")
+  var grpcMaxConcurrentStreams: Int = Self.environment["SPECTRA_GRPC_MAX_CONCURRENT_STREAMS"].flatMap { Int($0) } ?? 100
+
+  @Option(help: "HTTP/2 flow-control window in bytes for gRPC.")
+  var grpcWindowSize: Int = Self.environment["SPECTRA_GRPC_WINDOW_SIZE"].flatMap { Int($0) } ?? 4 << 20
+
+  @Option(help: "Largest HTTP/2 frame in bytes the gRPC surface accepts (16384 to 16777215).")
+  var grpcMaxFrameSize: Int = Self.environment["SPECTRA_GRPC_MAX_FRAME_SIZE"].flatMap { Int($0) } ?? 256 << 10
+
+  @Option(help: "Unfinished jobs a tenant may have at once.")
+  var maxActiveJobs: Int = Self.environment["SPECTRA_MAX_ACTIVE_JOBS"].flatMap { Int($0) } ?? 1000
+
+  @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+  var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
+
+  func validate() throws {
+    guard (0 ... 65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
+    guard self.grpcMaxConcurrentStreams > 0 else {
+      throw ValidationError("--grpc-max-concurrent-streams must be positive")
+    }
+    guard (16384 ... 16_777_215).contains(self.grpcMaxFrameSize) else {
+      throw ValidationError("--grpc-max-frame-size must be 16384 to 16777215")
+    }
+    guard (65535 ... (1 << 31) - 1).contains(self.grpcWindowSize) else {
+      throw ValidationError("--grpc-window-size must be 65535 to 2147483647")
+    }
+    guard self.maxActiveJobs > 0 else { throw ValidationError("--max-active-jobs must be positive") }
+    guard Logger.Level(rawValue: self.logLevel) != nil else {
+      throw ValidationError("--log-level \(self.logLevel) is not a level")
+    }
+  }
+
+  func run() async throws {
+    let level = Logger.Level(rawValue: self.logLevel) ?? .info
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = level
+      return handler
+    }
+    let logger = Logger(label: "spectra.bulk")
+
+    var configuration = ServerConfiguration()
+    configuration.dataDirectory = self.dataDir
+    configuration.host = self.host
+    configuration.grpcPort = self.grpcPort
+    configuration.tenantsFile = self.tenants ?? Self.environment["SPECTRA_TENANTS"]
+    configuration.developmentToken = Self.environment["SPECTRA_DEV_TOKEN"]
+    configuration.demo = self.demo
+    configuration.limits.maxActiveJobsPerTenant = self.maxActiveJobs
+    configuration.grpc.maxConcurrentStreams = self.grpcMaxConcurrentStreams
+    configuration.grpc.targetWindowSize = self.grpcWindowSize
+    configuration.grpc.maxFrameSize = self.grpcMaxFrameSize
+
+    let server = try BulkServer(configuration: configuration, logger: logger) { line in
+      // Unbuffered, so that a script reading the port sees the line at once.
+      FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+    try await server.run()
+  }
+}

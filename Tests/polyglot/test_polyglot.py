@@ -1,0 +1,164 @@
+"""Polyglot check: a Python client generated from Protos/ with grpcio-tools drives the real server.
+
+Run by Tests/all.sh after `swift build`; SPECTRA_BULK_BINARY may name the server binary.
+"""
+
+import hashlib
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import grpc
+import pytest
+from grpc_tools import protoc
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("SPECTRA_BULK_BINARY", os.path.join(ROOT, ".build", "debug", "spectra-bulk"))
+TOKENS = {"acme": "acme-secret-token", "globex": "globex-secret-token"}
+
+
+@pytest.fixture(scope="module")
+def stubs():
+    out = tempfile.mkdtemp(prefix="spectra-py-")
+    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    status = protoc.main(
+        [
+            "grpc_tools.protoc",
+            f"--proto_path={os.path.join(ROOT, 'Protos')}",
+            f"--proto_path={include}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            "spectra/bulk/v1/bulk.proto",
+        ]
+    )
+    assert status == 0, "grpc_tools.protoc failed"
+    sys.path.insert(0, out)
+    pb2 = importlib.import_module("spectra.bulk.v1.bulk_pb2")
+    pb2_grpc = importlib.import_module("spectra.bulk.v1.bulk_pb2_grpc")
+    return pb2, pb2_grpc
+
+
+@pytest.fixture(scope="module")
+def server():
+    assert os.path.exists(BINARY), f"{BINARY} is missing: run `swift build` first"
+    data = tempfile.mkdtemp(prefix="spectra-data-")
+    tenants = os.path.join(data, "tenants.json")
+    with open(tenants, "w") as f:
+        json.dump(
+            {
+                "tenants": [
+                    {"id": tenant, "tokens": ["sha256:" + hashlib.sha256(token.encode()).hexdigest()]}
+                    for tenant, token in TOKENS.items()
+                ]
+            },
+            f,
+        )
+    process = subprocess.Popen(
+        [BINARY, "serve", "--grpc-port", "0", "--data-dir", data, "--tenants", tenants],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("grpc listening on "), f"unexpected first line: {line!r}"
+        yield line.removeprefix("grpc listening on ")
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0, "the server did not shut down cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="module")
+def client(stubs, server):
+    _, pb2_grpc = stubs
+    with grpc.insecure_channel(server) as channel:
+        yield pb2_grpc.BulkServiceStub(channel)
+
+
+def auth(tenant):
+    return [("authorization", f"Bearer {TOKENS[tenant]}")]
+
+
+def expect_code(code, call, *args, **kwargs):
+    with pytest.raises(grpc.RpcError) as raised:
+        call(*args, **kwargs)
+    assert raised.value.code() == code, raised.value.details()
+    return raised.value.details()
+
+
+def test_create_get_list_abort_delete(stubs, client):
+    pb2, _ = stubs
+    job = client.CreateJob(
+        pb2.CreateJobRequest(operation=pb2.OPERATION_INSERT, object="customers", request_id="py-1"),
+        metadata=auth("acme"),
+    )
+    assert job.job_id.startswith("bulk-job-")
+    assert job.state == pb2.JOB_STATE_OPEN
+    assert job.tenant_id == "acme"
+    assert job.content_type == pb2.CONTENT_TYPE_CSV
+
+    again = client.CreateJob(
+        pb2.CreateJobRequest(operation=pb2.OPERATION_INSERT, object="customers", request_id="py-1"),
+        metadata=auth("acme"),
+    )
+    assert again.job_id == job.job_id
+
+    got = client.GetJob(pb2.GetJobRequest(job_id=job.job_id), metadata=auth("acme"))
+    assert got == job
+
+    listed = client.ListJobs(pb2.ListJobsRequest(state=pb2.JOB_STATE_OPEN), metadata=auth("acme"))
+    assert job.job_id in [j.job_id for j in listed.jobs]
+
+    aborted = client.UpdateJobState(
+        pb2.UpdateJobStateRequest(job_id=job.job_id, state=pb2.JOB_STATE_ABORTED), metadata=auth("acme")
+    )
+    assert aborted.state == pb2.JOB_STATE_ABORTED
+
+    client.DeleteJob(pb2.DeleteJobRequest(job_id=job.job_id), metadata=auth("acme"))
+    expect_code(grpc.StatusCode.NOT_FOUND, client.GetJob, pb2.GetJobRequest(job_id=job.job_id), metadata=auth("acme"))
+
+
+def test_close_is_idempotent(stubs, client):
+    pb2, _ = stubs
+    job = client.CreateJob(pb2.CreateJobRequest(operation=pb2.OPERATION_DELETE, object="customers"), metadata=auth("acme"))
+    close = pb2.UpdateJobStateRequest(job_id=job.job_id, state=pb2.JOB_STATE_UPLOAD_COMPLETE)
+    assert client.UpdateJobState(close, metadata=auth("acme")).state == pb2.JOB_STATE_UPLOAD_COMPLETE
+    assert client.UpdateJobState(close, metadata=auth("acme")).state == pb2.JOB_STATE_UPLOAD_COMPLETE
+
+
+def test_errors(stubs, client):
+    pb2, _ = stubs
+    create = pb2.CreateJobRequest(operation=pb2.OPERATION_INSERT, object="customers")
+    expect_code(grpc.StatusCode.UNAUTHENTICATED, client.CreateJob, create, metadata=[("authorization", "Bearer wrong")])
+    expect_code(grpc.StatusCode.UNAUTHENTICATED, client.CreateJob, create)
+    expect_code(
+        grpc.StatusCode.PERMISSION_DENIED,
+        client.CreateJob,
+        create,
+        metadata=auth("acme") + [("x-tenant-id", "globex")],
+    )
+    details = expect_code(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        client.CreateJob,
+        pb2.CreateJobRequest(operation=pb2.OPERATION_INSERT),
+        metadata=auth("acme"),
+    )
+    assert "object" in details
+
+    job = client.CreateJob(create, metadata=auth("acme"))
+    expect_code(grpc.StatusCode.NOT_FOUND, client.GetJob, pb2.GetJobRequest(job_id=job.job_id), metadata=auth("globex"))
+    assert job.job_id not in [j.job_id for j in client.ListJobs(pb2.ListJobsRequest(), metadata=auth("globex")).jobs]
+    expect_code(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        client.UpdateJobState,
+        pb2.UpdateJobStateRequest(job_id=job.job_id, state=pb2.JOB_STATE_JOB_COMPLETE),
+        metadata=auth("acme"),
+    )
+    expect_code(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        client.DeleteJob,
+        pb2.DeleteJobRequest(job_id=job.job_id),
+        metadata=auth("acme"),
+    )
