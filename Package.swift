@@ -132,6 +132,7 @@ let targets: [Target] = [
       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       .product(name: "Logging", package: "swift-log"),
       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ],
     swiftSettings: swiftSettings
   ),

@@ -7,11 +7,16 @@ import hashlib
 import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 
 import grpc
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
 import pytest
 from grpc_tools import protoc
 
@@ -162,3 +167,23 @@ def test_errors(stubs, client):
         pb2.DeleteJobRequest(job_id=job.job_id),
         metadata=auth("acme"),
     )
+
+
+def test_http2_settings_are_sized_for_bulk_streams(server):
+    """An independent HTTP/2 peer reads the SETTINGS the server advertises."""
+    host, port = server.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        connection.initiate_connection()
+        sock.sendall(connection.data_to_send())
+        settings = None
+        while settings is None:
+            data = sock.recv(65535)
+            assert data, "the server closed the connection before sending SETTINGS"
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RemoteSettingsChanged):
+                    settings = {code: change.new_value for code, change in event.changed_settings.items()}
+    codes = h2.settings.SettingCodes
+    assert settings[codes.MAX_CONCURRENT_STREAMS] == 100
+    assert settings[codes.INITIAL_WINDOW_SIZE] == 4 << 20
+    assert settings[codes.MAX_FRAME_SIZE] == 256 << 10

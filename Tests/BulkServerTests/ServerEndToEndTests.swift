@@ -1,0 +1,154 @@
+import BulkCore
+import BulkProto
+import BulkServer
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// The real server on a free loopback port, called with the generated Swift client.
+@Suite("spectra-bulk serve, end to end")
+struct ServerEndToEndTests {
+  typealias Client = Spectra_Bulk_V1_BulkService.Client<HTTP2ClientTransport.Posix>
+
+  static let token = "e2e-token"
+  static let auth: Metadata = ["authorization": "Bearer \(Self.token)"]
+
+  static func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-e2e-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+  }
+
+  static func withClient<T: Sendable>(port: Int, _ body: (Client) async throws -> T) async throws -> T {
+    let transport = try HTTP2ClientTransport.Posix(
+      target: .ipv4(address: "127.0.0.1", port: port),
+      transportSecurity: .plaintext
+    )
+    return try await withGRPCClient(transport: transport) { client in
+      try await body(Client(wrapping: client))
+    }
+  }
+
+  static func create(_ object: String) -> Spectra_Bulk_V1_CreateJobRequest {
+    var request = Spectra_Bulk_V1_CreateJobRequest()
+    request.operation = .insert
+    request.object = object
+    return request
+  }
+
+  @Test("the in-process server serves the lifecycle over a loopback socket")
+  func inProcess() async throws {
+    try await Self.withDataDirectory { directory in
+      var configuration = ServerConfiguration()
+      configuration.dataDirectory = directory
+      configuration.grpcPort = 0
+      configuration.developmentToken = Self.token
+      let lines = LineCollector()
+      let server = try BulkServer(
+        configuration: configuration,
+        logger: Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
+        announce: lines.append
+      )
+      let port = try await withThrowingTaskGroup { group in
+        group.addTask { try await server.run() }
+        let port = try await server.grpcPort()
+        try await Self.withClient(port: port) { client in
+          let job = try await client.createJob(Self.create("customers"), metadata: Self.auth)
+          #expect(job.tenantID == TenantDirectory.developmentTenantID)
+          var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+          close.jobID = job.jobID
+          close.state = .uploadComplete
+          #expect(try await client.updateJobState(close, metadata: Self.auth).state == .uploadComplete)
+          var abort = close
+          abort.state = .aborted
+          #expect(try await client.updateJobState(abort, metadata: Self.auth).state == .aborted)
+          let listed = try await client.listJobs(Spectra_Bulk_V1_ListJobsRequest(), metadata: Self.auth)
+          #expect(listed.jobs.map(\.jobID) == [job.jobID])
+          var delete = Spectra_Bulk_V1_DeleteJobRequest()
+          delete.jobID = job.jobID
+          _ = try await client.deleteJob(delete, metadata: Self.auth)
+
+          let upload = Spectra_Bulk_V1_UploadJobDataRequest.with { $0.jobID = job.jobID }
+          do {
+            _ = try await client.uploadJobData(metadata: Self.auth) { writer in try await writer.write(upload) }
+            Issue.record("UploadJobData answered")
+          } catch let error as RPCError {
+            #expect(error.code == .unimplemented)
+          }
+          do {
+            _ = try await client.getJob(Spectra_Bulk_V1_GetJobRequest(), metadata: ["authorization": "Bearer wrong"])
+            Issue.record("a wrong token was accepted")
+          } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+          }
+        }
+        group.cancelAll()
+        return port
+      }
+      #expect(lines.all == ["grpc listening on 127.0.0.1:\(port)"])
+    }
+  }
+
+  @Test("the binary prints its port, stops cleanly on SIGTERM and SIGINT, and keeps jobs across restarts")
+  func restart() async throws {
+    try await Self.withDataDirectory { directory in
+      let arguments = ["--grpc-port", "0", "--data-dir", directory, "--demo"]
+      let environment = ["SPECTRA_DEV_TOKEN": Self.token]
+
+      let first = try ServerProcess(arguments: arguments, environment: environment)
+      let job = try await Self.withClient(port: try first.awaitGRPCPort()) { client in
+        try await client.createJob(Self.create("sales"), metadata: Self.auth)
+      }
+      #expect(first.stop(with: SIGTERM) == 0)
+
+      let second = try ServerProcess(arguments: arguments, environment: environment)
+      try await Self.withClient(port: try second.awaitGRPCPort()) { client in
+        var get = Spectra_Bulk_V1_GetJobRequest()
+        get.jobID = job.jobID
+        let reloaded = try await client.getJob(get, metadata: Self.auth)
+        #expect(reloaded == job)
+      }
+      #expect(second.stop(with: SIGINT) == 0)
+      #expect(FileManager.default.fileExists(atPath: "\(directory)/warehouse/tenant-123.sqlite"))
+    }
+  }
+
+  @Test("without a tenants file the development token is generated and printed once")
+  func generatedToken() async throws {
+    try await Self.withDataDirectory { directory in
+      let server = try ServerProcess(arguments: ["--grpc-port", "0", "--data-dir", directory])
+      let token = try server.awaitLine(startingWith: "development tenant tenant-123, token: ")
+      #expect(token.count == 64)
+      let port = try server.awaitGRPCPort()
+      try await Self.withClient(port: port) { client in
+        let job = try await client.createJob(Self.create("customers"), metadata: ["authorization": "Bearer \(token)"])
+        #expect(job.tenantID == "tenant-123")
+      }
+      #expect(server.stop() == 0)
+    }
+  }
+
+  @Test("a non-loopback host without a tenants file is refused")
+  func publicHostNeedsTenants() async throws {
+    try await Self.withDataDirectory { directory in
+      let server = try ServerProcess(arguments: ["--host", "0.0.0.0", "--grpc-port", "0", "--data-dir", directory])
+      server.process.waitUntilExit()
+      #expect(server.process.terminationStatus != 0)
+    }
+  }
+}
+
+/// Collects announced lines from the server under test.
+final class LineCollector: Sendable {
+  private let lines = Mutex<[String]>([])
+
+  var all: [String] { self.lines.withLock { $0 } }
+
+  func append(_ line: String) {
+    self.lines.withLock { $0.append(line) }
+  }
+}
