@@ -2,7 +2,8 @@
 import PackageDescription
 
 let products: [Product] = [
-  .executable(name: "spectra-bulk", targets: ["SpectraBulkCLI"])
+  .executable(name: "spectra-bulk", targets: ["SpectraBulkCLI"]),
+  .executable(name: "spectra-bench", targets: ["SpectraBench"]),
 ]
 
 let dependencies: [Package.Dependency] = [
@@ -11,10 +12,15 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
   .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
   .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+  .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+  .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
   .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
   .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
   .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
   .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+  .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+  .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+  .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -37,6 +43,53 @@ let targets: [Target] = [
   .testTarget(
     name: "BulkCoreTests",
     dependencies: ["BulkCore"],
+    swiftSettings: swiftSettings
+  ),
+
+  // Streaming CSV / JSON readers and writers, record splitting, gzip inflate with caps.
+  .target(
+    name: "BulkFormats",
+    dependencies: [
+      "BulkCore",
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "CompressNIO", package: "compress-nio"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkFormatsTests",
+    dependencies: [
+      "BulkFormats",
+      "BulkCore",
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "CompressNIO", package: "compress-nio"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
+  // Upload staging and, later, the chunked executor.
+  .target(
+    name: "BulkEngine",
+    dependencies: [
+      "BulkCore",
+      "BulkFormats",
+      .product(name: "DequeModule", package: "swift-collections"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkEngineTests",
+    dependencies: [
+      "BulkEngine",
+      "BulkSQLite",
+      "BulkCore",
+      "BulkFormats",
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "CompressNIO", package: "compress-nio"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
     swiftSettings: swiftSettings
   ),
 
@@ -78,6 +131,41 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // libpq, the PostgreSQL client library (also speaks to Redshift).
+  .systemLibrary(
+    name: "CLibPQ",
+    pkgConfig: "libpq",
+    providers: [.apt(["libpq-dev"])]
+  ),
+
+  // The warehouse on PostgreSQL / Redshift over libpq.
+  .target(
+    name: "BulkPostgres",
+    dependencies: [
+      "BulkCore",
+      "CLibPQ",
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkPostgresTests",
+    dependencies: [
+      "BulkPostgres",
+      "BulkCore",
+      "BulkTestSupport",
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
+  // Shared by the test targets: a throw-away PostgreSQL cluster from the installed binaries.
+  .target(
+    name: "BulkTestSupport",
+    dependencies: [],
+    swiftSettings: swiftSettings
+  ),
+
   // The gRPC BulkService: proto <-> domain mapping, the auth interceptor, BulkError -> RPCError.
   .target(
     name: "BulkGRPC",
@@ -94,6 +182,7 @@ let targets: [Target] = [
     name: "BulkGRPCTests",
     dependencies: [
       "BulkGRPC",
+      "BulkEngine",
       "BulkCore",
       "BulkProto",
       "BulkSQLite",
@@ -105,11 +194,40 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // The REST/JSON surface: the seed's curl workflow, signed upload URLs, /healthz, /metrics.
+  .target(
+    name: "BulkHTTP",
+    dependencies: [
+      "BulkCore",
+      .product(name: "Hummingbird", package: "hummingbird"),
+      .product(name: "Metrics", package: "swift-metrics"),
+      .product(name: "Prometheus", package: "swift-prometheus"),
+      .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkHTTPTests",
+    dependencies: [
+      "BulkHTTP",
+      "BulkCore",
+      "BulkEngine",
+      "BulkSQLite",
+      .product(name: "Hummingbird", package: "hummingbird"),
+      .product(name: "HummingbirdTesting", package: "hummingbird"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
   // Composition root: configuration -> ServiceGroup.
   .target(
     name: "BulkServer",
     dependencies: [
       "BulkCore",
+      "BulkEngine",
+      "BulkPostgres",
       "BulkGRPC",
       "BulkProto",
       "BulkSQLite",
@@ -137,12 +255,26 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // Benchmarks: programs that print figures, built in release.
+  .executableTarget(
+    name: "SpectraBench",
+    dependencies: [
+      "BulkFormats",
+      "BulkCore",
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "CompressNIO", package: "compress-nio"),
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
   // The `spectra-bulk` command.
   .executableTarget(
     name: "SpectraBulkCLI",
     dependencies: [
       "BulkServer",
       "BulkCore",
+      "BulkEngine",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Logging", package: "swift-log"),
     ],

@@ -25,6 +25,9 @@ package struct Job: Hashable, Sendable {
   package var numberChunks: Int32
   package var numberChunksCompleted: Int32
   package var errorMessage: String
+  /// Records per chunk, fixed when the job starts processing so that a restart cuts the same
+  /// chunks; 0 until then.
+  package var chunkRecords: Int32
 
   package init(
     id: String,
@@ -46,7 +49,8 @@ package struct Job: Hashable, Sendable {
     totalProcessingTimeMs: Int64 = 0,
     numberChunks: Int32 = 0,
     numberChunksCompleted: Int32 = 0,
-    errorMessage: String = ""
+    errorMessage: String = "",
+    chunkRecords: Int32 = 0
   ) {
     self.id = id
     self.tenantID = tenantID
@@ -68,6 +72,7 @@ package struct Job: Hashable, Sendable {
     self.numberChunks = numberChunks
     self.numberChunksCompleted = numberChunksCompleted
     self.errorMessage = errorMessage
+    self.chunkRecords = chunkRecords
   }
 
   /// Percentage of the job done, 0 to 100: records processed of the total while processing,

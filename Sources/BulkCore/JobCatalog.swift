@@ -1,3 +1,5 @@
+package import Foundation
+
 /// Durable storage of jobs, scoped by tenant.
 ///
 /// Implementations run each method as one atomic step: `update` and `delete` read, check and
@@ -13,6 +15,10 @@ package protocol JobCatalog: Sendable {
 
   /// The tenant's jobs, newest first, starting after `cursor`.
   func jobs(tenantID: String, state: JobState?, limit: Int, after cursor: Int64?) async throws -> JobPage
+
+  /// Jobs of every tenant in one of `states`, created before `createdBefore` when given, oldest
+  /// first: for the engine's recovery after a restart and for the lifetime limits.
+  func jobs(states: Set<JobState>, createdBefore: Date?) async throws -> [Job]
 
   /// Reads the job, lets `change` modify it and stores the result, in one transaction.
   ///

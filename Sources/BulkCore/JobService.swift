@@ -7,17 +7,26 @@ package import Logging
 /// talks to a store directly, so a rule lives here once.
 package struct JobService: Sendable {
   private let catalog: any JobCatalog
+  private let staging: any StagingStore
+  private let processor: any JobProcessor
+  private let events: JobEvents
   private let limits: Limits
   private let now: @Sendable () -> Date
   private let logger: Logger
 
   package init(
     catalog: any JobCatalog,
+    staging: any StagingStore,
+    processor: any JobProcessor,
+    events: JobEvents,
     limits: Limits = Limits(),
     logger: Logger,
     now: @escaping @Sendable () -> Date = { Date() }
   ) {
     self.catalog = catalog
+    self.staging = staging
+    self.processor = processor
+    self.events = events
     self.limits = limits
     self.logger = logger
     self.now = now
@@ -83,16 +92,27 @@ package struct JobService: Sendable {
   }
 
   /// Moves the job to `state` (`UploadComplete` or `Aborted`) as the state machine allows.
+  ///
+  /// Leaving `Open` first seals the job's upload, so the `bytes_uploaded` stored with the new
+  /// state is final and no append can land after it.
   package func updateState(id: String, to state: JobState, tenant: Tenant) async throws(BulkError) -> Job {
-    try Self.checkJobID(id)
+    let current = try await self.job(id: id, tenant: tenant)
+    let sealed: UploadProgress? =
+      current.state == .open && (state == .uploadComplete || state == .aborted)
+      ? try await self.stagingCall { try await self.staging.seal(current) }
+      : nil
     let now = self.now()
     let job = try await self.catalogCall {
       try await self.catalog.update(id: id, tenantID: tenant.id) { (job: inout Job) throws(BulkError) in
         var machine = Job.StateMachine(state: job.state)
         switch machine.request(state) {
-        case .transition(_, let next):
+        case .transition(let previous, let next):
           job.state = next
           job.updatedAt = now
+          if previous == .open, let sealed {
+            job.bytesUploaded = sealed.bytesUploaded
+            job.numberRecordsTotal = sealed.recordsReceived
+          }
         case .none:
           break
         case .refuse(let reason):
@@ -104,12 +124,182 @@ package struct JobService: Sendable {
       "job state requested",
       metadata: ["tenant_id": "\(tenant.id)", "job_id": "\(id)", "state": "\(job.state.rawValue)"]
     )
+    if job.state != current.state {
+      self.events.publish(job)
+      switch job.state {
+      case .uploadComplete: await self.processor.start(job)
+      case .aborted: await self.processor.abort(job)
+      case .open, .inProgress, .jobComplete, .failed: break
+      }
+    }
     return job
   }
 
-  /// Deletes a terminal job; a running one is `FAILED_PRECONDITION`.
+  /// The job now and after every change, at most about four times a second, until it is
+  /// terminal.
+  package func watch(id: String, tenant: Tenant) async throws(BulkError) -> AsyncStream<Job> {
+    // Subscribe before reading, so no change between the read and the subscription is missed.
+    let changes = self.events.subscribe(jobID: id)
+    let first = try await self.job(id: id, tenant: tenant)
+    return AsyncStream(Job.self, bufferingPolicy: .bufferingNewest(1)) { continuation in
+      let task = Task {
+        continuation.yield(first)
+        var sent = ContinuousClock.now
+        var iterator = changes.makeAsyncIterator()
+        var terminal = first.state.isTerminal
+        while !terminal, let change = await iterator.next() {
+          // A change stored before the first read is already in `first`.
+          guard change.updatedAt >= first.updatedAt else { continue }
+          if !change.state.isTerminal {
+            // At most one update every 250 ms; changes in between collapse into the newest.
+            let due = sent.advanced(by: .milliseconds(250))
+            if ContinuousClock.now < due {
+              try? await Task.sleep(until: due, clock: .continuous)
+            }
+          }
+          continuation.yield(change)
+          sent = ContinuousClock.now
+          terminal = change.state.isTerminal
+        }
+        continuation.finish()
+      }
+      continuation.onTermination = { _ in task.cancel() }
+    }
+  }
+
+  /// Streams one result set of the tenant's terminal job (see `JobProcessor.results`).
+  package func results(
+    id: String,
+    tenant: Tenant,
+    set requested: ResultSet?,
+    locator: String,
+    maxRecords: Int64,
+    emit: @Sendable (ResultPiece) async throws -> Void
+  ) async throws -> String {
+    let job = try await self.job(id: id, tenant: tenant)
+    guard job.state.isTerminal else {
+      throw BulkError.failedPrecondition(
+        "job is \(job.state.rawValue); results are available once it is JobComplete, Failed or Aborted"
+      )
+    }
+    guard maxRecords >= 0 else { throw BulkError.invalidArgument("max_records must not be negative") }
+    let set = requested ?? (job.operation == .query ? .query : .successful)
+    switch (job.operation, set) {
+    case (.query, .query), (.insert, .successful), (.insert, .failed), (.insert, .unprocessed),
+      (.update, .successful), (.update, .failed), (.update, .unprocessed), (.upsert, .successful),
+      (.upsert, .failed), (.upsert, .unprocessed), (.delete, .successful), (.delete, .failed),
+      (.delete, .unprocessed):
+      break
+    case (.query, _):
+      throw BulkError.invalidArgument("a query job has only the query result set")
+    case (_, .query):
+      throw BulkError.invalidArgument(
+        "the query result set belongs to query jobs; use successful, failed or unprocessed"
+      )
+    }
+    return try await self.processor.results(of: job, set: set, locator: locator, maxRecords: maxRecords, emit: emit)
+  }
+
+  /// Stores an upload stream's pieces in the job's staging area and reports what is durable.
+  ///
+  /// The first piece names the job, which must be `Open`. Every `Limits.uploadSyncInterval`
+  /// bytes, and at the end, the stored data is made durable and `bytes_uploaded` updated. When a
+  /// piece is refused, what was stored before it is still made durable before the error is thrown.
+  package func upload<Pieces: AsyncSequence<UploadPiece, any Error>>(
+    tenant: Tenant,
+    pieces: Pieces
+  ) async throws -> UploadReceipt {
+    var job: Job?
+    var unsynced: Int64 = 0
+    var index = 0
+    do {
+      for try await piece in pieces {
+        let target = try await self.uploadTarget(of: piece, index: index, stream: job, tenant: tenant)
+        job = target
+        index += 1
+        guard let payload = piece.payload else { continue }
+        try Self.checkPayload(payload, for: target, index: index - 1)
+        let outcome = try await self.stagingCall {
+          try await self.staging.append(payload, at: piece.offset, to: target)
+        }
+        unsynced += payload.length - outcome.skipped
+        if unsynced >= self.limits.uploadSyncInterval {
+          try await self.recordUpload(of: target)
+          unsynced = 0
+        }
+      }
+    } catch {
+      if let job {
+        // Keep bytes_uploaded true for the client that resumes after this error.
+        _ = try? await self.recordUpload(of: job)
+      }
+      throw error
+    }
+    guard let job else {
+      throw BulkError.invalidArgument("the upload stream was empty: send job_id in the first message")
+    }
+    let progress = try await self.recordUpload(of: job)
+    return UploadReceipt(jobID: job.id, progress: progress)
+  }
+
+  /// The job an upload message goes to: the one named by the first message, which must be `Open`.
+  private func uploadTarget(
+    of piece: UploadPiece,
+    index: Int,
+    stream: Job?,
+    tenant: Tenant
+  ) async throws(BulkError)
+    -> Job
+  {
+    if let stream {
+      guard piece.jobID.isEmpty || piece.jobID == stream.id else {
+        throw .invalidArgument("message \(index) names job '\(piece.jobID)'; this stream uploads to \(stream.id)")
+      }
+      return stream
+    }
+    guard !piece.jobID.isEmpty else { throw .invalidArgument("job_id is required in the first message") }
+    let job = try await self.job(id: piece.jobID, tenant: tenant)
+    guard job.state == .open else {
+      throw .failedPrecondition("job is \(job.state.rawValue); uploads are accepted only while it is Open")
+    }
+    return job
+  }
+
+  private static func checkPayload(_ payload: UploadPayload, for job: Job, index: Int) throws(BulkError) {
+    switch (payload, job.contentType) {
+    case (.bytes, .recordBatch):
+      throw .invalidArgument("message \(index) carries data; a RECORD_BATCH job takes records")
+    case (.records, .csv), (.records, .json):
+      throw .invalidArgument("message \(index) carries records; a \(job.contentType.rawValue) job takes data")
+    case (.bytes, _), (.records, _):
+      break
+    }
+    guard job.operation.isIngest else {
+      throw .failedPrecondition("query jobs take no upload")
+    }
+  }
+
+  /// Makes the job's upload durable and stores its size in the catalog while the job is `Open`.
+  @discardableResult
+  private func recordUpload(of job: Job) async throws(BulkError) -> UploadProgress {
+    let progress = try await self.stagingCall { try await self.staging.sync(job) }
+    let now = self.now()
+    let stored = try await self.catalogCall {
+      try await self.catalog.update(id: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
+        if stored.state == .open && stored.bytesUploaded != progress.bytesUploaded {
+          stored.bytesUploaded = progress.bytesUploaded
+          stored.updatedAt = now
+        }
+      }
+    }
+    self.events.publish(stored)
+    return progress
+  }
+
+  /// Deletes a terminal job with its staged upload, results and ledger rows; a running one is
+  /// `FAILED_PRECONDITION`.
   package func deleteJob(id: String, tenant: Tenant) async throws(BulkError) {
-    try Self.checkJobID(id)
+    let job = try await self.job(id: id, tenant: tenant)
     try await self.catalogCall {
       try await self.catalog.delete(id: id, tenantID: tenant.id) { (job: Job) throws(BulkError) in
         guard job.state.isTerminal else {
@@ -117,11 +307,34 @@ package struct JobService: Sendable {
         }
       }
     }
+    do {
+      try await self.staging.remove(jobID: id)
+      try await self.processor.remove(job)
+    } catch {
+      // The job is gone for clients; what is left on disk is logged for the operator.
+      self.logger.error(
+        "data of a deleted job could not be removed",
+        metadata: ["job_id": "\(id)", "error": "\(error)"]
+      )
+    }
     self.logger.info("job deleted", metadata: ["tenant_id": "\(tenant.id)", "job_id": "\(id)"])
   }
 
   private static func checkJobID(_ id: String) throws(BulkError) {
     guard !id.isEmpty else { throw .invalidArgument("job_id is required") }
+  }
+
+  /// Runs a staging call, passing `BulkError`s through and turning anything else (a full disk, an
+  /// I/O error) into `UNAVAILABLE`, logged with its cause.
+  private func stagingCall<T>(_ body: () async throws -> T) async throws(BulkError) -> T {
+    do {
+      return try await body()
+    } catch let error as BulkError {
+      throw error
+    } catch {
+      self.logger.error("staging store call failed", metadata: ["error": "\(error)"])
+      throw BulkError(code: .unavailable, message: "the upload could not be stored; retry from bytes_uploaded")
+    }
   }
 
   /// Runs a catalog call, passing `BulkError`s through and turning anything else into

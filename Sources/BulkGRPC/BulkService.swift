@@ -1,6 +1,7 @@
 package import BulkCore
 package import BulkProto
 package import GRPCCore
+internal import Synchronization
 
 /// The gRPC `spectra.bulk.v1.BulkService`: maps messages to `JobService` calls and `BulkError`s
 /// to statuses. Authentication happened before, in `AuthInterceptor`.
@@ -70,7 +71,17 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     request: RPCAsyncSequence<Spectra_Bulk_V1_UploadJobDataRequest, any Error>,
     context: ServerContext
   ) async throws -> Spectra_Bulk_V1_UploadJobDataResponse {
-    throw RPCError(code: .unimplemented, message: "UploadJobData is not served by this build yet (issue #3)")
+    let tenant = try Caller.current()
+    do {
+      let receipt = try await self.jobs.upload(tenant: tenant, pieces: request.map { try UploadPiece($0) })
+      var response = Spectra_Bulk_V1_UploadJobDataResponse()
+      response.jobID = receipt.jobID
+      response.bytesUploaded = receipt.progress.bytesUploaded
+      response.recordsReceived = receipt.progress.recordsReceived
+      return response
+    } catch let error as BulkError {
+      throw RPCError(error)
+    }
   }
 
   package func watchJob(
@@ -78,7 +89,16 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     response: RPCWriter<Spectra_Bulk_V1_Job>,
     context: ServerContext
   ) async throws {
-    throw RPCError(code: .unimplemented, message: "WatchJob is not served by this build yet (issue #4)")
+    let tenant = try Caller.current()
+    let changes: AsyncStream<Job>
+    do {
+      changes = try await self.jobs.watch(id: request.jobID, tenant: tenant)
+    } catch {
+      throw RPCError(error)
+    }
+    for await job in changes {
+      try await response.write(Spectra_Bulk_V1_Job(job))
+    }
   }
 
   package func getJobResults(
@@ -86,7 +106,27 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     response: RPCWriter<Spectra_Bulk_V1_ResultChunk>,
     context: ServerContext
   ) async throws {
-    throw RPCError(code: .unimplemented, message: "GetJobResults is not served by this build yet (issue #4)")
+    let tenant = try Caller.current()
+    do {
+      // Hold back each piece until the next arrives, so the last one can carry the locator.
+      let held = HeldPiece()
+      let next = try await self.jobs.results(
+        id: request.jobID,
+        tenant: tenant,
+        set: try request.resultSet.domain(),
+        locator: request.locator,
+        maxRecords: request.maxRecords
+      ) { piece in
+        if let previous = held.swap(piece) {
+          try await response.write(Spectra_Bulk_V1_ResultChunk(previous, nextLocator: ""))
+        }
+      }
+      if let last = held.swap(nil) {
+        try await response.write(Spectra_Bulk_V1_ResultChunk(last, nextLocator: next))
+      }
+    } catch let error as BulkError {
+      throw RPCError(error)
+    }
   }
 
   package func deleteJob(
@@ -110,6 +150,19 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
       return Spectra_Bulk_V1_Job(try await body())
     } catch {
       throw RPCError(error)
+    }
+  }
+}
+
+/// The result piece not yet sent.
+private final class HeldPiece: Sendable {
+  private let piece = Mutex<ResultPiece?>(nil)
+
+  /// Stores `next` and returns what was held.
+  func swap(_ next: ResultPiece?) -> ResultPiece? {
+    self.piece.withLock { held in
+      defer { held = next }
+      return held
     }
   }
 }

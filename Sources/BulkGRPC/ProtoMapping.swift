@@ -1,6 +1,6 @@
 package import BulkCore
 package import BulkProto
-internal import Foundation
+package import Foundation
 internal import SwiftProtobuf
 
 /// Hand-written mapping between the generated messages and the domain.
@@ -134,5 +134,79 @@ extension JobSpec {
       externalIDField: request.externalIDField,
       columnDelimiter: request.columnDelimiter
     )
+  }
+}
+
+extension UploadPiece {
+  /// The piece a message carries. Record batches are checked and each row serialised here, so the
+  /// staging store keeps rows without knowing the messages.
+  package init(_ message: Spectra_Bulk_V1_UploadJobDataRequest) throws(BulkError) {
+    let payload: UploadPayload?
+    if message.hasRecords {
+      guard message.data.isEmpty else {
+        throw .invalidArgument("a message carries data or records, not both")
+      }
+      let columns = message.records.columns
+      var rows: [Data] = []
+      rows.reserveCapacity(message.records.rows.count)
+      for (index, row) in message.records.rows.enumerated() {
+        guard row.values.count == columns.count else {
+          throw .invalidArgument(
+            "records.rows[\(index)] (record \(message.offset + Int64(index) + 1)) has \(row.values.count) values, records.columns has \(columns.count)"
+          )
+        }
+        do {
+          rows.append(try row.serializedBytes())
+        } catch {
+          throw .invalidArgument("records.rows[\(index)] cannot be encoded: \(error)")
+        }
+      }
+      payload = .records(columns: columns, rows: rows)
+    } else {
+      payload = message.data.isEmpty ? nil : .bytes(message.data)
+    }
+    self.init(jobID: message.jobID, offset: message.offset, payload: payload)
+  }
+}
+
+extension Spectra_Bulk_V1_ResultSet {
+  /// The domain result set; `nil` for `RESULT_SET_UNSPECIFIED` (the job's default).
+  package func domain() throws(BulkError) -> ResultSet? {
+    switch self {
+    case .unspecified: nil
+    case .successful: .successful
+    case .failed: .failed
+    case .unprocessed: .unprocessed
+    case .query: .query
+    case .UNRECOGNIZED(let value): throw .invalidArgument("result_set \(value) is not a known ResultSet")
+    }
+  }
+}
+
+extension Spectra_Bulk_V1_ResultChunk {
+  package init(_ piece: ResultPiece, nextLocator: String) {
+    self.init()
+    self.data = piece.data
+    self.recordCount = piece.recordCount
+    self.nextLocator = nextLocator
+  }
+}
+
+/// Decoding of stored record-batch rows for the engine.
+package enum RecordBatchRows {
+  /// The values of one serialised `Row`.
+  package static func decode(_ data: Data) throws -> [FieldValue] {
+    let row = try Spectra_Bulk_V1_Row(serializedBytes: data)
+    return row.values.map { value in
+      switch value.kind {
+      case .none, .nullValue: .null
+      case .stringValue(let string): .text(string)
+      case .intValue(let integer): .integer(integer)
+      case .doubleValue(let double): .double(double)
+      case .boolValue(let bool): .bool(bool)
+      case .bytesValue(let bytes): .bytes(Array(bytes))
+      case .timestampValue(let timestamp): .timestamp(timestamp.date)
+      }
+    }
   }
 }

@@ -34,7 +34,11 @@ enum CatalogSchema {
     CREATE UNIQUE INDEX jobs_by_request ON jobs (tenant_id, request_id) WHERE request_id IS NOT NULL;
     CREATE INDEX jobs_by_tenant ON jobs (tenant_id, seq);
     CREATE INDEX jobs_by_tenant_state ON jobs (tenant_id, state, seq);
+    """,
     """
+    ALTER TABLE jobs ADD COLUMN chunk_records INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_by_state ON jobs (state, created_at_us);
+    """,
   ]
 
   /// Runs the migrations the database has not seen yet, each in its own transaction.
@@ -62,10 +66,15 @@ enum CatalogSchema {
     "id", "tenant_id", "state", "operation", "object", "content_type", "compression", "query",
     "external_id_field", "column_delimiter", "created_at_us", "updated_at_us", "records_processed",
     "records_failed", "records_total", "bytes_uploaded", "processing_time_ms", "chunks", "chunks_completed",
-    "error_message",
+    "error_message", "chunk_records",
   ]
 
   static let jobColumns = Self.jobColumnNames.joined(separator: ", ")
+
+  /// `?1, ?2, …, ?count`.
+  static func placeholders(_ count: Int) -> String {
+    (1 ... count).map { "?\($0)" }.joined(separator: ", ")
+  }
   static let columnCount = Int32(Self.jobColumnNames.count)
 
   static func values(of job: Job) -> [SQLiteStatement.Value] {
@@ -76,7 +85,7 @@ enum CatalogSchema {
       .integer(Self.microseconds(job.updatedAt)), .integer(job.numberRecordsProcessed),
       .integer(job.numberRecordsFailed), .integer(job.numberRecordsTotal), .integer(job.bytesUploaded),
       .integer(job.totalProcessingTimeMs), .integer(Int64(job.numberChunks)),
-      .integer(Int64(job.numberChunksCompleted)), .text(job.errorMessage),
+      .integer(Int64(job.numberChunksCompleted)), .text(job.errorMessage), .integer(Int64(job.chunkRecords)),
     ]
   }
 
@@ -108,11 +117,12 @@ enum CatalogSchema {
       totalProcessingTimeMs: row.int64(16),
       numberChunks: Int32(clamping: row.int64(17)),
       numberChunksCompleted: Int32(clamping: row.int64(18)),
-      errorMessage: row.text(19)
+      errorMessage: row.text(19),
+      chunkRecords: Int32(clamping: row.int64(20))
     )
   }
 
-  private static func microseconds(_ date: Date) -> Int64 {
+  static func microseconds(_ date: Date) -> Int64 {
     Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
   }
 

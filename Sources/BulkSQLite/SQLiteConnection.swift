@@ -95,7 +95,9 @@ package final class SQLiteStatement {
   package enum Value {
     case null
     case integer(Int64)
+    case double(Double)
     case text(String)
+    case blob([UInt8])
   }
 
   /// Binds `values` to the parameters `?1`, `?2`, … in order.
@@ -111,8 +113,14 @@ package final class SQLiteStatement {
         status = sqlite3_bind_null(self.handle, index)
       case .integer(let integer):
         status = sqlite3_bind_int64(self.handle, index, integer)
+      case .double(let double):
+        status = sqlite3_bind_double(self.handle, index, double)
       case .text(let text):
         status = sqlite3_bind_text(self.handle, index, text, -1, Self.transient)
+      case .blob(let bytes):
+        status = bytes.withUnsafeBytes { raw in
+          sqlite3_bind_blob(self.handle, index, raw.baseAddress, Int32(raw.count), Self.transient)
+        }
       }
       guard status == SQLITE_OK else { throw self.connection.error(status) }
     }
@@ -141,6 +149,28 @@ package final class SQLiteStatement {
   package func text(_ column: Int32) -> String {
     guard let pointer = sqlite3_column_text(self.handle, column) else { return "" }
     return String(cString: pointer)
+  }
+
+  /// The value of a column of the current row, typed as SQLite stored it.
+  package func value(_ column: Int32) -> Value {
+    switch sqlite3_column_type(self.handle, column) {
+    case SQLITE_INTEGER: return .integer(sqlite3_column_int64(self.handle, column))
+    case SQLITE_FLOAT: return .double(sqlite3_column_double(self.handle, column))
+    case SQLITE_TEXT: return .text(self.text(column))
+    case SQLITE_BLOB:
+      let count = Int(sqlite3_column_bytes(self.handle, column))
+      guard count > 0, let pointer = sqlite3_column_blob(self.handle, column) else { return .blob([]) }
+      return .blob(Array(UnsafeRawBufferPointer(start: pointer, count: count)))
+    default: return .null
+    }
+  }
+
+  /// The number of columns of the statement's rows.
+  package var columnCount: Int32 { sqlite3_column_count(self.handle) }
+
+  /// The name of a result column.
+  package func columnName(_ column: Int32) -> String {
+    sqlite3_column_name(self.handle, column).map { String(cString: $0) } ?? ""
   }
 
   package func isNull(_ column: Int32) -> Bool {

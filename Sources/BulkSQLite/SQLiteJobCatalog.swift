@@ -1,5 +1,5 @@
 package import BulkCore
-internal import Foundation
+package import Foundation
 
 /// The job catalog in one SQLite file (WAL, `synchronous=FULL`).
 ///
@@ -52,7 +52,7 @@ package final class SQLiteJobCatalog: JobCatalog {
         let insert = try connection.prepare(
           """
           INSERT INTO jobs (\(CatalogSchema.jobColumns), request_id, request_fingerprint)
-          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+          VALUES (\(CatalogSchema.placeholders(CatalogSchema.jobColumnNames.count + 2)))
           """
         )
         try insert.bind(
@@ -135,6 +135,23 @@ package final class SQLiteJobCatalog: JobCatalog {
         try connection.prepare("DELETE FROM jobs WHERE id = ?1 AND tenant_id = ?2")
           .bind([.text(id), .text(tenantID)]).run()
       }
+    }
+  }
+
+  package func jobs(states: Set<JobState>, createdBefore: Date?) async throws -> [Job] {
+    try await self.run { connection in
+      let names = states.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+      let statement = try connection.prepare(
+        """
+        SELECT \(CatalogSchema.jobColumns) FROM jobs
+        WHERE state IN (\(names)) AND created_at_us < ?1 ORDER BY seq
+        """
+      ).bind([.integer(createdBefore.map(CatalogSchema.microseconds) ?? Int64.max)])
+      var jobs: [Job] = []
+      while try statement.step() {
+        jobs.append(try CatalogSchema.job(from: statement))
+      }
+      return jobs
     }
   }
 

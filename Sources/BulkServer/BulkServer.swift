@@ -1,5 +1,7 @@
 internal import BulkCore
+internal import BulkEngine
 internal import BulkGRPC
+internal import BulkPostgres
 internal import BulkSQLite
 internal import Foundation
 internal import GRPCCore
@@ -13,6 +15,7 @@ package final class BulkServer: Sendable {
   private let configuration: ServerConfiguration
   private let logger: Logger
   private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
+  private let engine: JobEngine
   private let announce: @Sendable (String) -> Void
 
   /// Opens the data directory and the catalog and prepares the surfaces; nothing listens yet.
@@ -38,7 +41,32 @@ package final class BulkServer: Sendable {
       )
     }
     let catalog = try SQLiteJobCatalog(path: dataDirectory.appendingPathComponent("catalog.sqlite").path)
-    let jobs = JobService(catalog: catalog, limits: configuration.limits, logger: logger)
+    let staging = try FileStagingStore(
+      directory: dataDirectory.appendingPathComponent("staging").path,
+      limits: configuration.limits
+    )
+    let events = JobEvents()
+    let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    self.engine = try JobEngine(
+      catalog: catalog,
+      warehouse: try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger),
+      staging: staging,
+      resultsDirectory: dataDirectory.appendingPathComponent("results").path,
+      events: events,
+      limits: configuration.limits,
+      settings: configuration.engine,
+      logger: logger,
+      decodeRow: RecordBatchRows.decode,
+      tenant: { id in tenants[id] ?? Tenant(id: id) }
+    )
+    let jobs = JobService(
+      catalog: catalog,
+      staging: staging,
+      processor: self.engine,
+      events: events,
+      limits: configuration.limits,
+      logger: logger
+    )
 
     let settings = configuration.grpc
     let transport = HTTP2ServerTransport.Posix(
@@ -95,6 +123,21 @@ package final class BulkServer: Sendable {
     }
   }
 
+  private static func warehouse(
+    _ configuration: ServerConfiguration,
+    dataDirectory: URL,
+    logger: Logger
+  ) throws -> any Warehouse {
+    guard let url = configuration.warehouseURL, !url.isEmpty else {
+      return try SQLiteWarehouse(directory: dataDirectory.appendingPathComponent("warehouse").path)
+    }
+    guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.hasPrefix("redshift://") else {
+      throw BulkError.invalidArgument("--warehouse must be a postgresql:// or redshift:// URL")
+    }
+    // Each worker holds a connection while it applies a chunk; two more serve describe calls.
+    return PostgresWarehouse(url: url, poolSize: configuration.engine.workers + 2, logger: logger)
+  }
+
   private static func tenantDirectory(
     _ configuration: ServerConfiguration,
     logger: Logger,
@@ -127,6 +170,18 @@ package final class BulkServer: Sendable {
   private static func randomToken() -> String {
     var generator = SystemRandomNumberGenerator()
     return (0 ..< 32).map { _ in String(format: "%02x", UInt8.random(in: 0 ... 255, using: &generator)) }.joined()
+  }
+}
+
+/// The engine as a lifecycle service: it stops (cancelling its runners) on graceful shutdown,
+/// after the gRPC surface has drained.
+private struct EngineService: Service {
+  let engine: JobEngine
+
+  func run() async throws {
+    try await cancelWhenGracefulShutdown {
+      try await self.engine.run()
+    }
   }
 }
 

@@ -1,4 +1,6 @@
 package import BulkCore
+package import BulkEngine
+internal import Foundation
 
 /// Everything `spectra-bulk serve` can be told, with the defaults of API.md §4.
 package struct ServerConfiguration: Sendable {
@@ -14,8 +16,12 @@ package struct ServerConfiguration: Sendable {
   package var developmentToken: String?
   /// Seed the embedded warehouse of `tenant-123` with the quickstart's tables.
   package var demo: Bool = false
+  /// `postgresql://…` or `redshift://…`; `nil` for the embedded SQLite warehouse.
+  package var warehouseURL: String?
   /// Service-layer limits.
   package var limits = Limits()
+  /// How the engine runs jobs; `workers` defaults to the number of cores.
+  package var engine = EngineSettings(workers: ProcessInfo.processInfo.activeProcessorCount)
   /// HTTP/2 and gRPC transport settings.
   package var grpc = GRPCTransportSettings()
 

@@ -1,4 +1,5 @@
 import BulkCore
+import BulkEngine
 import BulkGRPC
 import BulkProto
 import BulkSQLite
@@ -18,15 +19,40 @@ struct BulkServiceTests {
   static let other: Metadata = ["authorization": "Bearer other-token"]
 
   func withClient(_ body: (Client) async throws -> Void) async throws {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-grpc-\(UUID().uuidString).sqlite")
-      .path
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    try await self.withClient { client, _ in try await body(client) }
+  }
+
+  /// A client, and a function that runs SQL in the tenant acme's warehouse file.
+  func withClient(_ body: (Client, (String) throws -> Void) async throws -> Void) async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-grpc-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let directory = TenantDirectory([
       (Tenant(id: "acme"), [TenantDirectory.digest(of: "acme-token")]),
       (Tenant(id: "other"), [TenantDirectory.digest(of: "other-token")]),
     ])
-    let service = BulkService(jobs: JobService(catalog: try SQLiteJobCatalog(path: path), logger: logger))
+    let catalog = try SQLiteJobCatalog(path: "\(folder)/catalog.sqlite")
+    let staging = try FileStagingStore(directory: "\(folder)/staging", limits: Limits())
+    let events = JobEvents()
+    let engine = try JobEngine(
+      catalog: catalog,
+      warehouse: try SQLiteWarehouse(directory: "\(folder)/warehouse"),
+      staging: staging,
+      resultsDirectory: "\(folder)/results",
+      events: events,
+      limits: Limits(),
+      settings: EngineSettings(workers: 2),
+      logger: logger,
+      decodeRow: RecordBatchRows.decode,
+      tenant: { Tenant(id: $0) }
+    )
+    let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
+    let jobs = JobService(catalog: catalog, staging: staging, processor: engine, events: events, logger: logger)
+    let sql = { (text: String) throws in
+      try SQLiteConnection(path: warehouse.path(of: Tenant(id: "acme"))).execute(text)
+    }
+    let service = BulkService(jobs: jobs)
     let transport = InProcessTransport()
     let server = GRPCServer(
       transport: transport.server,
@@ -36,7 +62,7 @@ struct BulkServiceTests {
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask { try await server.serve() }
       try await withGRPCClient(transport: transport.client) { client in
-        try await body(Client(wrapping: client))
+        try await body(Client(wrapping: client), sql)
       }
       server.beginGracefulShutdown()
     }
@@ -63,9 +89,9 @@ struct BulkServiceTests {
     }
   }
 
-  @Test("create, get, list, close, abort and delete")
+  @Test("create, get, list, abort and delete; close twice")
   func lifecycle() async throws {
-    try await self.withClient { client in
+    try await self.withClient { client, sql in
       let job = try await client.createJob(Self.create(), metadata: Self.acme)
       #expect(job.jobID.hasPrefix("bulk-job-"))
       #expect(job.state == .open)
@@ -84,23 +110,29 @@ struct BulkServiceTests {
       #expect(list.jobs.map(\.jobID) == [job.jobID])
       #expect(list.nextPageToken.isEmpty)
 
-      var close = Spectra_Bulk_V1_UpdateJobStateRequest()
-      close.jobID = job.jobID
-      close.state = .uploadComplete
-      #expect(try await client.updateJobState(close, metadata: Self.acme).state == .uploadComplete)
-      #expect(try await client.updateJobState(close, metadata: Self.acme).state == .uploadComplete)
-
       var delete = Spectra_Bulk_V1_DeleteJobRequest()
       delete.jobID = job.jobID
       await Self.expectCode(.failedPrecondition) { try await client.deleteJob(delete, metadata: Self.acme) }
 
-      var abort = close
+      var abort = Spectra_Bulk_V1_UpdateJobStateRequest()
+      abort.jobID = job.jobID
       abort.state = .aborted
       #expect(try await client.updateJobState(abort, metadata: Self.acme).state == .aborted)
+      #expect(try await client.updateJobState(abort, metadata: Self.acme).state == .aborted)
+      var close = abort
+      close.state = .uploadComplete
       await Self.expectCode(.failedPrecondition) { try await client.updateJobState(close, metadata: Self.acme) }
 
       _ = try await client.deleteJob(delete, metadata: Self.acme)
       await Self.expectCode(.notFound) { try await client.getJob(get, metadata: Self.acme) }
+
+      // Closing is idempotent, whether or not processing has started.
+      try sql("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+      let second = try await client.createJob(Self.create(), metadata: Self.acme)
+      close.jobID = second.jobID
+      #expect(try await client.updateJobState(close, metadata: Self.acme).state == .uploadComplete)
+      let again = try await client.updateJobState(close, metadata: Self.acme).state
+      #expect([.uploadComplete, .inProgress, .jobComplete].contains(again))
     }
   }
 
@@ -222,6 +254,100 @@ struct BulkServiceTests {
         request.pageToken = page.nextPageToken
       } while !request.pageToken.isEmpty
       #expect(seen == [ids[4], ids[3], ids[2], ids[0]])
+    }
+  }
+
+  @Test("upload, close, watch to the end, and download the results")
+  func wholeJob() async throws {
+    try await self.withClient { client, sql in
+      try sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+      let job = try await client.createJob(Self.create(), metadata: Self.acme)
+      let csv = Data("id,name\n1,Ada\n2,\n3,\"Hopper, Grace\"\n".utf8)
+      let uploaded = try await client.uploadJobData(metadata: Self.acme) { writer in
+        var first = Spectra_Bulk_V1_UploadJobDataRequest()
+        first.jobID = job.jobID
+        first.data = csv.prefix(10)
+        try await writer.write(first)
+        var second = Spectra_Bulk_V1_UploadJobDataRequest()
+        second.offset = 10
+        second.data = csv.dropFirst(10)
+        try await writer.write(second)
+      }
+      #expect(uploaded.bytesUploaded == Int64(csv.count))
+      #expect(uploaded.recordsReceived == 3)
+
+      var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+      close.jobID = job.jobID
+      close.state = .uploadComplete
+      _ = try await client.updateJobState(close, metadata: Self.acme)
+
+      var watch = Spectra_Bulk_V1_WatchJobRequest()
+      watch.jobID = job.jobID
+      let states = try await client.watchJob(watch, metadata: Self.acme) { response in
+        var states: [Spectra_Bulk_V1_JobState] = []
+        for try await update in response.messages {
+          states.append(update.state)
+        }
+        return states
+      }
+      #expect(states.last == .jobComplete)
+
+      var get = Spectra_Bulk_V1_GetJobRequest()
+      get.jobID = job.jobID
+      let done = try await client.getJob(get, metadata: Self.acme)
+      #expect(done.numberRecordsProcessed == 3)
+      #expect(done.numberRecordsFailed == 1)
+      #expect(done.progressPercentage == 100)
+
+      var results = Spectra_Bulk_V1_GetJobResultsRequest()
+      results.jobID = job.jobID
+      let successful = try await client.getJobResults(results, metadata: Self.acme) { response in
+        var data = Data()
+        var locator = "unset"
+        for try await chunk in response.messages {
+          data.append(chunk.data)
+          locator = chunk.nextLocator
+        }
+        return (String(decoding: data, as: UTF8.self), locator)
+      }
+      #expect(successful.0 == "_record,_created,id,name\n1,true,1,Ada\n3,true,3,\"Hopper, Grace\"\n")
+      #expect(successful.1 == "")
+      results.resultSet = .failed
+      let failed = try await client.getJobResults(results, metadata: Self.acme) { response in
+        var data = Data()
+        for try await chunk in response.messages { data.append(chunk.data) }
+        return String(decoding: data, as: UTF8.self)
+      }
+      #expect(failed.hasPrefix("_record,_error,id,name\n2,NOT_NULL: "))
+    }
+  }
+
+  @Test("results before a terminal state are FAILED_PRECONDITION; a query set on an insert job INVALID_ARGUMENT")
+  func resultsRefused() async throws {
+    try await self.withClient { client in
+      let job = try await client.createJob(Self.create(), metadata: Self.acme)
+      var results = Spectra_Bulk_V1_GetJobResultsRequest()
+      results.jobID = job.jobID
+      await Self.expectCode(.failedPrecondition) {
+        try await client.getJobResults(results, metadata: Self.acme) { response in
+          for try await _ in response.messages {}
+        }
+      }
+      var abort = Spectra_Bulk_V1_UpdateJobStateRequest()
+      abort.jobID = job.jobID
+      abort.state = .aborted
+      _ = try await client.updateJobState(abort, metadata: Self.acme)
+      results.resultSet = .query
+      await Self.expectCode(.invalidArgument) {
+        try await client.getJobResults(results, metadata: Self.acme) { response in
+          for try await _ in response.messages {}
+        }
+      }
+      await Self.expectCode(.notFound) {
+        try await client.getJobResults(results, metadata: Self.other) { response in
+          for try await _ in response.messages {}
+        }
+      }
     }
   }
 }

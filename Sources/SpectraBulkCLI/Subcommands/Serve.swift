@@ -1,5 +1,6 @@
 internal import ArgumentParser
 internal import BulkCore
+internal import BulkEngine
 internal import BulkServer
 internal import Foundation
 internal import Logging
@@ -39,6 +40,24 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Unfinished jobs a tenant may have at once.")
   var maxActiveJobs: Int = Self.environment["SPECTRA_MAX_ACTIVE_JOBS"].flatMap { Int($0) } ?? 1000
 
+  @Option(help: "Bytes one job may upload, as sent (compressed for gzip jobs).")
+  var maxUploadBytes: Int64 = Self.environment["SPECTRA_MAX_UPLOAD_BYTES"].flatMap { Int64($0) } ?? 1 << 30
+
+  @Option(help: "Bytes a gzip upload may inflate to; the inflated-to-compressed ratio is also capped at 100.")
+  var maxInflatedBytes: Int64 = Self.environment["SPECTRA_MAX_INFLATED_BYTES"].flatMap { Int64($0) } ?? 16 << 30
+
+  @Option(
+    help:
+      "postgresql://… or redshift://… to use that warehouse; the embedded SQLite warehouse when absent. [env: SPECTRA_WAREHOUSE]"
+  )
+  var warehouse: String?
+
+  @Option(help: "Chunk workers shared by all jobs; defaults to the number of cores. [env: SPECTRA_WORKERS]")
+  var workers: Int?
+
+  @Option(help: "Records per chunk.")
+  var chunkRecords: Int = Self.environment["SPECTRA_CHUNK_RECORDS"].flatMap { Int($0) } ?? 10_000
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
 
@@ -53,6 +72,12 @@ struct Serve: AsyncParsableCommand {
     guard (65535 ... (1 << 31) - 1).contains(self.grpcWindowSize) else {
       throw ValidationError("--grpc-window-size must be 65535 to 2147483647")
     }
+    guard self.maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be positive") }
+    guard self.maxInflatedBytes > 0 else { throw ValidationError("--max-inflated-bytes must be positive") }
+    if let workers = self.workers ?? Self.environment["SPECTRA_WORKERS"].flatMap({ Int($0) }), workers < 1 {
+      throw ValidationError("--workers must be at least 1")
+    }
+    guard self.chunkRecords > 0 else { throw ValidationError("--chunk-records must be positive") }
     guard self.maxActiveJobs > 0 else { throw ValidationError("--max-active-jobs must be positive") }
     guard Logger.Level(rawValue: self.logLevel) != nil else {
       throw ValidationError("--log-level \(self.logLevel) is not a level")
@@ -76,6 +101,13 @@ struct Serve: AsyncParsableCommand {
     configuration.developmentToken = Self.environment["SPECTRA_DEV_TOKEN"]
     configuration.demo = self.demo
     configuration.limits.maxActiveJobsPerTenant = self.maxActiveJobs
+    configuration.limits.maxUploadBytes = self.maxUploadBytes
+    configuration.limits.maxInflatedBytes = self.maxInflatedBytes
+    configuration.warehouseURL = self.warehouse ?? Self.environment["SPECTRA_WAREHOUSE"]
+    if let workers = self.workers ?? Self.environment["SPECTRA_WORKERS"].flatMap({ Int($0) }) {
+      configuration.engine.workers = workers
+    }
+    configuration.engine.chunkRecords = self.chunkRecords
     configuration.grpc.maxConcurrentStreams = self.grpcMaxConcurrentStreams
     configuration.grpc.targetWindowSize = self.grpcWindowSize
     configuration.grpc.maxFrameSize = self.grpcMaxFrameSize

@@ -1,0 +1,178 @@
+package import Foundation
+
+/// Where jobs load records and run queries: the embedded SQLite files or a PostgreSQL / Redshift
+/// database, reached through this protocol only.
+///
+/// Every call is scoped to one tenant: its SQLite file, or its schema.
+package protocol Warehouse: Sendable {
+  /// The tenant's table, or `nil` when it has none of that name.
+  func describe(table: String, tenant: Tenant) async throws -> TableDescription?
+
+  /// Applies one chunk of records in one transaction, together with a ledger row
+  /// (`job_id`, `chunk`, the outcomes) in the same database.
+  ///
+  /// A record that the database refuses is isolated and reported, and the others still load.
+  /// When the ledger already has the chunk, nothing is applied again and the stored outcomes are
+  /// returned: this is what makes each chunk apply exactly once across crashes and retries.
+  ///
+  /// - Returns: one outcome per record of `work.records`, in order.
+  /// - Throws: only for job-wide failures (the warehouse unreachable, the table gone); never for
+  ///   a bad record.
+  func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome]
+
+  /// The outcomes of the job's chunks that committed, by chunk index.
+  func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]]
+
+  /// Forgets the job's ledger rows (when the job is deleted).
+  func removeLedger(jobID: String, tenant: Tenant) async throws
+}
+
+/// A table as the warehouse's catalog describes it.
+package struct TableDescription: Hashable, Sendable {
+  package var name: String
+  /// In table order.
+  package var columns: [ColumnDescription]
+  /// The primary key's columns; empty when there is none.
+  package var primaryKey: [String]
+  /// Columns that each alone carry a unique constraint or index (the primary key's single
+  /// column included), usable as an upsert key.
+  package var uniqueColumns: Set<String>
+
+  package init(name: String, columns: [ColumnDescription], primaryKey: [String], uniqueColumns: Set<String>) {
+    self.name = name
+    self.columns = columns
+    self.primaryKey = primaryKey
+    self.uniqueColumns = uniqueColumns
+  }
+
+  /// The column of this name, compared exactly.
+  package func column(named name: String) -> ColumnDescription? {
+    self.columns.first { $0.name == name }
+  }
+}
+
+/// One column of a table.
+package struct ColumnDescription: Hashable, Sendable {
+  package var name: String
+  /// The type as the database spells it, e.g. `numeric(12,2)` or `TEXT`.
+  package var declaredType: String
+  /// The family of values the column takes, which decides the checks before loading.
+  package var type: ColumnType
+  package var nullable: Bool
+  /// Whether the column has a default (or is generated), so it may be left out of an insert.
+  package var hasDefault: Bool
+
+  package init(name: String, declaredType: String, type: ColumnType, nullable: Bool, hasDefault: Bool) {
+    self.name = name
+    self.declaredType = declaredType
+    self.type = type
+    self.nullable = nullable
+    self.hasDefault = hasDefault
+  }
+}
+
+/// Families of column types, for checking values before they reach the database.
+package enum ColumnType: String, Hashable, Sendable {
+  /// smallint, integer, bigint (SQLite: INTEGER affinity).
+  case integer
+  /// real, double precision, float.
+  case double
+  /// numeric / decimal (SQLite: NUMERIC affinity).
+  case decimal
+  case boolean
+  case text
+  /// date.
+  case date
+  /// timestamp with or without time zone.
+  case timestamp
+  /// bytea / BLOB.
+  case bytes
+  /// json / jsonb.
+  case json
+  /// Anything else (uuid, arrays, …): passed to the database as text, which checks it.
+  case other
+}
+
+/// A field of an uploaded record, before it is converted for a column.
+package enum FieldValue: Hashable, Sendable {
+  /// An empty CSV field, a JSON `null`, a record batch's null.
+  case null
+  /// A CSV field or a JSON string.
+  case text(String)
+  /// A JSON number, as written (precision is kept).
+  case number(String)
+  case integer(Int64)
+  case double(Double)
+  case bool(Bool)
+  case bytes([UInt8])
+  case timestamp(Date)
+}
+
+/// One record of a chunk.
+package struct ChunkRecord: Hashable, Sendable {
+  /// The 1-based number of the record in the upload.
+  package var number: Int64
+  /// One value per `ChunkWork.columns` entry.
+  package var values: [FieldValue]
+
+  package init(number: Int64, values: [FieldValue]) {
+    self.number = number
+    self.values = values
+  }
+}
+
+/// A chunk of records to apply.
+package struct ChunkWork: Hashable, Sendable {
+  package var jobID: String
+  /// 0-based index of the chunk in the job.
+  package var chunk: Int
+  /// `insert`, `update`, `upsert` or `delete`.
+  package var operation: Operation
+  package var table: TableDescription
+  /// The matching column of update, upsert and delete (checked to exist); empty for insert.
+  package var keyColumn: String
+  /// The records' columns, each a column of `table` (checked before).
+  package var columns: [String]
+  package var records: [ChunkRecord]
+
+  package init(
+    jobID: String,
+    chunk: Int,
+    operation: Operation,
+    table: TableDescription,
+    keyColumn: String,
+    columns: [String],
+    records: [ChunkRecord]
+  ) {
+    self.jobID = jobID
+    self.chunk = chunk
+    self.operation = operation
+    self.table = table
+    self.keyColumn = keyColumn
+    self.columns = columns
+    self.records = records
+  }
+}
+
+/// What happened to one record.
+package enum RecordOutcome: Hashable, Sendable {
+  /// Applied: `created` is true when a row was inserted, false when one was updated or deleted.
+  case succeeded(created: Bool)
+  /// Refused, with a stable code (`DUPLICATE_KEY`, `NOT_NULL`, `FOREIGN_KEY`, `CHECK_VIOLATION`,
+  /// `INVALID_VALUE`, `VALUE_TOO_LONG`, `NOT_FOUND`, `DATABASE_ERROR`) and the database's reason.
+  case failed(code: String, message: String)
+}
+
+/// An error of a warehouse call that the same call may not meet again later (a lost connection,
+/// a restarting server): the engine retries it with backoff instead of failing the job.
+package protocol RetryableWarehouseError: Error {
+  /// Whether this error is worth retrying.
+  var isRetryable: Bool { get }
+}
+
+extension FieldValue {
+  /// A timestamp as ISO 8601 with fractional seconds in UTC, as results and warehouses write it.
+  package static func iso8601(_ date: Date) -> String {
+    date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+  }
+}

@@ -1,0 +1,206 @@
+internal import BulkCore
+internal import BulkFormats
+internal import Foundation
+internal import NIOCore
+
+/// Reads the records of a chunk with every field, in the job's format.
+///
+/// A chunk is parsed in one pass; when that pass meets a malformed record, the chunk is parsed
+/// again record by record, so that only the malformed records fail and the others still load.
+struct ChunkParser: Sendable {
+  let job: Job
+  /// The upload's columns.
+  let columns: [String]
+  private let header: ByteBuffer
+  private let delimiter: UInt8
+  private let decodeRow: @Sendable (Data) throws -> [FieldValue]
+
+  /// A parser for the upload whose columns the reader found; JSON uploads take their columns from
+  /// the first record's keys.
+  init(job: Job, columns: UploadReader.Columns, firstChunk: UploadChunk, context: EngineContext) throws {
+    self.job = job
+    self.delimiter = job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")
+    self.decodeRow = context.decodeRow
+    switch columns {
+    case .csv(let header):
+      self.header = header
+      var reader = CSVHeaderReader(delimiter: self.delimiter)
+      do {
+        self.columns = try reader.feed(header) ?? reader.finish()
+      } catch let error as FormatError {
+        throw JobFailure("the CSV header is not valid: \(error.message)")
+      }
+    case .json:
+      self.header = ByteBuffer()
+      var keys: [String]?
+      if case .text(let bytes, _, let offset) = firstChunk.payload {
+        var reader = JSONRecordReader(firstRecord: firstChunk.firstRecord, startOffset: offset)
+        do {
+          try reader.feed(bytes) { record in
+            if keys == nil { keys = record.fields.map(\.key) }
+          }
+          if keys == nil {
+            try reader.finish { record in
+              if keys == nil { keys = record.fields.map(\.key) }
+            }
+          }
+        } catch let error as FormatError where keys == nil {
+          throw JobFailure("the first JSON record cannot be read: \(error.message)")
+        } catch {
+          // A later record's fault is that record's failure, found when the chunk is parsed.
+        }
+      }
+      guard let keys, !keys.isEmpty else { throw JobFailure("the first JSON record has no fields") }
+      self.columns = keys
+    case .typed(let names):
+      self.header = ByteBuffer()
+      self.columns = names
+    }
+  }
+
+  /// The chunk's records in order.
+  func parse(_ chunk: UploadChunk) -> [ParsedRecord] {
+    switch chunk.payload {
+    case .frames(let frames):
+      return frames.enumerated().map { index, frame in
+        let number = chunk.firstRecord + Int64(index)
+        do {
+          let values = try self.decodeRow(frame)
+          return ParsedRecord(number: number, original: .typed(values), values: .success(values))
+        } catch {
+          return ParsedRecord(
+            number: number,
+            original: .typed([]),
+            values: .failure(
+              RecordFailure(code: "INVALID_RECORD", message: "record \(number) cannot be decoded: \(error)")
+            )
+          )
+        }
+      }
+    case .text(let bytes, _, let offset):
+      if let records = try? self.parseText(bytes, firstRecord: chunk.firstRecord, offset: offset) {
+        return records
+      }
+      return self.parseEachRecord(bytes, firstRecord: chunk.firstRecord, offset: offset)
+    }
+  }
+
+  /// One pass over the whole chunk; throws at the first malformed record.
+  private func parseText(_ bytes: ByteBuffer, firstRecord: Int64, offset: Int64) throws -> [ParsedRecord] {
+    var records: [ParsedRecord] = []
+    switch self.job.contentType {
+    case .csv:
+      var reader = CSVRecordReader(
+        delimiter: self.delimiter,
+        header: self.columns,
+        firstRecord: firstRecord,
+        startOffset: offset
+      )
+      try reader.feed(bytes) { records.append(self.record($0)) }
+      try reader.finish { records.append(self.record($0)) }
+    case .json, .recordBatch:
+      var reader = JSONRecordReader(firstRecord: firstRecord, startOffset: offset)
+      try reader.feed(bytes) { records.append(self.record($0)) }
+      try reader.finish { records.append(self.record($0)) }
+    }
+    return records
+  }
+
+  /// Cuts the chunk into single records without parsing fields, then parses each on its own, so
+  /// a malformed record fails alone.
+  private func parseEachRecord(_ bytes: ByteBuffer, firstRecord: Int64, offset: Int64) -> [ParsedRecord] {
+    var splitter = RecordSplitter(
+      format: self.job.contentType,
+      delimiter: self.delimiter,
+      maxRecords: 1,
+      maxBytes: Int.max
+    )
+    var pieces: [RecordChunk] = []
+    var tail: ByteBuffer?
+    do {
+      if self.job.contentType == .csv {
+        try splitter.feed(self.header) { pieces.append($0) }
+      }
+      try splitter.feed(bytes) { pieces.append($0) }
+      try splitter.finish { pieces.append($0) }
+    } catch {
+      // What the splitter could not cut (an unclosed quote at the end) fails as one record.
+      let consumed = pieces.reduce(0) { $0 + $1.bytes.readableBytes }
+      tail = bytes.getSlice(at: bytes.readerIndex + consumed, length: bytes.readableBytes - consumed)
+    }
+    if let tail, tail.readableBytes > 0 {
+      let consumed = pieces.reduce(0) { $0 + $1.bytes.readableBytes }
+      pieces.append(
+        RecordChunk(
+          index: pieces.count,
+          firstRecord: Int64(pieces.count + 1),
+          recordCount: 1,
+          offset: Int64(self.header.readableBytes + consumed),
+          bytes: tail
+        )
+      )
+    }
+    var records: [ParsedRecord] = []
+    for piece in pieces {
+      let number = firstRecord + piece.firstRecord - 1
+      let pieceOffset = offset + piece.offset - Int64(self.header.readableBytes)
+      do {
+        let parsed = try self.parseText(piece.bytes, firstRecord: number, offset: pieceOffset)
+        records.append(contentsOf: parsed)
+      } catch {
+        let text = String(decoding: piece.bytes.readableBytesView, as: UTF8.self)
+          .trimmingCharacters(in: .newlines)
+        let message = (error as? FormatError)?.message ?? "\(error)"
+        records.append(
+          ParsedRecord(
+            number: number,
+            original: self.job.contentType == .csv ? .csv([text]) : .json([("_raw", .string(text))]),
+            values: .failure(RecordFailure(code: "MALFORMED_RECORD", message: message))
+          )
+        )
+      }
+    }
+    return records
+  }
+
+  private func record(_ record: CSVRecord) -> ParsedRecord {
+    ParsedRecord(
+      number: record.number,
+      original: .csv(record.fields),
+      values: .success(record.fields.map { $0.isEmpty ? .null : .text($0) })
+    )
+  }
+
+  private func record(_ record: JSONRecord) -> ParsedRecord {
+    var values = [FieldValue](repeating: .null, count: self.columns.count)
+    for (key, value) in record.fields {
+      guard let index = self.columns.firstIndex(of: key) else {
+        return ParsedRecord(
+          number: record.number,
+          original: .json(record.fields),
+          values: .failure(
+            RecordFailure(
+              code: "INVALID_RECORD",
+              message: "record \(record.number) has field '\(key.prefix(64))', which the first record does not have"
+            )
+          )
+        )
+      }
+      values[index] = Self.fieldValue(value)
+    }
+    return ParsedRecord(number: record.number, original: .json(record.fields), values: .success(values))
+  }
+
+  static func fieldValue(_ value: JSONValue) -> FieldValue {
+    switch value {
+    case .null: return .null
+    case .bool(let bool): return .bool(bool)
+    case .number(let literal): return .number(literal)
+    case .string(let string): return .text(string)
+    case .array, .object:
+      var buffer = ByteBuffer()
+      JSONWriter.write(value, into: &buffer)
+      return .text(String(buffer: buffer))
+    }
+  }
+}

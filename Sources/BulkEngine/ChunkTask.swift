@@ -1,0 +1,103 @@
+internal import BulkCore
+internal import Foundation
+internal import Logging
+
+/// One chunk of a job: parse, check values, apply through the scheduler (unless the ledger has
+/// it), write its results, and count.
+struct ChunkTask: Sendable {
+  let context: EngineContext
+  let job: Job
+  let tenant: Tenant
+  let plan: JobPlan
+  let parser: ChunkParser
+  let chunk: UploadChunk
+  /// The ledger's outcomes when the chunk committed before a restart.
+  let committed: [RecordOutcome]?
+  /// Whether the job stopped (aborted or failed): the chunk is then left unprocessed.
+  let shouldStop: @Sendable () -> Bool
+
+  func run() async throws -> ChunkCounts {
+    let records = self.parser.parse(self.chunk)
+    let writer = ResultWriter(job: self.job, columns: self.parser.columns, results: self.context.results)
+    let alreadyWritten = self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index)
+
+    var outcomes = [RecordOutcome?](repeating: nil, count: records.count)
+    var prepared: [(index: Int, record: ChunkRecord)] = []
+    for (index, record) in records.enumerated() {
+      switch record.values.flatMap(self.plan.coerce) {
+      case .success(let values): prepared.append((index, ChunkRecord(number: record.number, values: values)))
+      case .failure(let failure): outcomes[index] = failure.outcome
+      }
+    }
+    let work = ChunkWork(
+      jobID: self.job.id,
+      chunk: self.chunk.index,
+      operation: self.job.operation,
+      table: self.plan.table,
+      keyColumn: self.plan.keyColumn,
+      columns: self.plan.appliedColumns,
+      records: prepared.map(\.record)
+    )
+
+    let applied: [RecordOutcome]
+    if let committed {
+      applied = committed
+    } else {
+      let result = try await self.context.scheduler.run(tenant: self.tenant.id) { () async throws -> [RecordOutcome]? in
+        guard !self.shouldStop() else { return nil }
+        return try await self.apply(work)
+      }
+      guard let result else {
+        if !alreadyWritten {
+          try writer.write(chunk: self.chunk.index, unprocessed: records)
+        }
+        return ChunkCounts(processed: 0, failed: 0, total: Int64(records.count), completed: false)
+      }
+      applied = result
+    }
+    guard applied.count == prepared.count else {
+      throw JobFailure(
+        "chunk \(self.chunk.index) has \(prepared.count) records to apply but the warehouse reported \(applied.count) outcomes"
+      )
+    }
+    for (position, entry) in prepared.enumerated() {
+      outcomes[entry.index] = applied[position]
+    }
+    let final = outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "no outcome") }
+    if !alreadyWritten {
+      try writer.write(chunk: self.chunk.index, records: records, outcomes: final)
+    }
+    let failed = final.reduce(into: Int64(0)) { count, outcome in
+      if case .failed = outcome { count += 1 }
+    }
+    return ChunkCounts(processed: Int64(records.count), failed: failed, total: Int64(records.count), completed: true)
+  }
+
+  /// Applies the chunk, retrying with backoff while the warehouse is unreachable.
+  private func apply(_ work: ChunkWork) async throws -> [RecordOutcome] {
+    var delay = self.context.settings.retryDelay
+    var attempt = 1
+    while true {
+      do {
+        return try await self.context.warehouse.apply(work, tenant: self.tenant)
+      } catch let error as any RetryableWarehouseError where error.isRetryable {
+        guard attempt < self.context.settings.warehouseAttempts else {
+          throw JobFailure("the warehouse is unreachable after \(attempt) attempts: \(error)")
+        }
+        self.context.logger.warning(
+          "warehouse unreachable, retrying",
+          metadata: [
+            "job_id": "\(self.job.id)", "chunk": "\(work.chunk)", "attempt": "\(attempt)", "error": "\(error)",
+          ]
+        )
+        try await Task.sleep(for: delay)
+        delay = min(delay * 2, .seconds(30))
+        attempt += 1
+      } catch let error as JobFailure {
+        throw error
+      } catch {
+        throw JobFailure("chunk \(work.chunk) could not be applied: \(error)")
+      }
+    }
+  }
+}

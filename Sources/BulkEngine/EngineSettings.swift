@@ -1,0 +1,23 @@
+/// How the engine runs jobs.
+package struct EngineSettings: Hashable, Sendable {
+  /// Chunks applied at once, across all jobs.
+  package var workers: Int
+  /// Records per chunk.
+  package var chunkRecords: Int = 10_000
+  /// Bytes per chunk, at most (a longer record is a chunk of its own).
+  package var chunkBytes: Int = 8 << 20
+  /// A job not terminal this long after its creation fails.
+  package var maxJobAge: Duration = .seconds(24 * 3600)
+  /// Terminal jobs are deleted, with their data, this long after their last change.
+  package var retention: Duration = .seconds(7 * 24 * 3600)
+  /// How often the lifetime limits are enforced.
+  package var reapInterval: Duration = .seconds(60)
+  /// Attempts at a chunk while the warehouse is unreachable, before the job fails.
+  package var warehouseAttempts: Int = 8
+  /// The first wait between attempts; it doubles each time, up to 30 s.
+  package var retryDelay: Duration = .milliseconds(250)
+
+  package init(workers: Int) {
+    self.workers = max(1, workers)
+  }
+}

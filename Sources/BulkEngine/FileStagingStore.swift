@@ -1,0 +1,54 @@
+package import BulkCore
+package import Foundation
+internal import Synchronization
+
+/// The staging store on the local file system: one folder per job under `<data-dir>/staging`.
+///
+/// Each job's upload is an `UploadSpool`, opened on first use and recovered from its files.
+package final class FileStagingStore: StagingStore {
+  private let root: URL
+  private let limits: Limits
+  private let spools = Mutex<[String: UploadSpool]>([:])
+
+  /// A store in `directory`, created if missing.
+  package init(directory: String, limits: Limits) throws {
+    self.root = URL(fileURLWithPath: directory, isDirectory: true)
+    self.limits = limits
+    try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+  }
+
+  package func append(_ piece: UploadPayload, at offset: Int64, to job: Job) async throws -> UploadAppendOutcome {
+    try await self.spool(for: job).append(piece, at: offset)
+  }
+
+  package func sync(_ job: Job) async throws -> UploadProgress {
+    try await self.spool(for: job).sync()
+  }
+
+  package func seal(_ job: Job) async throws -> UploadProgress {
+    try await self.spool(for: job).seal()
+  }
+
+  package func remove(jobID: String) async throws {
+    let spool = self.spools.withLock { $0.removeValue(forKey: jobID) }
+    await spool?.close()
+    let folder = self.root.appendingPathComponent(jobID, isDirectory: true)
+    if FileManager.default.fileExists(atPath: folder.path) {
+      try FileManager.default.removeItem(at: folder)
+    }
+  }
+
+  /// The job's folder; the engine reads the sealed upload from here.
+  package func folder(of jobID: String) -> URL {
+    self.root.appendingPathComponent(jobID, isDirectory: true)
+  }
+
+  private func spool(for job: Job) -> UploadSpool {
+    self.spools.withLock { spools in
+      if let spool = spools[job.id] { return spool }
+      let spool = UploadSpool(job: job, folder: self.folder(of: job.id), limits: self.limits)
+      spools[job.id] = spool
+      return spool
+    }
+  }
+}

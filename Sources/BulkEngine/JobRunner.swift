@@ -1,0 +1,267 @@
+internal import BulkCore
+internal import Foundation
+internal import Logging
+internal import Synchronization
+
+/// Runs one closed job to a terminal state: plans its columns against the table, cuts its upload
+/// into chunks, has the scheduler apply each chunk that the ledger does not have yet, writes each
+/// chunk's results, and keeps the job's counters current.
+///
+/// Running again after a crash is safe: committed chunks are taken from the ledger, never
+/// applied twice, and the counters are recomputed from the ledger.
+struct JobRunner: Sendable {
+  let context: EngineContext
+  let jobID: String
+  let tenant: Tenant
+  let cancellation: AbortSignal
+
+  func run() async {
+    let started = ContinuousClock.now
+    var logger = self.context.logger
+    logger[metadataKey: "job_id"] = "\(self.jobID)"
+    logger[metadataKey: "tenant_id"] = "\(self.tenant.id)"
+    do {
+      let job = try await self.start()
+      let outcome = await self.process(job, logger: logger)
+      try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
+      logger.info(
+        "job finished",
+        metadata: [
+          "records": "\(outcome.progress.processed)", "failed": "\(outcome.progress.failed)",
+          "chunks": "\(outcome.chunks)", "error": "\(outcome.failure?.message ?? "")",
+        ]
+      )
+    } catch {
+      // The catalog is unreachable: the job stays where it is and resumes after a restart.
+      logger.error("job could not be run", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// Moves the job to `InProgress` (a no-op after a restart) and fixes its chunk size.
+  private func start() async throws -> Job {
+    let chunkRecords = Int32(clamping: self.context.settings.chunkRecords)
+    return try await self.context.update(jobID: self.jobID, tenantID: self.tenant.id) {
+      (job: inout Job) throws(BulkError) in
+      var machine = Job.StateMachine(state: job.state)
+      if case .transition(_, let next) = machine.startProcessing() {
+        job.state = next
+        job.updatedAt = Date()
+      }
+      if job.chunkRecords == 0 {
+        job.chunkRecords = chunkRecords
+      }
+    }
+  }
+
+  private struct Outcome {
+    var progress = Progress()
+    var chunks = 0
+    var failure: JobFailure?
+  }
+
+  /// Processes every chunk; returns the totals and the job-wide failure, if any.
+  private func process(_ job: Job, logger: Logger) async -> Outcome {
+    var outcome = Outcome()
+    let tracker = ProgressTracker()
+    let failure = FirstFailure()
+
+    let reader = UploadReader(
+      job: job,
+      folder: self.context.staging.folder(of: job.id),
+      limits: self.context.limits,
+      chunkRecords: Int(job.chunkRecords),
+      chunkBytes: self.context.settings.chunkBytes
+    )
+    do {
+      guard let table = try await self.context.warehouse.describe(table: job.object, tenant: self.tenant) else {
+        throw JobFailure("table \(job.object) does not exist")
+      }
+      let committed = try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
+      var plan: JobPlan?
+      var parser: ChunkParser?
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        var inFlight = 0
+        try await reader.forEachChunk { columns, chunk in
+          if parser == nil {
+            let next = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
+            parser = next
+            let created = try JobPlan(job: job, table: table, columns: next.columns)
+            plan = created
+            try self.context.results.writeColumns(next.columns, jobID: job.id)
+          }
+          guard let plan, let parser else { return }
+          outcome.chunks = chunk.index + 1
+          if inFlight >= self.context.settings.workers {
+            try await group.next()
+            inFlight -= 1
+          }
+          inFlight += 1
+          let cancellation = self.cancellation
+          let work = ChunkTask(
+            context: self.context,
+            job: job,
+            tenant: self.tenant,
+            plan: plan,
+            parser: parser,
+            chunk: chunk,
+            committed: committed[chunk.index],
+            shouldStop: { cancellation.isAborted || failure.value != nil }
+          )
+          group.addTask {
+            do {
+              let counts = try await work.run()
+              await tracker.add(counts, chunk: chunk.index)
+              try await self.report(await tracker.progress)
+            } catch {
+              failure.record(error)
+            }
+          }
+        }
+        try await group.waitForAll()
+      }
+    } catch {
+      failure.record(error)
+    }
+    outcome.progress = await tracker.progress
+    outcome.failure = failure.value
+    if outcome.failure != nil || self.cancellation.isAborted {
+      // Chunks that never ran, including those after a failure, are unprocessed.
+      do {
+        try await self.writeUnprocessed(job, reader: reader, tracker: tracker, chunks: &outcome.chunks)
+        outcome.progress = await tracker.progress
+      } catch {
+        logger.error("unprocessed results could not be written", metadata: ["error": "\(error)"])
+      }
+    }
+    return outcome
+  }
+
+  /// Writes the records of every chunk without results as unprocessed.
+  private func writeUnprocessed(
+    _ job: Job,
+    reader: UploadReader,
+    tracker: ProgressTracker,
+    chunks: inout Int
+  ) async throws {
+    var parser: ChunkParser?
+    try await reader.forEachChunk { columns, chunk in
+      chunks = max(chunks, chunk.index + 1)
+      guard !self.context.results.hasChunk(jobID: job.id, chunk: chunk.index) else { return }
+      let current = try parser ?? ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
+      if parser == nil {
+        parser = current
+        try self.context.results.writeColumns(current.columns, jobID: job.id)
+      }
+      let records = current.parse(chunk)
+      try ResultWriter(job: job, columns: current.columns, results: self.context.results)
+        .write(chunk: chunk.index, unprocessed: records)
+      await tracker.add(
+        ChunkCounts(processed: 0, failed: 0, total: Int64(records.count), completed: false),
+        chunk: chunk.index
+      )
+    }
+  }
+
+  /// Stores the running totals.
+  private func report(_ progress: Progress) async throws {
+    try await self.context.update(jobID: self.jobID, tenantID: self.tenant.id) { (job: inout Job) throws(BulkError) in
+      job.numberRecordsProcessed = progress.processed
+      job.numberRecordsFailed = progress.failed
+      job.numberChunksCompleted = Int32(clamping: progress.chunksCompleted)
+      job.numberChunks = max(job.numberChunks, Int32(clamping: progress.chunksSeen))
+      job.numberRecordsTotal = max(job.numberRecordsTotal, progress.processed)
+      job.updatedAt = Date()
+    }
+  }
+
+  /// Stores the final state: `JobComplete`, or `Failed` with the reason; an aborted job stays
+  /// `Aborted`.
+  private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws {
+    let milliseconds = Int64(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
+      // Another runner (after a restart) or the lifetime limit may have finished the job.
+      guard stored.state == .inProgress || stored.state == .aborted else { return }
+      stored.numberRecordsProcessed = outcome.progress.processed
+      stored.numberRecordsFailed = outcome.progress.failed
+      stored.numberRecordsTotal = outcome.progress.total
+      stored.numberChunks = Int32(clamping: outcome.chunks)
+      stored.numberChunksCompleted = Int32(clamping: outcome.progress.chunksCompleted)
+      stored.totalProcessingTimeMs += milliseconds
+      stored.updatedAt = Date()
+      var machine = Job.StateMachine(state: stored.state)
+      if let failure = outcome.failure {
+        if case .transition(_, let next) = machine.fail() {
+          stored.state = next
+          stored.errorMessage = failure.message
+        }
+      } else if case .transition(_, let next) = machine.complete() {
+        stored.state = next
+      }
+    }
+  }
+
+  static func describe(_ error: any Error) -> String {
+    if let failure = error as? JobFailure { return failure.message }
+    if let error = error as? BulkError { return error.message }
+    return "\(error)"
+  }
+}
+
+/// Set when a job is aborted; its runner starts no new chunk after.
+final class AbortSignal: Sendable {
+  private let aborted = Atomic(false)
+
+  var isAborted: Bool { self.aborted.load(ordering: .acquiring) }
+
+  func abort() {
+    self.aborted.store(true, ordering: .releasing)
+  }
+}
+
+/// The first job-wide failure of a run; later ones are consequences.
+final class FirstFailure: Sendable {
+  private let failure = Mutex<JobFailure?>(nil)
+
+  var value: JobFailure? { self.failure.withLock { $0 } }
+
+  func record(_ error: any Error) {
+    let reason = (error as? JobFailure) ?? JobFailure(JobRunner.describe(error))
+    self.failure.withLock { if $0 == nil { $0 = reason } }
+  }
+}
+
+/// A job's totals so far.
+struct Progress: Sendable {
+  /// Records handled: applied or failed.
+  var processed: Int64 = 0
+  var failed: Int64 = 0
+  /// Records seen, unprocessed ones included.
+  var total: Int64 = 0
+  var chunksCompleted = 0
+  /// One more than the highest chunk index finished.
+  var chunksSeen = 0
+}
+
+/// What one chunk added to the totals.
+struct ChunkCounts: Sendable {
+  var processed: Int64
+  var failed: Int64
+  var total: Int64
+  /// Whether the chunk was applied (rather than left unprocessed).
+  var completed: Bool
+}
+
+/// Adds up chunk counts as chunks finish, in any order.
+actor ProgressTracker {
+  private(set) var progress = Progress()
+
+  func add(_ counts: ChunkCounts, chunk: Int) {
+    self.progress.processed += counts.processed
+    self.progress.failed += counts.failed
+    self.progress.total += counts.total
+    if counts.completed {
+      self.progress.chunksCompleted += 1
+    }
+    self.progress.chunksSeen = max(self.progress.chunksSeen, chunk + 1)
+  }
+}

@@ -1,0 +1,127 @@
+internal import BulkCore
+internal import BulkFormats
+internal import Foundation
+internal import NIOCore
+
+/// Encodes a chunk's records into the job's three result sets, in the job's format:
+///
+/// - successful: `_record`, `_created`, then the original fields;
+/// - failed: `_record`, `_error` (`CODE: reason`), then the original fields;
+/// - unprocessed: `_record`, then the original fields.
+///
+/// CSV jobs get CSV with the job's delimiter; JSON jobs one object per record with the same keys
+/// first. Record-batch jobs get CSV (their typed values written as text).
+struct ResultWriter {
+  let job: Job
+  let columns: [String]
+  let results: ResultStore
+
+  /// Writes a processed chunk: each record with its outcome.
+  func write(chunk: Int, records: [ParsedRecord], outcomes: [RecordOutcome]) throws {
+    var successful = EncodedRecords()
+    var failed = EncodedRecords()
+    for (record, outcome) in zip(records, outcomes) {
+      switch outcome {
+      case .succeeded(let created):
+        successful.append { self.encode(record, lead: [("_created", .bool(created))], into: &$0) }
+      case .failed(let code, let message):
+        failed.append { self.encode(record, lead: [("_error", .string("\(code): \(message)"))], into: &$0) }
+      }
+    }
+    try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.successful: successful, .failed: failed])
+  }
+
+  /// Writes a chunk that was not applied: every record is unprocessed.
+  func write(chunk: Int, unprocessed records: [ParsedRecord]) throws {
+    var unprocessed = EncodedRecords()
+    for record in records {
+      unprocessed.append { self.encode(record, lead: [], into: &$0) }
+    }
+    try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.unprocessed: unprocessed])
+  }
+
+  /// How a result set's document is framed: its CSV header line, or a JSON array.
+  static func framing(job: Job, set: ResultSet, columns: [String]) -> ResultFraming {
+    switch job.contentType {
+    case .json:
+      return ResultFraming(
+        opening: Array("[".utf8),
+        separator: Array(",".utf8),
+        closing: Array("]".utf8),
+        trimsLineEnd: true
+      )
+    case .csv, .recordBatch:
+      var header = ByteBuffer()
+      CSVWriter(delimiter: Self.delimiter(job)).write(Self.leadingColumns(set) + columns, into: &header)
+      return ResultFraming(opening: Array(header.readableBytesView), separator: [], closing: [], trimsLineEnd: false)
+    }
+  }
+
+  private static func leadingColumns(_ set: ResultSet) -> [String] {
+    switch set {
+    case .successful: ["_record", "_created"]
+    case .failed: ["_record", "_error"]
+    case .unprocessed, .query: ["_record"]
+    }
+  }
+
+  private static func delimiter(_ job: Job) -> UInt8 {
+    job.contentType == .csv ? job.columnDelimiter.asciiValue ?? UInt8(ascii: ",") : UInt8(ascii: ",")
+  }
+
+  private func encode(_ record: ParsedRecord, lead: [(String, JSONValue)], into buffer: inout ByteBuffer) {
+    switch self.job.contentType {
+    case .json:
+      var fields: [(key: String, value: JSONValue)] = [("_record", .number(String(record.number)))]
+      fields += lead.map { (key: $0.0, value: $0.1) }
+      fields += self.jsonFields(record.original)
+      JSONWriter.write(.object(fields), into: &buffer)
+      buffer.writeString("\n")
+    case .csv, .recordBatch:
+      var fields = [String(record.number)]
+      for (_, value) in lead {
+        switch value {
+        case .bool(let bool): fields.append(bool ? "true" : "false")
+        case .string(let string): fields.append(string)
+        default: fields.append("")
+        }
+      }
+      fields += self.csvFields(record.original)
+      CSVWriter(delimiter: Self.delimiter(self.job)).write(fields, into: &buffer)
+    }
+  }
+
+  private func csvFields(_ original: OriginalRecord) -> [String] {
+    switch original {
+    case .csv(let fields):
+      return fields
+    case .json(let members):
+      return members.map { Self.text(ChunkParser.fieldValue($0.value)) }
+    case .typed(let values):
+      return values.map(Self.text)
+    }
+  }
+
+  private func jsonFields(_ original: OriginalRecord) -> [(key: String, value: JSONValue)] {
+    switch original {
+    case .json(let members):
+      return members
+    case .csv(let fields):
+      return zip(self.columns, fields).map { (key: $0, value: .string($1)) }
+    case .typed(let values):
+      return zip(self.columns, values).map { (key: $0, value: .string(Self.text($1))) }
+    }
+  }
+
+  private static func text(_ value: FieldValue) -> String {
+    switch value {
+    case .null: ""
+    case .text(let text), .number(let text): text
+    case .integer(let integer): String(integer)
+    case .double(let double): String(double)
+    case .bool(let bool): bool ? "true" : "false"
+    case .bytes(let bytes): "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+    case .timestamp(let date): FieldValue.iso8601(date)
+    }
+  }
+}

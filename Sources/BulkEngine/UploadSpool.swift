@@ -1,0 +1,242 @@
+internal import BulkCore
+internal import Foundation
+internal import NIOCore
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// One job's upload on disk: an append-only file, checked as it grows.
+///
+/// Byte uploads (CSV, JSON) are stored as sent in `upload`. Record batches are stored in
+/// `records` as length-delimited frames (a little-endian `UInt32` length, then one serialised
+/// row), with the column list in `columns.json`. The stored size is read from the files when the
+/// spool is first used, so a restart resumes exactly where the disk says.
+///
+/// All state is confined to `queue`: file I/O and fsync run there, off the Swift concurrency
+/// pool. That confinement is why the class is `@unchecked Sendable`.
+final class UploadSpool: @unchecked Sendable {
+  private let job: Job
+  private let folder: URL
+  private let limits: Limits
+  private let queue: DispatchQueue
+
+  // Confined to `queue`.
+  private var file: SpoolFile?
+  private var validator: UploadValidator?
+  private var records: Int64 = 0
+  private var columns: [String]?
+  private var unsynced = false
+  private var sealed = false
+  private var closed = false
+
+  init(job: Job, folder: URL, limits: Limits) {
+    self.job = job
+    self.folder = folder
+    self.limits = limits
+    self.queue = DispatchQueue(label: "spectra.bulk.spool.\(job.id)")
+  }
+
+  func append(_ payload: UploadPayload, at offset: Int64) async throws -> UploadAppendOutcome {
+    try await self.onQueue {
+      guard !self.sealed else {
+        throw BulkError.failedPrecondition("the job's upload is closed; uploads are accepted only while it is Open")
+      }
+      guard offset >= 0 else { throw BulkError.invalidArgument("offset \(offset) is negative") }
+      let file = try self.openFile()
+      switch payload {
+      case .bytes(let data):
+        return try self.appendBytes(data, at: offset, to: file)
+      case .records(let columns, let rows):
+        return try self.appendRecords(columns: columns, rows: rows, at: offset, to: file)
+      }
+    }
+  }
+
+  func sync() async throws -> UploadProgress {
+    try await self.onQueue { try self.syncOnQueue() }
+  }
+
+  func seal() async throws -> UploadProgress {
+    try await self.onQueue {
+      let progress = try self.syncOnQueue()
+      self.sealed = true
+      return progress
+    }
+  }
+
+  /// Closes the file; the spool is unusable after.
+  func close() async {
+    _ = try? await self.onQueue {
+      self.file = nil
+      self.closed = true
+    }
+  }
+
+  // MARK: - On the queue
+
+  private func appendBytes(_ data: Data, at offset: Int64, to file: SpoolFile) throws -> UploadAppendOutcome {
+    let stored = file.size
+    let length = Int64(data.count)
+    guard offset <= stored else {
+      throw BulkError(
+        code: .outOfRange,
+        message: "offset \(offset) is beyond the stored size \(stored); resume from offset \(stored)"
+      )
+    }
+    guard offset + length > stored else {
+      return UploadAppendOutcome(skipped: length, storedSize: stored)
+    }
+    let skipped = stored - offset
+    let fresh = data.dropFirst(Int(skipped))
+    guard stored + Int64(fresh.count) <= self.limits.maxUploadBytes else {
+      throw BulkError(
+        code: .resourceExhausted,
+        message:
+          "the upload would grow to \(stored + Int64(fresh.count)) bytes, over the job limit of \(self.limits.maxUploadBytes) bytes"
+      )
+    }
+    var buffer = ByteBuffer(bytes: fresh)
+    do {
+      var validator = try self.currentValidator(file)
+      try validator.validate(&buffer, at: stored)
+      self.validator = validator
+    } catch {
+      // The validator has seen part of a refused piece: rebuild it from the disk next time.
+      self.validator = nil
+      throw error
+    }
+    try self.write(fresh, to: file)
+    return UploadAppendOutcome(skipped: skipped, storedSize: file.size)
+  }
+
+  private func appendRecords(
+    columns: [String],
+    rows: [Data],
+    at offset: Int64,
+    to file: SpoolFile
+  ) throws
+    -> UploadAppendOutcome
+  {
+    let stored = self.records
+    let count = Int64(rows.count)
+    guard offset <= stored else {
+      throw BulkError(
+        code: .outOfRange,
+        message: "offset \(offset) is beyond the \(stored) records stored; resume from offset \(stored)"
+      )
+    }
+    try self.checkColumns(columns)
+    guard offset + count > stored else {
+      return UploadAppendOutcome(skipped: count, storedSize: stored)
+    }
+    let skipped = Int(stored - offset)
+    var frames = Data()
+    for row in rows.dropFirst(skipped) {
+      var length = UInt32(row.count).littleEndian
+      withUnsafeBytes(of: &length) { frames.append(contentsOf: $0) }
+      frames.append(row)
+    }
+    guard file.size + Int64(frames.count) <= self.limits.maxUploadBytes else {
+      throw BulkError(
+        code: .resourceExhausted,
+        message:
+          "the upload would grow to \(file.size + Int64(frames.count)) bytes, over the job limit of \(self.limits.maxUploadBytes) bytes"
+      )
+    }
+    if self.columns == nil {
+      try self.storeColumns(columns)
+    }
+    try self.write(frames, to: file)
+    self.records += count - Int64(skipped)
+    return UploadAppendOutcome(skipped: Int64(skipped), storedSize: self.records)
+  }
+
+  private func checkColumns(_ columns: [String]) throws {
+    guard !columns.isEmpty else { throw BulkError.invalidArgument("records.columns is empty: name the columns") }
+    if let stored = self.columns, stored != columns {
+      throw BulkError.invalidArgument(
+        "records.columns \(columns.prefix(20)) differ from the columns of the first batch \(stored.prefix(20))"
+      )
+    }
+    if self.columns == nil {
+      var seen = Set<String>()
+      for column in columns where !seen.insert(column).inserted {
+        throw BulkError.invalidArgument("records.columns names '\(column.prefix(64))' twice")
+      }
+    }
+  }
+
+  private func storeColumns(_ columns: [String]) throws {
+    let url = self.folder.appendingPathComponent("columns.json")
+    let temporary = self.folder.appendingPathComponent("columns.json.tmp")
+    try SpoolFile.writeDurably(try JSONEncoder().encode(columns), to: temporary)
+    try FileManager.default.moveItem(at: temporary, to: url)
+    try SpoolFile.syncDirectory(self.folder)
+    self.columns = columns
+  }
+
+  private func write(_ bytes: Data, to file: SpoolFile) throws {
+    try file.append(bytes)
+    self.unsynced = true
+  }
+
+  private func syncOnQueue() throws -> UploadProgress {
+    let file = try self.openFile()
+    if self.unsynced {
+      try file.sync()
+      self.unsynced = false
+    }
+    switch self.job.contentType {
+    case .recordBatch:
+      return UploadProgress(bytesUploaded: file.size, recordsReceived: self.records)
+    case .csv, .json:
+      return UploadProgress(bytesUploaded: file.size, recordsReceived: try self.currentValidator(file).recordsReceived)
+    }
+  }
+
+  /// The open spool file, opened and recovered from disk on first use.
+  private func openFile() throws -> SpoolFile {
+    if let file = self.file { return file }
+    guard !self.closed else { throw BulkError(code: .notFound, message: "job '\(self.job.id)' was deleted") }
+    try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
+    let file: SpoolFile
+    switch self.job.contentType {
+    case .recordBatch:
+      file = try SpoolFile(path: self.folder.appendingPathComponent("records").path)
+      let columnsURL = self.folder.appendingPathComponent("columns.json")
+      if FileManager.default.fileExists(atPath: columnsURL.path) {
+        self.columns = try JSONDecoder().decode([String].self, from: Data(contentsOf: columnsURL))
+      }
+      self.records = try file.recoverFrames()
+    case .csv, .json:
+      file = try SpoolFile(path: self.folder.appendingPathComponent("upload").path)
+    }
+    try SpoolFile.syncDirectory(self.folder)
+    self.file = file
+    return file
+  }
+
+  /// The validator for what is stored, rebuilt by replaying the spool when there is none.
+  private func currentValidator(_ file: SpoolFile) throws -> UploadValidator {
+    if let validator = self.validator { return validator }
+    var validator = try UploadValidator(job: self.job, limits: self.limits)
+    var offset: Int64 = 0
+    try file.read(from: 0, upTo: file.size) { piece in
+      var buffer = piece
+      let length = Int64(buffer.readableBytes)
+      try validator.validate(&buffer, at: offset)
+      offset += length
+    }
+    self.validator = validator
+    return validator
+  }
+
+  private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+      self.queue.async {
+        continuation.resume(with: Result { try body() })
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+internal import BulkCore
+internal import BulkFormats
+internal import NIOCore
+
+/// The checks an upload gets as its bytes arrive, where they are cheap: gzip integrity and the
+/// size and ratio caps, the CSV header, and record boundaries (which also count the records).
+///
+/// It is fed the upload from its first byte on, in order; a spool rebuilds it after a restart by
+/// replaying what is stored.
+struct UploadValidator {
+  private let inflater: GzipInflater?
+  private var header: CSVHeaderReader?
+  private var splitter: RecordSplitter
+  /// Complete records seen so far (the CSV header excluded).
+  var recordsReceived: Int64 { self.splitter.completedRecords }
+
+  init(job: Job, limits: Limits) throws(BulkError) {
+    let delimiter = job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")
+    do {
+      self.inflater =
+        job.compression == .gzip
+        ? try GzipInflater(
+          limits: InflateLimits(maxInflatedBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio)
+        )
+        : nil
+    } catch {
+      throw Self.bulkError(error, inDecompressedData: false)
+    }
+    self.header = job.contentType == .csv ? CSVHeaderReader(delimiter: delimiter) : nil
+    self.splitter = RecordSplitter(format: job.contentType, delimiter: delimiter, maxRecords: 4096, maxBytes: 4 << 20)
+  }
+
+  /// Checks the next bytes of the upload, as sent.
+  mutating func validate(_ bytes: inout ByteBuffer, at offset: Int64) throws(BulkError) {
+    do {
+      if let inflater = self.inflater {
+        try inflater.inflate(bytes) { inflated in
+          do {
+            try self.scan(inflated)
+          } catch let error as FormatError {
+            throw DecompressedDataError(underlying: error)
+          }
+        }
+      } else {
+        try self.scan(bytes)
+      }
+    } catch let error as DecompressedDataError {
+      throw Self.bulkError(error.underlying, inDecompressedData: true)
+    } catch let error as FormatError {
+      throw Self.bulkError(error, inDecompressedData: false)
+    } catch {
+      throw BulkError(code: .internal, message: "checking the upload at byte \(offset) failed: \(error)")
+    }
+  }
+
+  /// A problem in the inflated bytes of a gzip upload, whose offsets count inflated bytes.
+  private struct DecompressedDataError: Error {
+    var underlying: FormatError
+  }
+
+  private mutating func scan(_ bytes: ByteBuffer) throws {
+    if var header = self.header {
+      let names = try header.feed(bytes)
+      self.header = names == nil ? header : nil
+    }
+    // Only the boundaries matter here: the chunks themselves are dropped.
+    try self.splitter.feed(bytes) { _ in }
+  }
+
+  private static func bulkError(_ error: FormatError, inDecompressedData: Bool) -> BulkError {
+    let message = inDecompressedData ? "in the decompressed data: \(error.message)" : error.message
+    switch error.kind {
+    case .malformed: return .invalidArgument(message)
+    case .limitExceeded: return BulkError(code: .resourceExhausted, message: message)
+    }
+  }
+}

@@ -1,0 +1,19 @@
+internal import BulkCore
+internal import Foundation
+
+/// The body of `PATCH /v1/bulk/jobs/{id}`: `{"state":"UploadComplete"}` or
+/// `{"state":"Aborted"}`. Which transitions are allowed is `JobService`'s to decide.
+struct JobStateRequest {
+  var state: JobState
+
+  init(json data: Data) throws(BulkError) {
+    let body = try JSONObjectBody(data, accepted: ["state"])
+    guard let value = try body.string("state"), !value.isEmpty else {
+      throw .invalidArgument("state is required: UploadComplete or Aborted")
+    }
+    guard let state = JobState.allCases.first(where: { $0.rawValue.lowercased() == value.lowercased() }) else {
+      throw .invalidArgument("state '\(value.prefix(40))' is not a job state: send UploadComplete or Aborted")
+    }
+    self.state = state
+  }
+}

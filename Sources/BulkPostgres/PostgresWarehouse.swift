@@ -1,0 +1,230 @@
+package import BulkCore
+internal import Foundation
+package import Logging
+internal import Synchronization
+
+/// The warehouse on PostgreSQL (or Redshift) over libpq.
+///
+/// Each tenant's tables live in the schema `tenant.schema`, and every name is quoted when it
+/// reaches SQL. Each chunk is applied in one transaction together with its row in the tenant's
+/// ledger table `_spectra_ledger` (see `PostgresChunkLoader` for how records are loaded and bad
+/// ones isolated). All database work runs on the connection pool's own threads.
+package final class PostgresWarehouse: Warehouse {
+  /// The dialect the warehouse speaks, chosen by the URL's scheme or the initializer.
+  package let dialect: SQLDialect
+  private let pool: PostgresConnectionPool
+  private let logger: Logger
+  /// Schemas whose ledger table is known to exist, so it is created once, not per chunk.
+  private let ledgerSchemas = Mutex<Set<String>>([])
+
+  /// A warehouse at `url` with `poolSize` connections, opened on first use.
+  ///
+  /// A `redshift://` URL selects `.redshift` whatever `dialect` says, and is given to libpq as
+  /// `postgresql://`.
+  package init(url: String, poolSize: Int, dialect: SQLDialect = .postgres, logger: Logger) {
+    let resolved = SQLDialect.resolve(url: url, fallback: dialect)
+    self.dialect = resolved.dialect
+    self.pool = PostgresConnectionPool(url: resolved.url, size: poolSize)
+    self.logger = logger
+  }
+
+  /// Closes the connections; calls after this throw.
+  package func shutdown() {
+    self.pool.shutdown()
+  }
+
+  /// Reads the table from `pg_catalog`: columns in order with their declared types, nullability
+  /// and defaults, the primary key, and the columns that alone carry a unique constraint or
+  /// index usable as an upsert key (not partial, not on an expression, not deferrable).
+  package func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
+    let dialect = self.dialect
+    return try await self.pool.withConnection { connection in
+      guard let oid = try connection.query(dialect.tableOID, [tenant.schema, table]).first?.first ?? nil else {
+        return nil
+      }
+      var columns: [ColumnDescription] = []
+      var names: [Int: String] = [:]
+      for row in try connection.query(dialect.tableColumns, [oid]) {
+        guard let number = row[0].flatMap({ Int($0) }), let name = row[1], let declaredType = row[2] else { continue }
+        names[number] = name
+        columns.append(
+          ColumnDescription(
+            name: name,
+            declaredType: declaredType,
+            type: SQLDialect.columnType(typeName: row[5] ?? ""),
+            nullable: row[3] != "t",
+            hasDefault: row[4] == "t"
+          )
+        )
+      }
+      var primaryKey: [String] = []
+      var uniqueColumns: Set<String> = []
+      for row in try connection.query(dialect.tableKeys, [oid]) {
+        // `indkey` reads "1 3", `conkey` reads "{1,3}"; a 0 is an expression.
+        let numbers = (row[1] ?? "").split { !$0.isNumber }.compactMap { Int($0) }
+        let keyNumbers = row[2].flatMap { Int($0) }.map { Array(numbers.prefix($0)) } ?? numbers
+        let keyNames = keyNumbers.compactMap { names[$0] }
+        guard keyNames.count == keyNumbers.count else { continue }
+        if row[0] == "t", primaryKey.isEmpty { primaryKey = keyNames }
+        if row[3] == "t", keyNames.count == 1 { uniqueColumns.insert(keyNames[0]) }
+      }
+      return TableDescription(name: table, columns: columns, primaryKey: primaryKey, uniqueColumns: uniqueColumns)
+    }
+  }
+
+  /// Applies the chunk in one transaction with its ledger row, as `Warehouse.apply` promises;
+  /// throws `PostgresError` for a failure of the connection or the table, and
+  /// `BulkError.invalidArgument` for a chunk that does not fit its table.
+  package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
+    guard self.dialect == .postgres else {
+      throw PostgresError(
+        message: "Redshift loads need the S3 staging configuration (an S3 location and an IAM role), "
+          + "which is not configured"
+      )
+    }
+    let statements = PostgresChunkStatements(shape: try ChunkShape(work: work, schema: tenant.schema))
+    let ledger = LedgerStatements(schema: tenant.schema, dialect: self.dialect)
+    let ledgerExists = self.ledgerSchemas.withLock { $0.contains(tenant.schema) }
+    let started = ContinuousClock.now
+    let outcomes: [RecordOutcome]
+    do {
+      outcomes = try await self.pool.withConnection { connection in
+        if !ledgerExists { try Self.createLedger(ledger, on: connection) }
+        return try Self.apply(work, statements: statements, ledger: ledger, on: connection)
+      }
+    } catch let error as PostgresError where error.sqlState == "42P01" {
+      // The ledger (or the table) is gone, e.g. the schema was recreated: check it again next time.
+      self.ledgerSchemas.withLock { _ = $0.remove(tenant.schema) }
+      throw error
+    }
+    self.ledgerSchemas.withLock { _ = $0.insert(tenant.schema) }
+    self.logger.debug(
+      "applied chunk",
+      metadata: [
+        "job": "\(work.jobID)", "chunk": "\(work.chunk)", "records": "\(outcomes.count)",
+        "failed": "\(outcomes.count { if case .failed = $0 { true } else { false } })",
+        "duration": "\(ContinuousClock.now - started)",
+      ]
+    )
+    return outcomes
+  }
+
+  /// The job's committed chunks; empty when the tenant has no ledger table yet.
+  package func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]] {
+    let ledger = LedgerStatements(schema: tenant.schema, dialect: self.dialect)
+    return try await self.pool.withConnection { connection in
+      var chunks: [Int: [RecordOutcome]] = [:]
+      let rows: [[String?]]
+      do {
+        rows = try connection.query(ledger.jobOutcomes, [jobID])
+      } catch let error as PostgresError where Self.isMissingLedger(error) {
+        return [:]
+      }
+      for row in rows {
+        guard let chunk = row[0].flatMap({ Int($0) }) else { continue }
+        chunks[chunk] = try Self.decodeOutcomes(row[1])
+      }
+      return chunks
+    }
+  }
+
+  /// Forgets the job's chunks; nothing to do when the tenant has no ledger table yet.
+  package func removeLedger(jobID: String, tenant: Tenant) async throws {
+    let ledger = LedgerStatements(schema: tenant.schema, dialect: self.dialect)
+    try await self.pool.withConnection { connection in
+      do {
+        try connection.execute(ledger.remove, [jobID])
+      } catch let error as PostgresError where Self.isMissingLedger(error) {
+        return
+      }
+    }
+  }
+
+  /// Creates the tenant's ledger table in a transaction of its own. First chunks that run at
+  /// once race to create it, and `IF NOT EXISTS` does not stop the losers from failing on the
+  /// winner's catalog rows (its row type, 42710; its name, 42P07 or 23505): after such a failure
+  /// the table exists, which a second `CREATE … IF NOT EXISTS` confirms.
+  private static func createLedger(_ ledger: LedgerStatements, on connection: PostgresConnection) throws {
+    do {
+      try connection.execute(ledger.create)
+    } catch let error as PostgresError where ["23505", "42P07", "42710"].contains(error.sqlState ?? "") {
+      try connection.execute(ledger.create)
+    }
+  }
+
+  /// One chunk's transaction: the ledger first (a chunk already there is returned as stored),
+  /// then the records, then the ledger row, then the commit.
+  private static func apply(
+    _ work: ChunkWork,
+    statements: PostgresChunkStatements,
+    ledger: LedgerStatements,
+    on connection: PostgresConnection
+  ) throws -> [RecordOutcome] {
+    try connection.execute("BEGIN")
+    do {
+      // Deferred constraints would fail the whole chunk at COMMIT, past where a bad record can be
+      // isolated; checked per statement, they fail the record that breaks them.
+      try connection.execute("SET CONSTRAINTS ALL IMMEDIATE")
+      let chunk = String(work.chunk)
+      _ = try connection.query(ledger.lockChunk, [ledger.lockKey(jobID: work.jobID), chunk])
+      if let stored = try connection.query(ledger.chunkOutcomes, [work.jobID, chunk]).first {
+        try connection.execute("ROLLBACK")
+        return try Self.decodeOutcomes(stored[0])
+      }
+      var loader = PostgresChunkLoader(connection: connection, work: work, statements: statements)
+      let outcomes = try loader.load()
+      try connection.execute(ledger.insert, [work.jobID, chunk, Self.hex(RecordOutcome.ledgerData(outcomes))])
+      try connection.execute("COMMIT")
+      return outcomes
+    } catch {
+      // On a live connection, nothing of the chunk may stay; on a dead one the server has
+      // already rolled back.
+      if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+      throw error
+    }
+  }
+
+  private static func isMissingLedger(_ error: PostgresError) -> Bool {
+    // undefined_table, invalid_schema_name.
+    error.sqlState == "42P01" || error.sqlState == "3F000"
+  }
+
+  private static func decodeOutcomes(_ hex: String?) throws -> [RecordOutcome] {
+    guard let hex, let data = Self.data(hex: hex), let outcomes = RecordOutcome.fromLedgerData(data) else {
+      throw PostgresError(message: "a ledger row holds outcomes that cannot be read")
+    }
+    return outcomes
+  }
+
+  private static func hex(_ data: Data) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    text.reserveCapacity(data.count * 2)
+    for byte in data {
+      text.append(digits[Int(byte >> 4)])
+      text.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  private static func data(hex: String) -> Data? {
+    func nibble(_ character: UInt8) -> UInt8? {
+      switch character {
+      case UInt8(ascii: "0") ... UInt8(ascii: "9"): character - UInt8(ascii: "0")
+      case UInt8(ascii: "a") ... UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A") ... UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+      default: nil
+      }
+    }
+    let characters = Array(hex.utf8)
+    guard characters.count.isMultiple(of: 2) else { return nil }
+    var data = Data(capacity: characters.count / 2)
+    var index = 0
+    while index < characters.count {
+      guard let high = nibble(characters[index]), let low = nibble(characters[index + 1]) else { return nil }
+      data.append(high << 4 | low)
+      index += 2
+    }
+    return data
+  }
+}

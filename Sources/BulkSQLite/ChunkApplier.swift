@@ -1,0 +1,130 @@
+internal import BulkCore
+internal import CSQLite
+internal import Foundation
+
+/// Applies one chunk's records to a SQLite table inside the caller's transaction, one prepared
+/// statement execution per record.
+struct ChunkApplier {
+  let work: ChunkWork
+  let connection: SQLiteConnection
+
+  func apply() throws -> [RecordOutcome] {
+    let table = Self.quoted(self.work.table.name)
+    let columns = self.work.columns.map(Self.quoted)
+    let key = Self.quoted(self.work.keyColumn)
+    let keyIndex = self.work.columns.firstIndex(of: self.work.keyColumn)
+    let placeholders = (1 ... max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
+    let others = self.work.columns.enumerated().filter { $0.element != self.work.keyColumn }
+
+    switch self.work.operation {
+    case .insert:
+      let insert = try self.connection.prepare(
+        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
+      )
+      return try self.work.records.map { record in
+        try self.run(insert, record.values) { _ in .succeeded(created: true) }
+      }
+    case .update:
+      let assignments = others.enumerated().map { "\(Self.quoted($0.element.element)) = ?\($0.offset + 1)" }
+      let update = try self.connection.prepare(
+        "UPDATE \(table) SET \(assignments.joined(separator: ", ")) WHERE \(key) = ?\(others.count + 1)"
+      )
+      return try self.work.records.map { record in
+        guard let keyIndex else { return Self.missingKey }
+        let values = others.map { record.values[$0.offset] } + [record.values[keyIndex]]
+        return try self.run(update, values) { changes in
+          changes == 0 ? self.notFound(record.values[keyIndex]) : .succeeded(created: false)
+        }
+      }
+    case .upsert:
+      let assignments = others.map { "\(Self.quoted($0.element)) = excluded.\(Self.quoted($0.element))" }
+      let conflict = assignments.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(assignments.joined(separator: ", "))"
+      let upsert = try self.connection.prepare(
+        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (\(key)) \(conflict)"
+      )
+      let exists = try self.connection.prepare("SELECT 1 FROM \(table) WHERE \(key) = ?1 LIMIT 1")
+      return try self.work.records.map { record in
+        guard let keyIndex else { return Self.missingKey }
+        let existed = try exists.bind([Self.sqliteValue(record.values[keyIndex])]).step()
+        return try self.run(upsert, record.values) { _ in .succeeded(created: !existed) }
+      }
+    case .delete:
+      let delete = try self.connection.prepare("DELETE FROM \(table) WHERE \(key) = ?1")
+      return try self.work.records.map { record in
+        guard let keyIndex else { return Self.missingKey }
+        return try self.run(delete, [record.values[keyIndex]]) { changes in
+          changes == 0 ? self.notFound(record.values[keyIndex]) : .succeeded(created: false)
+        }
+      }
+    case .query:
+      throw SQLiteError(code: 0, message: "query jobs do not apply chunks")
+    }
+  }
+
+  /// Runs the statement for one record; a constraint or type error becomes the record's failure,
+  /// anything else (a full disk, I/O) fails the chunk.
+  private func run(
+    _ statement: SQLiteStatement,
+    _ values: [FieldValue],
+    outcome: (Int) -> RecordOutcome
+  ) throws -> RecordOutcome {
+    do {
+      try statement.bind(values.map(Self.sqliteValue)).run()
+      return outcome(self.connection.changes)
+    } catch let error as SQLiteError {
+      guard let code = Self.recordErrorCode(error.code) else { throw error }
+      return .failed(code: code, message: error.message)
+    }
+  }
+
+  private func notFound(_ key: FieldValue) -> RecordOutcome {
+    .failed(code: "NOT_FOUND", message: "no row with \(self.work.keyColumn) = \(Self.display(key))")
+  }
+
+  private static let missingKey = RecordOutcome.failed(code: "INVALID_VALUE", message: "the record has no key value")
+
+  /// The stable code of a SQLite extended result code that concerns one record, or `nil`.
+  static func recordErrorCode(_ code: Int32) -> String? {
+    switch code {
+    case 2067, 1555: "DUPLICATE_KEY"  // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+    case 1299: "NOT_NULL"  // SQLITE_CONSTRAINT_NOTNULL
+    case 787: "FOREIGN_KEY"  // SQLITE_CONSTRAINT_FOREIGNKEY
+    case 275: "CHECK_VIOLATION"  // SQLITE_CONSTRAINT_CHECK
+    case 3091, 20: "INVALID_VALUE"  // SQLITE_CONSTRAINT_DATATYPE, SQLITE_MISMATCH
+    case SQLITE_TOOBIG: "VALUE_TOO_LONG"
+    case _ where code & 0xFF == SQLITE_CONSTRAINT: "DATABASE_ERROR"
+    default: nil
+    }
+  }
+
+  static func sqliteValue(_ value: FieldValue) -> SQLiteStatement.Value {
+    switch value {
+    case .null: .null
+    case .text(let text): .text(text)
+    case .number(let literal):
+      Int64(literal).map { .integer($0) } ?? Double(literal).map { .double($0) } ?? .text(literal)
+    case .integer(let integer): .integer(integer)
+    case .double(let double): .double(double)
+    case .bool(let bool): .integer(bool ? 1 : 0)
+    case .bytes(let bytes): .blob(bytes)
+    case .timestamp(let date): .text(FieldValue.iso8601(date))
+    }
+  }
+
+  private static func display(_ value: FieldValue) -> String {
+    switch value {
+    case .null: "NULL"
+    case .text(let text), .number(let text): String(text.prefix(64))
+    case .integer(let integer): String(integer)
+    case .double(let double): String(double)
+    case .bool(let bool): String(bool)
+    case .bytes(let bytes): "\(bytes.count) bytes"
+    case .timestamp(let date): date.formatted(.iso8601)
+    }
+  }
+
+  /// An identifier in double quotes, embedded quotes doubled.
+  static func quoted(_ identifier: String) -> String {
+    "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}

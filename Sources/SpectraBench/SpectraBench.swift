@@ -1,0 +1,12 @@
+internal import ArgumentParser
+
+/// `spectra-bench`: benchmark programs that print figures as ratios against a baseline run in the
+/// same process.
+@main
+struct SpectraBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "spectra-bench",
+    abstract: "Benchmarks of Spectra Bulk.",
+    subcommands: [Formats.self]
+  )
+}

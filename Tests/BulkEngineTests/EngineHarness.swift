@@ -1,0 +1,138 @@
+import BulkCore
+import BulkEngine
+import BulkSQLite
+import Foundation
+import Logging
+import Synchronization
+
+/// A real engine over the real SQLite catalog, staging store and warehouse, in a temporary
+/// folder, driven through `JobService` as the transports drive it.
+struct EngineHarness {
+  let directory: String
+  let catalog: SQLiteJobCatalog
+  let staging: FileStagingStore
+  let warehouse: SQLiteWarehouse
+  let engine: JobEngine
+  let service: JobService
+  let tenant = Tenant(id: "acme")
+
+  init(
+    directory: String,
+    settings: EngineSettings,
+    limits: Limits = Limits(),
+    warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil
+  ) throws {
+    self.directory = directory
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    self.catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
+    self.staging = try FileStagingStore(directory: "\(directory)/staging", limits: limits)
+    self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
+    let events = JobEvents()
+    self.engine = try JobEngine(
+      catalog: self.catalog,
+      warehouse: wrapping?(self.warehouse) ?? self.warehouse,
+      staging: self.staging,
+      resultsDirectory: "\(directory)/results",
+      events: events,
+      limits: limits,
+      settings: settings,
+      logger: logger,
+      decodeRow: { data in
+        // Test rows are UTF-8 text with fields separated by 0x1F.
+        String(decoding: data, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
+          .map { $0.isEmpty ? FieldValue.null : .text(String($0)) }
+      },
+      tenant: { Tenant(id: $0) }
+    )
+    self.service = JobService(
+      catalog: self.catalog,
+      staging: self.staging,
+      processor: self.engine,
+      events: events,
+      limits: limits,
+      logger: logger
+    )
+  }
+
+  /// Runs SQL on the tenant's warehouse file, e.g. to create tables.
+  func sql(_ text: String) throws {
+    try SQLiteConnection(path: self.warehouse.path(of: self.tenant)).execute(text)
+  }
+
+  /// Rows of a query on the tenant's warehouse file, as text.
+  func rows(_ query: String) throws -> [[String]] {
+    let statement = try SQLiteConnection(path: self.warehouse.path(of: self.tenant)).prepare(query)
+    var rows: [[String]] = []
+    while try statement.step() {
+      rows.append(
+        (0 ..< statement.columnCount).map { column in
+          switch statement.value(column) {
+          case .null: "NULL"
+          case .integer(let integer): String(integer)
+          case .double(let double): String(double)
+          case .text(let text): text
+          case .blob(let bytes): "\(bytes.count) bytes"
+          }
+        }
+      )
+    }
+    return rows
+  }
+
+  /// Creates a job, uploads `payloads` in one stream, and closes it.
+  func submit(_ spec: JobSpec, _ payloads: [UploadPayload]) async throws -> Job {
+    let job = try await self.service.createJob(spec, requestID: "", tenant: self.tenant)
+    var offset: Int64 = 0
+    var pieces: [UploadPiece] = []
+    for payload in payloads {
+      pieces.append(UploadPiece(jobID: job.id, offset: offset, payload: payload))
+      offset += payload.length
+    }
+    let stream = AsyncThrowingStream<UploadPiece, any Error> { continuation in
+      for piece in pieces { continuation.yield(piece) }
+      continuation.finish()
+    }
+    if !pieces.isEmpty {
+      _ = try await self.service.upload(tenant: self.tenant, pieces: stream)
+    }
+    return try await self.service.updateState(id: job.id, to: .uploadComplete, tenant: self.tenant)
+  }
+
+  /// Watches the job until it is terminal and returns its last state.
+  func finished(_ job: Job) async throws -> Job {
+    var last = job
+    for await change in try await self.service.watch(id: job.id, tenant: self.tenant) {
+      last = change
+    }
+    return last
+  }
+
+  /// Runs a whole job and returns it terminal.
+  func run(_ spec: JobSpec, csv: String) async throws -> Job {
+    try await self.finished(try await self.submit(spec, [.bytes(Data(csv.utf8))]))
+  }
+
+  /// One result set as text, with paging.
+  func results(
+    _ job: Job,
+    _ set: ResultSet?,
+    locator: String = "",
+    maxRecords: Int64 = 0
+  ) async throws -> (text: String, records: Int64, next: String) {
+    let collected = Mutex<(Data, Int64)>((Data(), 0))
+    let next = try await self.service.results(
+      id: job.id,
+      tenant: self.tenant,
+      set: set,
+      locator: locator,
+      maxRecords: maxRecords
+    ) { piece in
+      collected.withLock {
+        $0.0.append(piece.data)
+        $0.1 += piece.recordCount
+      }
+    }
+    let (data, count) = collected.withLock { $0 }
+    return (String(decoding: data, as: UTF8.self), count, next)
+  }
+}

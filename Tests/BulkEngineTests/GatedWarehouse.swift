@@ -1,0 +1,77 @@
+import BulkCore
+import Synchronization
+
+/// The real warehouse with a gate in front of `apply` for chunks from `gatedFrom` on: a test
+/// sees when a chunk reaches the gate and decides when it passes, or makes it fail.
+final class GatedWarehouse: Warehouse {
+  private let base: any Warehouse
+  private let gatedFrom: Int
+  private let arrivals: AsyncStream<Int>.Continuation
+  /// Chunk indexes as they reach the gate.
+  let arrived: AsyncStream<Int>
+  private let gate = Mutex<(open: Bool, failure: (any Error)?, waiting: [CheckedContinuation<Void, any Error>])>(
+    (false, nil, [])
+  )
+
+  init(_ base: any Warehouse, gatedFrom: Int) {
+    self.base = base
+    self.gatedFrom = gatedFrom
+    (self.arrived, self.arrivals) = AsyncStream.makeStream(of: Int.self)
+  }
+
+  /// Lets every waiting and later chunk through.
+  func open() {
+    let waiting = self.gate.withLock { state in
+      state.open = true
+      defer { state.waiting = [] }
+      return state.waiting
+    }
+    for continuation in waiting { continuation.resume() }
+  }
+
+  /// Fails every waiting and later chunk with `error`.
+  func fail(with error: any Error) {
+    let waiting = self.gate.withLock { state in
+      state.failure = error
+      defer { state.waiting = [] }
+      return state.waiting
+    }
+    for continuation in waiting { continuation.resume(throwing: error) }
+  }
+
+  func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
+    try await self.base.describe(table: table, tenant: tenant)
+  }
+
+  func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
+    if work.chunk >= self.gatedFrom {
+      self.arrivals.yield(work.chunk)
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        let decision = self.gate.withLock { state -> Result<Void, any Error>? in
+          if let failure = state.failure { return .failure(failure) }
+          if state.open { return .success(()) }
+          state.waiting.append(continuation)
+          return nil
+        }
+        if let decision { continuation.resume(with: decision) }
+      }
+    }
+    return try await self.base.apply(work, tenant: tenant)
+  }
+
+  func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]] {
+    try await self.base.ledger(jobID: jobID, tenant: tenant)
+  }
+
+  func removeLedger(jobID: String, tenant: Tenant) async throws {
+    try await self.base.removeLedger(jobID: jobID, tenant: tenant)
+  }
+}
+
+/// A failure of the gated warehouse that the engine retries.
+struct WarehouseDown: RetryableWarehouseError {
+  var isRetryable: Bool { true }
+}
+
+/// A failure that ends a job.
+struct WarehouseBroken: Error {}

@@ -1,0 +1,123 @@
+import BulkCore
+import BulkEngine
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("JobEngine: abort, restart, lifetime")
+struct JobEngineRecoveryTests {
+  static let table = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+  static let csv = "id,name\n" + (1 ... 10).map { "\($0),item \($0)" }.joined(separator: "\n") + "\n"
+
+  static func settings() -> EngineSettings {
+    var settings = EngineSettings(workers: 1)
+    settings.chunkRecords = 2
+    settings.retryDelay = .milliseconds(1)
+    settings.warehouseAttempts = 3
+    return settings
+  }
+
+  @Test("abort while InProgress: the running chunk finishes, the rest is unprocessed")
+  func abort() async throws {
+    try await withTemporaryDirectory { directory in
+      let gate = Mutex<GatedWarehouse?>(nil)
+      let harness = try EngineHarness(directory: directory, settings: Self.settings()) { base in
+        let gated = GatedWarehouse(base, gatedFrom: 2)
+        gate.withLock { $0 = gated }
+        return gated
+      }
+      let gated = try #require(gate.withLock { $0 })
+      try harness.sql(Self.table)
+      let job = try await harness.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
+      var arrivals = gated.arrived.makeAsyncIterator()
+      #expect(await arrivals.next() == 2)
+      let aborted = try await harness.service.updateState(id: job.id, to: .aborted, tenant: harness.tenant)
+      #expect(aborted.state == .aborted)
+      gated.open()
+      await harness.engine.waitUntilIdle(jobID: job.id)
+      let final = try await harness.service.job(id: job.id, tenant: harness.tenant)
+      #expect(final.state == .aborted)
+      #expect(final.numberRecordsProcessed == 6)
+      #expect(final.numberRecordsTotal == 10)
+      #expect(try harness.rows("SELECT count(*) FROM items") == [["6"]])
+      let unprocessed = try await harness.results(final, .unprocessed)
+      #expect(unprocessed.records == 4)
+      #expect(unprocessed.text == "_record,id,name\n7,7,item 7\n8,8,item 8\n9,9,item 9\n10,10,item 10\n")
+      #expect(try await harness.results(final, .successful).records == 6)
+    }
+  }
+
+  @Test("a restarted engine resumes an InProgress job and applies every record exactly once")
+  func resume() async throws {
+    try await withTemporaryDirectory { directory in
+      let gate = Mutex<GatedWarehouse?>(nil)
+      let first = try EngineHarness(directory: directory, settings: Self.settings()) { base in
+        let gated = GatedWarehouse(base, gatedFrom: 3)
+        gate.withLock { $0 = gated }
+        return gated
+      }
+      let gated = try #require(gate.withLock { $0 })
+      try first.sql(Self.table)
+      let job = try await first.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
+      var arrivals = gated.arrived.makeAsyncIterator()
+      #expect(await arrivals.next() == 3)
+      // The first process stops here, chunks 0-2 committed. A second one starts on the same data.
+      let second = try EngineHarness(directory: directory, settings: Self.settings())
+      let engine = Task { try await second.engine.run() }
+      let resumed = try await second.finished(try await second.service.job(id: job.id, tenant: second.tenant))
+      #expect(resumed.state == .jobComplete)
+      #expect(resumed.numberRecordsProcessed == 10)
+      #expect(resumed.numberRecordsFailed == 0)
+      // The first process's chunk 3 now reaches the warehouse too: the ledger refuses to apply it twice.
+      gated.open()
+      await first.engine.waitUntilIdle(jobID: job.id)
+      engine.cancel()
+      #expect(try second.rows("SELECT count(*), count(DISTINCT id) FROM items") == [["10", "10"]])
+      let after = try await second.service.job(id: job.id, tenant: second.tenant)
+      #expect(after.state == .jobComplete)
+      #expect(try await second.results(after, .successful).records == 10)
+    }
+  }
+
+  @Test("an unreachable warehouse is retried; past the limit the job fails and the rest is unprocessed")
+  func warehouseDown() async throws {
+    try await withTemporaryDirectory { directory in
+      let gate = Mutex<GatedWarehouse?>(nil)
+      let harness = try EngineHarness(directory: directory, settings: Self.settings()) { base in
+        let gated = GatedWarehouse(base, gatedFrom: 1)
+        gate.withLock { $0 = gated }
+        return gated
+      }
+      let gated = try #require(gate.withLock { $0 })
+      try harness.sql(Self.table)
+      gated.fail(with: WarehouseDown())
+      let job = try await harness.finished(
+        try await harness.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
+      )
+      #expect(job.state == .failed)
+      #expect(job.errorMessage.contains("unreachable after 3 attempts"))
+      #expect(job.numberRecordsProcessed == 2)
+      #expect(try await harness.results(job, .unprocessed).records == 8)
+    }
+  }
+
+  @Test("a job not finished within its lifetime fails")
+  func lifetime() async throws {
+    try await withTemporaryDirectory { directory in
+      var settings = Self.settings()
+      settings.maxJobAge = .milliseconds(1)
+      settings.reapInterval = .milliseconds(20)
+      let harness = try EngineHarness(directory: directory, settings: settings)
+      let job = try await harness.service.createJob(
+        JobSpec(operation: .insert, object: "items"),
+        requestID: "",
+        tenant: harness.tenant
+      )
+      let engine = Task { try await harness.engine.run() }
+      let final = try await harness.finished(job)
+      engine.cancel()
+      #expect(final.state == .failed)
+      #expect(final.errorMessage.contains("was not finished within"))
+    }
+  }
+}

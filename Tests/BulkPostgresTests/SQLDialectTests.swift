@@ -1,0 +1,236 @@
+import BulkCore
+import BulkPostgres
+import Foundation
+import Logging
+import Testing
+
+@Suite("SQLDialect")
+struct SQLDialectTests {
+  static let table = TableDescription(
+    name: "orders",
+    columns: [
+      ColumnDescription(name: "id", declaredType: "integer", type: .integer, nullable: false, hasDefault: false),
+      ColumnDescription(
+        name: "name",
+        declaredType: "character varying(40)",
+        type: .text,
+        nullable: true,
+        hasDefault: false
+      ),
+      ColumnDescription(
+        name: "amount",
+        declaredType: "numeric(12,2)",
+        type: .decimal,
+        nullable: true,
+        hasDefault: false
+      ),
+    ],
+    primaryKey: ["id"],
+    uniqueColumns: ["id"]
+  )
+
+  static func shape(_ operation: BulkCore.Operation, key: String = "id") throws -> ChunkShape {
+    try ChunkShape(
+      work: ChunkWork(
+        jobID: "job-1",
+        chunk: 0,
+        operation: operation,
+        table: Self.table,
+        keyColumn: operation == .insert ? "" : key,
+        columns: ["id", "name", "amount"],
+        records: []
+      ),
+      schema: "acme"
+    )
+  }
+
+  @Test("identifiers are quoted with embedded quotes doubled; literals double quotes and backslashes")
+  func quoting() {
+    #expect(SQLDialect.quoted("orders") == #""orders""#)
+    #expect(SQLDialect.quoted(#"x"; DROP TABLE y; --"#) == #""x""; DROP TABLE y; --""#)
+    #expect(SQLDialect.qualified("Tenant A", "Order Lines") == #""Tenant A"."Order Lines""#)
+    #expect(SQLDialect.literal(#"s3://bucket/o'brien\x.csv"#) == #"'s3://bucket/o''brien\\x.csv'"#)
+  }
+
+  @Test(
+    "cast types drop lengths so that the column's own limit applies",
+    arguments: [
+      ("integer", "integer"),
+      ("character varying(12)", "character varying"),
+      ("character(3)", "bpchar"),
+      ("numeric(12,2)", "numeric"),
+      ("numeric(5, -2)", "numeric"),
+      ("timestamp(3) with time zone", "timestamp with time zone"),
+      ("bit(4)", "bit varying"),
+      ("character varying(5)[]", "character varying[]"),
+      ("character(2)[][]", "bpchar[][]"),
+      (#"acme."Mood(1)""#, #"acme."Mood(1)""#),
+      ("interval day to second(3)", "interval day to second"),
+    ]
+  )
+  func castType(declared: String, cast: String) {
+    #expect(SQLDialect.castType(declared) == cast)
+  }
+
+  @Test("redshift:// URLs select Redshift and reach libpq as postgresql://")
+  func urls() {
+    #expect(
+      SQLDialect.resolve(url: "redshift://loader@cluster.example:5439/dev", fallback: .postgres)
+        == ("postgresql://loader@cluster.example:5439/dev", .redshift)
+    )
+    #expect(
+      SQLDialect.resolve(url: "postgresql://postgres@127.0.0.1:5432/db", fallback: .postgres)
+        == ("postgresql://postgres@127.0.0.1:5432/db", .postgres)
+    )
+    #expect(SQLDialect.resolve(url: "host=db dbname=x", fallback: .redshift) == ("host=db dbname=x", .redshift))
+  }
+
+  @Test("the PostgreSQL staging statements")
+  func postgresStaging() throws {
+    let update = PostgresChunkStatements(shape: try Self.shape(.update))
+    #expect(
+      update.createStaging
+        == #"CREATE TEMPORARY TABLE "_spectra_staging" (_n bigint NOT NULL, _round integer NOT NULL DEFAULT 1, c0 integer, c1 text, c2 text) ON COMMIT DROP"#
+    )
+    #expect(update.copyIntoStaging == #"COPY pg_temp."_spectra_staging" (_n, c0, c1, c2) FROM STDIN"#)
+    #expect(
+      update.markRounds
+        == #"UPDATE pg_temp."_spectra_staging" AS s SET _round = d.round FROM (SELECT _n, row_number() OVER (PARTITION BY c0 ORDER BY _n) AS round FROM pg_temp."_spectra_staging") AS d WHERE s._n = d._n AND d.round > 1 RETURNING s._n, s._round"#
+    )
+    let insert = PostgresChunkStatements(shape: try Self.shape(.insert))
+    #expect(insert.copyIntoTarget == #"COPY "acme"."orders" ("id", "name", "amount") FROM STDIN"#)
+    #expect(insert.markRounds == nil)
+    #expect(insert.createStaging.contains("c0 text, c1 text, c2 text"))
+  }
+
+  @Test(
+    "the PostgreSQL set-based statements",
+    arguments: [
+      (
+        BulkCore.Operation.insert,
+        #"INSERT INTO "acme"."orders" ("id", "name", "amount") SELECT s.c0::integer, s.c1::character varying, s.c2::numeric FROM pg_temp."_spectra_staging" AS s WHERE s._round = $1 AND s._n >= $2 AND s._n < $3 ORDER BY s._n"#
+      ),
+      (
+        .update,
+        #"UPDATE "acme"."orders" AS t SET "name" = s.c1::character varying, "amount" = s.c2::numeric FROM pg_temp."_spectra_staging" AS s WHERE t."id" = s.c0 AND s._round = $1 AND s._n >= $2 AND s._n < $3 RETURNING s._n"#
+      ),
+      (
+        .delete,
+        #"DELETE FROM "acme"."orders" AS t USING pg_temp."_spectra_staging" AS s WHERE t."id" = s.c0 AND s._round = $1 AND s._n >= $2 AND s._n < $3 RETURNING s._n"#
+      ),
+      (
+        .upsert,
+        #"WITH applied AS (INSERT INTO "acme"."orders" AS t ("id", "name", "amount") SELECT s.c0, s.c1::character varying, s.c2::numeric FROM pg_temp."_spectra_staging" AS s WHERE s._round = $1 AND s._n >= $2 AND s._n < $3 ORDER BY s._n ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "amount" = EXCLUDED."amount" RETURNING t."id" AS key, t.xmax = 0 AS created) SELECT s._n, a.created FROM applied AS a JOIN pg_temp."_spectra_staging" AS s ON s.c0 = a.key WHERE s._round = $1 AND s._n >= $2 AND s._n < $3"#
+      ),
+    ]
+  )
+  func postgresApply(operation: BulkCore.Operation, sql: String) throws {
+    #expect(PostgresChunkStatements(shape: try Self.shape(operation)).apply == sql)
+  }
+
+  @Test("the Redshift staging table and its COPY from S3")
+  func redshiftStaging() throws {
+    let statements = RedshiftChunkStatements(shape: try Self.shape(.upsert))
+    #expect(
+      statements.createStaging
+        == #"CREATE TEMPORARY TABLE "_spectra_staging" (_n BIGINT NOT NULL, _round INTEGER NOT NULL DEFAULT 1, c0 VARCHAR(65535), c1 VARCHAR(65535), c2 VARCHAR(65535))"#
+    )
+    #expect(
+      statements.copyIntoStaging(
+        s3URL: "s3://spectra-staging/acme/job-1/chunk-0.csv",
+        iamRole: "arn:aws:iam::123456789012:role/SpectraLoader"
+      )
+        == #"COPY "_spectra_staging" (_n, c0, c1, c2) FROM 's3://spectra-staging/acme/job-1/chunk-0.csv' IAM_ROLE 'arn:aws:iam::123456789012:role/SpectraLoader' FORMAT CSV"#
+    )
+    #expect(
+      statements.matchedRecords
+        == #"SELECT s._n FROM "_spectra_staging" AS s WHERE EXISTS (SELECT 1 FROM "acme"."orders" WHERE "acme"."orders"."id" = s.c0::integer) ORDER BY s._n"#
+    )
+    #expect(
+      statements.removeSuperseded
+        == #"DELETE FROM "_spectra_staging" USING (SELECT s._n, ROW_NUMBER() OVER (PARTITION BY s.c0::integer ORDER BY s._n DESC) AS position FROM "_spectra_staging" AS s) AS d WHERE "_spectra_staging"._n = d._n AND d.position > 1"#
+    )
+    #expect(statements.dropStaging == #"DROP TABLE IF EXISTS "_spectra_staging""#)
+    let insert = RedshiftChunkStatements(shape: try Self.shape(.insert))
+    #expect(insert.matchedRecords == nil)
+    #expect(insert.removeSuperseded == nil)
+  }
+
+  @Test(
+    "the Redshift MERGE, UPDATE … FROM, DELETE … USING and INSERT … SELECT",
+    arguments: [
+      (
+        BulkCore.Operation.upsert,
+        #"MERGE INTO "acme"."orders" USING "_spectra_staging" AS s ON "acme"."orders"."id" = s.c0::integer WHEN MATCHED THEN UPDATE SET "name" = s.c1, "amount" = s.c2::numeric WHEN NOT MATCHED THEN INSERT ("id", "name", "amount") VALUES (s.c0::integer, s.c1, s.c2::numeric)"#
+      ),
+      (
+        .update,
+        #"UPDATE "acme"."orders" SET "name" = s.c1, "amount" = s.c2::numeric FROM "_spectra_staging" AS s WHERE "acme"."orders"."id" = s.c0::integer"#
+      ),
+      (
+        .delete,
+        #"DELETE FROM "acme"."orders" USING "_spectra_staging" AS s WHERE "acme"."orders"."id" = s.c0::integer"#
+      ),
+      (
+        .insert,
+        #"INSERT INTO "acme"."orders" ("id", "name", "amount") SELECT s.c0::integer, s.c1, s.c2::numeric FROM "_spectra_staging" AS s"#
+      ),
+    ]
+  )
+  func redshiftApply(operation: BulkCore.Operation, sql: String) throws {
+    #expect(RedshiftChunkStatements(shape: try Self.shape(operation)).apply == sql)
+  }
+
+  @Test("the ledger statements of both dialects")
+  func ledger() {
+    let postgres = LedgerStatements(schema: "acme", dialect: .postgres)
+    #expect(
+      postgres.create
+        == #"CREATE TABLE IF NOT EXISTS "acme"."_spectra_ledger" (job_id text NOT NULL, chunk integer NOT NULL, outcomes bytea NOT NULL, committed_at timestamp with time zone NOT NULL DEFAULT now(), PRIMARY KEY (job_id, chunk))"#
+    )
+    #expect(
+      postgres.insert
+        == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, outcomes) VALUES ($1, $2::integer, pg_catalog.decode($3, 'hex'))"#
+    )
+    #expect(postgres.lockKey(jobID: "job-1") == #""acme"."_spectra_ledger"/job-1"#)
+    let redshift = LedgerStatements(schema: "acme", dialect: .redshift)
+    #expect(
+      redshift.create
+        == #"CREATE TABLE IF NOT EXISTS "acme"."_spectra_ledger" (job_id VARCHAR(256) NOT NULL, chunk INTEGER NOT NULL, outcomes VARBYTE(1024000) NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT SYSDATE, PRIMARY KEY (job_id, chunk))"#
+    )
+    #expect(redshift.lockChunk == #"LOCK "acme"."_spectra_ledger""#)
+    #expect(
+      redshift.jobOutcomes
+        == #"SELECT chunk, TO_HEX(outcomes) FROM "acme"."_spectra_ledger" WHERE job_id = $1 ORDER BY chunk"#
+    )
+    #expect(
+      redshift.insert
+        == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, outcomes) VALUES ($1, $2::integer, FROM_HEX($3))"#
+    )
+  }
+
+  @Test("a Redshift warehouse refuses to load without S3 staging, before it connects")
+  func redshiftApplyNeedsS3() async throws {
+    let warehouse = PostgresWarehouse(
+      url: "redshift://loader@127.0.0.1:1/dev",
+      poolSize: 1,
+      logger: Logger(label: "test")
+    )
+    defer { warehouse.shutdown() }
+    #expect(warehouse.dialect == .redshift)
+    let work = ChunkWork(
+      jobID: "job-1",
+      chunk: 0,
+      operation: .insert,
+      table: Self.table,
+      keyColumn: "",
+      columns: ["id"],
+      records: [ChunkRecord(number: 1, values: [.integer(1)])]
+    )
+    let error = await #expect(throws: PostgresError.self) {
+      try await warehouse.apply(work, tenant: Tenant(id: "acme"))
+    }
+    #expect(error?.message.contains("S3 staging configuration") == true)
+    #expect(error?.isConnectionFailure == false)
+  }
+}
