@@ -84,6 +84,8 @@ let targets: [Target] = [
     dependencies: [
       "BulkEngine",
       "BulkSQLite",
+      "BulkPostgres",
+      "BulkTestSupport",
       "BulkCore",
       "BulkFormats",
       .product(name: "NIOCore", package: "swift-nio"),
@@ -199,6 +201,7 @@ let targets: [Target] = [
     name: "BulkHTTP",
     dependencies: [
       "BulkCore",
+      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       .product(name: "Hummingbird", package: "hummingbird"),
       .product(name: "Metrics", package: "swift-metrics"),
       .product(name: "Prometheus", package: "swift-prometheus"),
@@ -227,6 +230,8 @@ let targets: [Target] = [
     dependencies: [
       "BulkCore",
       "BulkEngine",
+      "BulkHTTP",
+      .product(name: "Prometheus", package: "swift-prometheus"),
       "BulkPostgres",
       "BulkGRPC",
       "BulkProto",
@@ -275,6 +280,7 @@ let targets: [Target] = [
       "BulkServer",
       "BulkCore",
       "BulkEngine",
+      "BulkHTTP",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Logging", package: "swift-log"),
     ],

@@ -11,3 +11,4 @@ PY
 swift build
 swift test
 python3 -m pytest -q Tests/polyglot
+bash Tests/curl/against-server.sh

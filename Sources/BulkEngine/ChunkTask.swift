@@ -1,6 +1,5 @@
 internal import BulkCore
 internal import Foundation
-internal import Logging
 
 /// One chunk of a job: parse, check values, apply through the scheduler (unless the ledger has
 /// it), write its results, and count.
@@ -75,29 +74,14 @@ struct ChunkTask: Sendable {
 
   /// Applies the chunk, retrying with backoff while the warehouse is unreachable.
   private func apply(_ work: ChunkWork) async throws -> [RecordOutcome] {
-    var delay = self.context.settings.retryDelay
-    var attempt = 1
-    while true {
-      do {
-        return try await self.context.warehouse.apply(work, tenant: self.tenant)
-      } catch let error as any RetryableWarehouseError where error.isRetryable {
-        guard attempt < self.context.settings.warehouseAttempts else {
-          throw JobFailure("the warehouse is unreachable after \(attempt) attempts: \(error)")
-        }
-        self.context.logger.warning(
-          "warehouse unreachable, retrying",
-          metadata: [
-            "job_id": "\(self.job.id)", "chunk": "\(work.chunk)", "attempt": "\(attempt)", "error": "\(error)",
-          ]
-        )
-        try await Task.sleep(for: delay)
-        delay = min(delay * 2, .seconds(30))
-        attempt += 1
-      } catch let error as JobFailure {
-        throw error
-      } catch {
-        throw JobFailure("chunk \(work.chunk) could not be applied: \(error)")
+    do {
+      return try await self.context.retryingWarehouse("chunk \(work.chunk)", jobID: self.job.id) {
+        try await self.context.warehouse.apply(work, tenant: self.tenant)
       }
+    } catch let error as JobFailure {
+      throw error
+    } catch {
+      throw JobFailure("chunk \(work.chunk) could not be applied: \(error)")
     }
   }
 }

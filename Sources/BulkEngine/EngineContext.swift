@@ -29,4 +29,27 @@ struct EngineContext: Sendable {
     self.events.publish(stored)
     return stored
   }
+
+  /// Runs a warehouse call, retrying with backoff (doubling from `retryDelay`, at most 30 s)
+  /// while it fails with a retryable error, up to `warehouseAttempts` times; then the job fails.
+  func retryingWarehouse<T>(_ what: String, jobID: String, _ call: () async throws -> T) async throws -> T {
+    var delay = self.settings.retryDelay
+    var attempt = 1
+    while true {
+      do {
+        return try await call()
+      } catch let error as any RetryableWarehouseError where error.isRetryable {
+        guard attempt < self.settings.warehouseAttempts else {
+          throw JobFailure("the warehouse is unreachable after \(attempt) attempts: \(error)")
+        }
+        self.logger.warning(
+          "warehouse unreachable, retrying",
+          metadata: ["job_id": "\(jobID)", "call": "\(what)", "attempt": "\(attempt)", "error": "\(error)"]
+        )
+        try await Task.sleep(for: delay)
+        delay = min(delay * 2, .seconds(30))
+        attempt += 1
+      }
+    }
+  }
 }

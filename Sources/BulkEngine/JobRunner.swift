@@ -73,10 +73,15 @@ struct JobRunner: Sendable {
       chunkBytes: self.context.settings.chunkBytes
     )
     do {
-      guard let table = try await self.context.warehouse.describe(table: job.object, tenant: self.tenant) else {
+      let described = try await self.context.retryingWarehouse("describe", jobID: job.id) {
+        try await self.context.warehouse.describe(table: job.object, tenant: self.tenant)
+      }
+      guard let table = described else {
         throw JobFailure("table \(job.object) does not exist")
       }
-      let committed = try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
+      let committed = try await self.context.retryingWarehouse("ledger", jobID: job.id) {
+        try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
+      }
       var plan: JobPlan?
       var parser: ChunkParser?
       try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,12 +1,14 @@
 internal import BulkCore
 internal import BulkEngine
 internal import BulkGRPC
+internal import BulkHTTP
 internal import BulkPostgres
 internal import BulkSQLite
 internal import Foundation
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
 package import Logging
+package import Prometheus
 internal import ServiceLifecycle
 internal import UnixSignals
 
@@ -16,15 +18,18 @@ package final class BulkServer: Sendable {
   private let logger: Logger
   private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
   private let engine: JobEngine
+  private let http: HTTPSurface
   private let announce: @Sendable (String) -> Void
 
   /// Opens the data directory and the catalog and prepares the surfaces; nothing listens yet.
   ///
   /// - Parameter announce: receives the `… listening on HOST:PORT` lines and the development
   ///   token, for standard output.
+  ///   - metrics: where `/metrics` reads from; the process bootstraps swift-metrics with it once.
   package init(
     configuration: ServerConfiguration,
     logger: Logger,
+    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     announce: @escaping @Sendable (String) -> Void
   ) throws {
     self.configuration = configuration
@@ -68,6 +73,18 @@ package final class BulkServer: Sendable {
       logger: logger
     )
 
+    self.http = HTTPSurface(
+      jobs: jobs,
+      directory: directory,
+      signingKey: try Self.signingKey(in: dataDirectory),
+      host: configuration.host,
+      port: configuration.httpPort,
+      publicBaseURL: configuration.publicBaseURL,
+      metrics: metrics,
+      logger: logger,
+      onListening: { host, port in announce("http listening on \(host):\(port)") }
+    )
+
     let settings = configuration.grpc
     let transport = HTTP2ServerTransport.Posix(
       address: configuration.host.contains(":")
@@ -109,8 +126,11 @@ package final class BulkServer: Sendable {
   package func run() async throws {
     let group = ServiceGroup(
       configuration: .init(
+        // Shut down in reverse order: the surfaces drain first, then the engine stops.
         services: [
-          .init(service: GRPCSurface(server: self.grpcServer), successTerminationBehavior: .gracefullyShutdownGroup)
+          .init(service: EngineService(engine: self.engine), successTerminationBehavior: .gracefullyShutdownGroup),
+          .init(service: GRPCSurface(server: self.grpcServer), successTerminationBehavior: .gracefullyShutdownGroup),
+          .init(service: self.http, successTerminationBehavior: .gracefullyShutdownGroup),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: self.logger
@@ -121,6 +141,18 @@ package final class BulkServer: Sendable {
       let port = try await self.grpcPort()
       self.announce("grpc listening on \(self.configuration.host):\(port)")
     }
+  }
+
+  /// The key that signs upload URLs, kept in the data directory so URLs survive a restart.
+  private static func signingKey(in dataDirectory: URL) throws -> [UInt8] {
+    let url = dataDirectory.appendingPathComponent("upload-signing.key")
+    if let key = try? Data(contentsOf: url), key.count >= 32 {
+      return Array(key)
+    }
+    let key = HTTPSurface.makeSigningKey()
+    try Data(key).write(to: url, options: [.atomic])
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    return key
   }
 
   private static func warehouse(

@@ -10,6 +10,11 @@ package struct ServerConfiguration: Sendable {
   package var host: String = "127.0.0.1"
   /// The gRPC port; 0 picks a free one.
   package var grpcPort: Int = 50051
+  /// The REST/JSON port; 0 picks a free one.
+  package var httpPort: Int = 8080
+  /// The scheme, host and port clients reach the REST surface at, for upload URLs behind a proxy;
+  /// `nil` uses the request's `Host`.
+  package var publicBaseURL: String?
   /// The tenants file; without it the server has the one development tenant.
   package var tenantsFile: String?
   /// The development tenant's token when there is no tenants file; generated when `nil`.

@@ -14,15 +14,21 @@ struct EngineHarness {
   let warehouse: SQLiteWarehouse
   let engine: JobEngine
   let service: JobService
-  let tenant = Tenant(id: "acme")
+  let tenant: Tenant
 
+  /// - Parameters:
+  ///   - base: the warehouse jobs load into; the embedded SQLite one when `nil`.
+  ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
   init(
     directory: String,
     settings: EngineSettings,
     limits: Limits = Limits(),
+    tenant: Tenant = Tenant(id: "acme"),
+    base: (any Warehouse)? = nil,
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil
   ) throws {
     self.directory = directory
+    self.tenant = tenant
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     self.catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
     self.staging = try FileStagingStore(directory: "\(directory)/staging", limits: limits)
@@ -30,7 +36,7 @@ struct EngineHarness {
     let events = JobEvents()
     self.engine = try JobEngine(
       catalog: self.catalog,
-      warehouse: wrapping?(self.warehouse) ?? self.warehouse,
+      warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
       staging: self.staging,
       resultsDirectory: "\(directory)/results",
       events: events,
@@ -42,7 +48,7 @@ struct EngineHarness {
         String(decoding: data, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
           .map { $0.isEmpty ? FieldValue.null : .text(String($0)) }
       },
-      tenant: { Tenant(id: $0) }
+      tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) }
     )
     self.service = JobService(
       catalog: self.catalog,

@@ -46,6 +46,7 @@ struct ServerEndToEndTests {
       var configuration = ServerConfiguration()
       configuration.dataDirectory = directory
       configuration.grpcPort = 0
+      configuration.httpPort = 0
       configuration.developmentToken = Self.token
       let lines = LineCollector()
       let server = try BulkServer(
@@ -86,14 +87,14 @@ struct ServerEndToEndTests {
         group.cancelAll()
         return port
       }
-      #expect(lines.all == ["grpc listening on 127.0.0.1:\(port)"])
+      #expect(lines.all.contains("grpc listening on 127.0.0.1:\(port)"))
     }
   }
 
   @Test("the binary prints its port, stops cleanly on SIGTERM and SIGINT, and keeps jobs across restarts")
   func restart() async throws {
     try await Self.withDataDirectory { directory in
-      let arguments = ["--grpc-port", "0", "--data-dir", directory, "--demo"]
+      let arguments = ["--grpc-port", "0", "--http-port", "0", "--data-dir", directory, "--demo"]
       let environment = ["SPECTRA_DEV_TOKEN": Self.token]
 
       let first = try ServerProcess(arguments: arguments, environment: environment)
@@ -117,10 +118,12 @@ struct ServerEndToEndTests {
   @Test("without a tenants file the development token is generated and printed once")
   func generatedToken() async throws {
     try await Self.withDataDirectory { directory in
-      let server = try ServerProcess(arguments: ["--grpc-port", "0", "--data-dir", directory])
+      let server = try ServerProcess(arguments: ["--grpc-port", "0", "--http-port", "0", "--data-dir", directory])
       let token = try server.awaitLine(startingWith: "development tenant tenant-123, token: ")
       #expect(token.count == 64)
       let port = try server.awaitGRPCPort()
+      let http = try server.awaitLine(startingWith: "http listening on 127.0.0.1:")
+      #expect(Int(http) ?? 0 > 0)
       try await Self.withClient(port: port) { client in
         let job = try await client.createJob(Self.create("customers"), metadata: ["authorization": "Bearer \(token)"])
         #expect(job.tenantID == "tenant-123")
@@ -132,7 +135,9 @@ struct ServerEndToEndTests {
   @Test("a non-loopback host without a tenants file is refused")
   func publicHostNeedsTenants() async throws {
     try await Self.withDataDirectory { directory in
-      let server = try ServerProcess(arguments: ["--host", "0.0.0.0", "--grpc-port", "0", "--data-dir", directory])
+      let server = try ServerProcess(arguments: [
+        "--host", "0.0.0.0", "--grpc-port", "0", "--http-port", "0", "--data-dir", directory,
+      ])
       server.process.waitUntilExit()
       #expect(server.process.terminationStatus != 0)
     }

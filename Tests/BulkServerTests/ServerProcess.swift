@@ -7,6 +7,8 @@ final class ServerProcess {
   let process = Process()
   private let output = Pipe()
   private(set) var lines: [String] = []
+  /// Output read but not yet split into lines.
+  private var buffer = Data()
 
   /// The `spectra-bulk` binary beside the test bundle in the build folder.
   static var binary: URL {
@@ -30,14 +32,17 @@ final class ServerProcess {
     try self.process.run()
   }
 
-  /// Reads standard output until a line starting with `prefix`, and returns the rest of it.
+  /// The rest of the first line starting with `prefix`, among the lines read so far or, reading
+  /// standard output further, the ones to come.
   func awaitLine(startingWith prefix: String) throws -> String {
-    var buffer = Data()
+    if let line = self.lines.first(where: { $0.hasPrefix(prefix) }) {
+      return String(line.dropFirst(prefix.count))
+    }
     let handle = self.output.fileHandleForReading
     while true {
-      if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-        let line = String(decoding: buffer[..<newline], as: UTF8.self)
-        buffer.removeSubrange(...newline)
+      if let newline = self.buffer.firstIndex(of: UInt8(ascii: "\n")) {
+        let line = String(decoding: self.buffer[..<newline], as: UTF8.self)
+        self.buffer.removeSubrange(...newline)
         self.lines.append(line)
         if line.hasPrefix(prefix) { return String(line.dropFirst(prefix.count)) }
         continue
@@ -46,7 +51,7 @@ final class ServerProcess {
       if chunk.isEmpty {
         throw ServerProcessError.exited(lines: self.lines)
       }
-      buffer.append(chunk)
+      self.buffer.append(chunk)
     }
   }
 

@@ -46,7 +46,7 @@ struct UploadCrashTests {
   @Test("SIGKILL in the middle of an upload, restart, resume from bytes_uploaded")
   func killAndResume() async throws {
     try await ServerEndToEndTests.withDataDirectory { directory in
-      let arguments = ["--grpc-port", "0", "--data-dir", directory]
+      let arguments = ["--grpc-port", "0", "--http-port", "0", "--data-dir", directory]
       let environment = ["SPECTRA_DEV_TOKEN": ServerEndToEndTests.token]
       let input = Self.csv(rows: 60_000)
       let half = input.count / 2

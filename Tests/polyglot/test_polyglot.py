@@ -62,7 +62,7 @@ def server():
             f,
         )
     process = subprocess.Popen(
-        [BINARY, "serve", "--grpc-port", "0", "--data-dir", data, "--tenants", tenants],
+        [BINARY, "serve", "--grpc-port", "0", "--http-port", "0", "--data-dir", data, "--tenants", tenants],
         stdout=subprocess.PIPE,
         text=True,
     )

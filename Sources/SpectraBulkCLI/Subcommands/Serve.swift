@@ -1,6 +1,7 @@
 internal import ArgumentParser
 internal import BulkCore
 internal import BulkEngine
+internal import BulkHTTP
 internal import BulkServer
 internal import Foundation
 internal import Logging
@@ -21,6 +22,15 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "gRPC port; 0 picks a free port.")
   var grpcPort: Int = Self.environment["SPECTRA_GRPC_PORT"].flatMap { Int($0) } ?? 50051
+
+  @Option(help: "REST/JSON port; 0 picks a free port.")
+  var httpPort: Int = Self.environment["SPECTRA_HTTP_PORT"].flatMap { Int($0) } ?? 8080
+
+  @Option(
+    help:
+      "Base URL (scheme://host:port) of the REST surface as clients reach it, for upload URLs behind a proxy. [env: SPECTRA_PUBLIC_URL]"
+  )
+  var publicURL: String?
 
   @Option(help: "Tenants file (JSON); without it one development tenant, tenant-123, is served. [env: SPECTRA_TENANTS]")
   var tenants: String?
@@ -97,6 +107,8 @@ struct Serve: AsyncParsableCommand {
     configuration.dataDirectory = self.dataDir
     configuration.host = self.host
     configuration.grpcPort = self.grpcPort
+    configuration.httpPort = self.httpPort
+    configuration.publicBaseURL = self.publicURL ?? Self.environment["SPECTRA_PUBLIC_URL"]
     configuration.tenantsFile = self.tenants ?? Self.environment["SPECTRA_TENANTS"]
     configuration.developmentToken = Self.environment["SPECTRA_DEV_TOKEN"]
     configuration.demo = self.demo
@@ -112,7 +124,8 @@ struct Serve: AsyncParsableCommand {
     configuration.grpc.targetWindowSize = self.grpcWindowSize
     configuration.grpc.maxFrameSize = self.grpcMaxFrameSize
 
-    let server = try BulkServer(configuration: configuration, logger: logger) { line in
+    let server = try BulkServer(configuration: configuration, logger: logger, metrics: HTTPSurface.bootstrapMetrics()) {
+      line in
       // Unbuffered, so that a script reading the port sees the line at once.
       FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }

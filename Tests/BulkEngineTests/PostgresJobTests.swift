@@ -1,0 +1,115 @@
+import BulkCore
+import BulkEngine
+import BulkPostgres
+import BulkTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// Whole jobs through the engine into a real PostgreSQL, each test in its own schema.
+@Suite("Jobs on PostgreSQL")
+struct PostgresJobTests {
+  static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+  static func schema(_ cluster: PostgresCluster) throws -> Tenant {
+    let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+    _ = try cluster.psql(
+      """
+      CREATE SCHEMA \(schema);
+      CREATE TABLE \(schema).customers (
+        id bigint PRIMARY KEY,
+        name text NOT NULL,
+        email text UNIQUE,
+        amount numeric(12,2)
+      );
+      """
+    )
+    return Tenant(id: "acme", schema: String(schema))
+  }
+
+  static func settings(chunkRecords: Int = 4) -> EngineSettings {
+    var settings = EngineSettings(workers: 2)
+    settings.chunkRecords = chunkRecords
+    settings.retryDelay = .milliseconds(20)
+    settings.warehouseAttempts = 12
+    return settings
+  }
+
+  @Test("insert, upsert and delete jobs: rows and results match what PostgreSQL holds")
+  func operations() async throws {
+    let cluster = try await PostgresCluster.shared()
+    let tenant = try Self.schema(cluster)
+    let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 4, logger: Self.logger)
+    defer { warehouse.shutdown() }
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings(), tenant: tenant, base: warehouse)
+      var csv = "id,name,email,amount\n"
+      for index in 1 ... 20 {
+        csv += "\(index),\"Name, \(index)\",user\(index)@example.com,\(index).50\n"
+      }
+      csv += "3,Duplicate,dup@example.com,1\n21,,nameless@example.com,1\n22,Bad,bad@example.com,lots\n"
+      let insert = try await harness.run(JobSpec(operation: .insert, object: "customers"), csv: csv)
+      #expect(insert.state == .jobComplete)
+      #expect(insert.numberRecordsProcessed == 23)
+      #expect(insert.numberRecordsFailed == 3)
+      #expect(try cluster.psql("SELECT count(*), sum(amount) FROM \(tenant.schema).customers") == "20|220.00\n")
+      let failed = try await harness.results(insert, .failed).text.split(separator: "\n")
+      #expect(failed.count == 4)
+      #expect(failed[1].hasPrefix("21,\"DUPLICATE_KEY: duplicate key value violates unique constraint"))
+      #expect(failed[2].hasPrefix("22,\"NOT_NULL: null value in column"))
+      #expect(
+        failed[3].hasPrefix("23,\"INVALID_VALUE: column amount (numeric(12,2)): 'lots' is not a decimal number\"")
+      )
+
+      let upsert = try await harness.run(
+        JobSpec(operation: .upsert, object: "customers", externalIDField: "id"),
+        csv: "id,name\n1,Updated\n99,New\n"
+      )
+      #expect(upsert.numberRecordsFailed == 0)
+      #expect(try await harness.results(upsert, .successful).text.contains("1,false,1,Updated"))
+      #expect(try cluster.psql("SELECT name FROM \(tenant.schema).customers WHERE id = 1") == "Updated\n")
+
+      let delete = try await harness.run(JobSpec(operation: .delete, object: "customers"), csv: "id\n2\n12345\n")
+      #expect(delete.numberRecordsFailed == 1)
+      #expect(try await harness.results(delete, .failed).text.contains("NOT_FOUND"))
+      #expect(try cluster.psql("SELECT count(*) FROM \(tenant.schema).customers WHERE id = 2") == "0\n")
+    }
+  }
+
+  @Test("PostgreSQL stopped in the middle of a job: chunks are retried and the job completes without duplicates")
+  func warehouseRestart() async throws {
+    let cluster = try await PostgresCluster.launch()
+    defer { cluster.remove() }
+    let tenant = try Self.schema(cluster)
+    let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 4, logger: Self.logger)
+    defer { warehouse.shutdown() }
+    try await withTemporaryDirectory { directory in
+      let gate = Mutex<GatedWarehouse?>(nil)
+      let harness = try EngineHarness(
+        directory: directory,
+        settings: Self.settings(chunkRecords: 5),
+        tenant: tenant,
+        base: warehouse
+      ) {
+        let gated = GatedWarehouse($0, gatedFrom: 2)
+        gate.withLock { $0 = gated }
+        return gated
+      }
+      let gated = try #require(gate.withLock { $0 })
+      let csv = "id,name\n" + (1 ... 20).map { "\($0),n\($0)" }.joined(separator: "\n") + "\n"
+      let job = try await harness.submit(JobSpec(operation: .insert, object: "customers"), [.bytes(Data(csv.utf8))])
+      var arrivals = gated.arrived.makeAsyncIterator()
+      #expect(await arrivals.next() == 2)
+      // Chunks 0 and 1 are in; the database goes away before chunk 2 reaches it.
+      try cluster.stop()
+      gated.open()
+      // The engine retries against the stopped server; bring it back.
+      try cluster.start()
+      let final = try await harness.finished(job)
+      #expect(final.state == .jobComplete, "\(final.errorMessage)")
+      #expect(final.numberRecordsProcessed == 20)
+      #expect(try cluster.psql("SELECT count(*), count(DISTINCT id) FROM \(tenant.schema).customers") == "20|20\n")
+    }
+  }
+}
