@@ -266,6 +266,10 @@ let targets: [Target] = [
     dependencies: [
       "BulkFormats",
       "BulkCore",
+      "BulkProto",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "CompressNIO", package: "compress-nio"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -61,8 +62,12 @@ def server():
             },
             f,
         )
+    # The embedded warehouse of tenant acme, with the table the jobs below name.
+    os.makedirs(os.path.join(data, "spectra", "warehouse"))
+    with sqlite3.connect(os.path.join(data, "spectra", "warehouse", "acme.sqlite")) as warehouse:
+        warehouse.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
     process = subprocess.Popen(
-        [BINARY, "serve", "--grpc-port", "0", "--http-port", "0", "--data-dir", data, "--tenants", tenants],
+        [BINARY, "serve", "--grpc-port", "0", "--http-port", "0", "--data-dir", os.path.join(data, "spectra"), "--tenants", tenants],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -130,7 +135,9 @@ def test_close_is_idempotent(stubs, client):
     job = client.CreateJob(pb2.CreateJobRequest(operation=pb2.OPERATION_DELETE, object="customers"), metadata=auth("acme"))
     close = pb2.UpdateJobStateRequest(job_id=job.job_id, state=pb2.JOB_STATE_UPLOAD_COMPLETE)
     assert client.UpdateJobState(close, metadata=auth("acme")).state == pb2.JOB_STATE_UPLOAD_COMPLETE
-    assert client.UpdateJobState(close, metadata=auth("acme")).state == pb2.JOB_STATE_UPLOAD_COMPLETE
+    # Closing again succeeds, whether processing has started or even finished.
+    again = client.UpdateJobState(close, metadata=auth("acme")).state
+    assert again in (pb2.JOB_STATE_UPLOAD_COMPLETE, pb2.JOB_STATE_IN_PROGRESS, pb2.JOB_STATE_JOB_COMPLETE)
 
 
 def test_errors(stubs, client):
