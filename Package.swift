@@ -74,6 +74,7 @@ let targets: [Target] = [
       "BulkCore",
       "BulkFormats",
       .product(name: "DequeModule", package: "swift-collections"),
+      .product(name: "Metrics", package: "swift-metrics"),
       .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "Logging", package: "swift-log"),
     ],
@@ -174,6 +175,7 @@ let targets: [Target] = [
     dependencies: [
       "BulkCore",
       "BulkProto",
+      .product(name: "Metrics", package: "swift-metrics"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "Logging", package: "swift-log"),

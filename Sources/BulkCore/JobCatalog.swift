@@ -20,6 +20,9 @@ package protocol JobCatalog: Sendable {
   /// first: for the engine's recovery after a restart and for the lifetime limits.
   func jobs(states: Set<JobState>, createdBefore: Date?) async throws -> [Job]
 
+  /// How many jobs, of all tenants, are in each state.
+  func countsByState() async throws -> [JobState: Int]
+
   /// Reads the job, lets `change` modify it and stores the result, in one transaction.
   ///
   /// - Throws: `NOT_FOUND` when the tenant has no such job, or what `change` throws (then nothing

@@ -16,6 +16,7 @@ struct ChunkTask: Sendable {
   let shouldStop: @Sendable () -> Bool
 
   func run() async throws -> ChunkCounts {
+    let started = ContinuousClock.now
     let records = self.parser.parse(self.chunk)
     let writer = ResultWriter(job: self.job, columns: self.parser.columns, results: self.context.results)
     let alreadyWritten = self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index)
@@ -68,6 +69,11 @@ struct ChunkTask: Sendable {
     }
     let failed = final.reduce(into: Int64(0)) { count, outcome in
       if case .failed = outcome { count += 1 }
+    }
+    if self.committed == nil {
+      EngineMetrics.recordsProcessed(Int64(records.count), operation: self.job.operation)
+      EngineMetrics.recordsFailed(failed, operation: self.job.operation)
+      EngineMetrics.chunkDuration(ContinuousClock.now - started)
     }
     return ChunkCounts(processed: Int64(records.count), failed: failed, total: Int64(records.count), completed: true)
   }

@@ -123,6 +123,7 @@ package final class JobEngine: JobProcessor {
   private func reap() async {
     let now = Date()
     do {
+      EngineMetrics.jobs(try await self.context.catalog.countsByState())
       let maxAge = Self.seconds(self.context.settings.maxJobAge)
       let expired = try await self.context.catalog.jobs(
         states: [.open, .uploadComplete, .inProgress],

@@ -107,6 +107,7 @@ final class UploadSpool: @unchecked Sendable {
       throw error
     }
     try self.write(fresh, to: file)
+    EngineMetrics.bytesUploaded(fresh.count)
     return UploadAppendOutcome(skipped: skipped, storedSize: file.size)
   }
 
@@ -148,6 +149,7 @@ final class UploadSpool: @unchecked Sendable {
       try self.storeColumns(columns)
     }
     try self.write(frames, to: file)
+    EngineMetrics.bytesUploaded(frames.count)
     self.records += count - Int64(skipped)
     return UploadAppendOutcome(skipped: Int64(skipped), storedSize: self.records)
   }

@@ -155,6 +155,19 @@ package final class SQLiteJobCatalog: JobCatalog {
     }
   }
 
+  package func countsByState() async throws -> [JobState: Int] {
+    try await self.run { connection in
+      let statement = try connection.prepare("SELECT state, count(*) FROM jobs GROUP BY state")
+      var counts: [JobState: Int] = [:]
+      while try statement.step() {
+        if let state = JobState(rawValue: statement.text(0)) {
+          counts[state] = Int(statement.int64(1))
+        }
+      }
+      return counts
+    }
+  }
+
   private static func fetch(id: String, tenantID: String, _ connection: SQLiteConnection) throws -> Job? {
     let statement = try connection.prepare(
       "SELECT \(CatalogSchema.jobColumns) FROM jobs WHERE id = ?1 AND tenant_id = ?2"

@@ -108,7 +108,7 @@ package final class BulkServer: Sendable {
     self.grpcServer = GRPCServer(
       transport: transport,
       services: [BulkService(jobs: jobs)],
-      interceptors: [AuthInterceptor(directory: directory, logger: logger)]
+      interceptors: [MetricsInterceptor(), AuthInterceptor(directory: directory, logger: logger)]
     )
   }
 

@@ -212,4 +212,25 @@ struct JobEngineTests {
       #expect(try await harness.results(job, .successful).text == "_record,_created\n")
     }
   }
+
+  @Test("two concurrent upsert jobs on overlapping keys: every key once, each job's records all succeed")
+  func concurrentUpserts() async throws {
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings(workers: 2, chunkRecords: 5))
+      try harness.sql(Self.customers)
+      let first = "id,name\n" + (1 ... 30).map { "\($0),first \($0)" }.joined(separator: "\n") + "\n"
+      let second = "id,name\n" + (21 ... 50).map { "\($0),second \($0)" }.joined(separator: "\n") + "\n"
+      let spec = JobSpec(operation: .upsert, object: "customers", externalIDField: "id")
+      async let a = harness.run(spec, csv: first)
+      async let b = harness.run(spec, csv: second)
+      let (jobA, jobB) = try await (a, b)
+      #expect(jobA.state == .jobComplete && jobB.state == .jobComplete)
+      #expect(jobA.numberRecordsFailed == 0 && jobB.numberRecordsFailed == 0)
+      #expect(try harness.rows("SELECT count(*), count(DISTINCT id) FROM customers") == [["50", "50"]])
+      let created =
+        try await harness.results(jobA, .successful).text.components(separatedBy: ",true,").count - 1
+        + harness.results(jobB, .successful).text.components(separatedBy: ",true,").count - 1
+      #expect(created == 50)
+    }
+  }
 }

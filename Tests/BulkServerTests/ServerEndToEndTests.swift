@@ -9,6 +9,10 @@ import SwiftProtobuf
 import Synchronization
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// The real server on a free loopback port, called with the generated Swift client.
 @Suite("spectra-bulk serve, end to end")
 struct ServerEndToEndTests {
@@ -140,6 +144,49 @@ struct ServerEndToEndTests {
       ])
       server.process.waitUntilExit()
       #expect(server.process.terminationStatus != 0)
+    }
+  }
+
+  @Test("a job through the binary: processed on the demo table, counted in /metrics")
+  func jobAndMetrics() async throws {
+    try await Self.withDataDirectory { directory in
+      let server = try ServerProcess(
+        arguments: ["--grpc-port", "0", "--http-port", "0", "--data-dir", directory, "--demo"],
+        environment: ["SPECTRA_DEV_TOKEN": Self.token]
+      )
+      let port = try server.awaitGRPCPort()
+      let http = try #require(Int(try server.awaitLine(startingWith: "http listening on 127.0.0.1:")))
+      let job = try await Self.withClient(port: port) { client in
+        let job = try await client.createJob(Self.create("customers"), metadata: Self.auth)
+        _ = try await client.uploadJobData(metadata: Self.auth) { writer in
+          var message = Spectra_Bulk_V1_UploadJobDataRequest()
+          message.jobID = job.jobID
+          message.data = Data("id,name,email\n500,Kay,kay@example.com\n501,,x@example.com\n".utf8)
+          try await writer.write(message)
+        }
+        var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+        close.jobID = job.jobID
+        close.state = .uploadComplete
+        _ = try await client.updateJobState(close, metadata: Self.auth)
+        var watch = Spectra_Bulk_V1_WatchJobRequest()
+        watch.jobID = job.jobID
+        return try await client.watchJob(watch, metadata: Self.auth) { response in
+          var last = Spectra_Bulk_V1_Job()
+          for try await update in response.messages { last = update }
+          return last
+        }
+      }
+      #expect(job.state == .jobComplete)
+      #expect(job.numberRecordsProcessed == 2)
+      #expect(job.numberRecordsFailed == 1)
+      let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(http)/metrics")!)
+      let metrics = String(decoding: body, as: UTF8.self)
+      #expect(metrics.contains("spectra_records_processed_total{operation=\"insert\"} 2"))
+      #expect(metrics.contains("spectra_records_failed_total{operation=\"insert\"} 1"))
+      #expect(metrics.contains("spectra_upload_bytes_total"))
+      #expect(metrics.contains("spectra_grpc_requests_total"))
+      #expect(metrics.contains("spectra_chunk_duration_seconds"))
+      #expect(server.stop() == 0)
     }
   }
 }
