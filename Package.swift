@@ -251,6 +251,7 @@ let targets: [Target] = [
     name: "BulkServerTests",
     dependencies: [
       "BulkServer",
+      "BulkSQLite",
       "BulkCore",
       "BulkProto",
       .product(name: "GRPCCore", package: "grpc-swift-2"),

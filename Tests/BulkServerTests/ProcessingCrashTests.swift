@@ -1,0 +1,99 @@
+import BulkProto
+import BulkSQLite
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import Testing
+
+/// Exactly once across a crash, against the real binary: `kill -9` while a job is `InProgress`,
+/// restart, and every record is applied once, in exactly one result set.
+@Suite("Processing across a crash")
+struct ProcessingCrashTests {
+  typealias Client = ServerEndToEndTests.Client
+
+  static func watchUntil(
+    _ client: Client,
+    jobID: String,
+    _ stop: @escaping @Sendable (Spectra_Bulk_V1_Job) -> Bool
+  ) async throws -> Spectra_Bulk_V1_Job {
+    var watch = Spectra_Bulk_V1_WatchJobRequest()
+    watch.jobID = jobID
+    return try await client.watchJob(watch, metadata: ServerEndToEndTests.auth) { response in
+      var last = Spectra_Bulk_V1_Job()
+      for try await update in response.messages {
+        last = update
+        if stop(update) { break }
+      }
+      return last
+    }
+  }
+
+  @Test("SIGKILL after some chunks committed, restart: the job completes and no record is applied twice")
+  func killWhileInProgress() async throws {
+    try await ServerEndToEndTests.withDataDirectory { directory in
+      let arguments = [
+        "--grpc-port", "0", "--http-port", "0", "--data-dir", directory, "--demo", "--workers", "1",
+        "--chunk-records", "500",
+      ]
+      let environment = ["SPECTRA_DEV_TOKEN": ServerEndToEndTests.token]
+      let rows = 100_000
+      var csv = "id,name,email\n"
+      for id in 1000 ..< (1000 + rows) {
+        csv += "\(id),Customer \(id),c\(id)@example.com\n"
+      }
+      // Two records that fail, so every result set has something to count.
+      csv += "1,Dup,dup@example.com\n9999999,,none@example.com\n"
+      let input = Data(csv.utf8)
+
+      let first = try ServerProcess(arguments: arguments, environment: environment)
+      let port = try first.awaitGRPCPort()
+      let (jobID, atKill) = try await ServerEndToEndTests.withClient(port: port) { client in
+        let job = try await client.createJob(
+          ServerEndToEndTests.create("customers"),
+          metadata: ServerEndToEndTests.auth
+        )
+        _ = try await UploadCrashTests.upload(client, jobID: job.jobID, bytes: input, from: 0, pieceSize: 1 << 20)
+        var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+        close.jobID = job.jobID
+        close.state = .uploadComplete
+        _ = try await client.updateJobState(close, metadata: ServerEndToEndTests.auth)
+        let seen = try await Self.watchUntil(client, jobID: job.jobID) {
+          $0.numberChunksCompleted >= 2 || ($0.state != .inProgress && $0.state != .uploadComplete)
+        }
+        return (job.jobID, seen)
+      }
+      kill(first.process.processIdentifier, SIGKILL)
+      first.process.waitUntilExit()
+      #expect(atKill.state == .inProgress, "the job finished before the kill: \(atKill.numberChunksCompleted) chunks")
+
+      let second = try ServerProcess(arguments: arguments, environment: environment)
+      try await ServerEndToEndTests.withClient(port: try second.awaitGRPCPort()) { client in
+        let done = try await Self.watchUntil(client, jobID: jobID) { $0.state == .jobComplete || $0.state == .failed }
+        #expect(done.state == .jobComplete, "\(done.errorMessage)")
+        #expect(done.numberRecordsProcessed == Int64(rows + 2))
+        #expect(done.numberRecordsFailed == 2)
+        var counts: [Int64] = []
+        for set: Spectra_Bulk_V1_ResultSet in [.successful, .failed, .unprocessed] {
+          var request = Spectra_Bulk_V1_GetJobResultsRequest()
+          request.jobID = jobID
+          request.resultSet = set
+          counts.append(
+            try await client.getJobResults(request, metadata: ServerEndToEndTests.auth) { response in
+              var total: Int64 = 0
+              for try await chunk in response.messages { total += chunk.recordCount }
+              return total
+            }
+          )
+        }
+        #expect(counts == [Int64(rows), 2, 0])
+      }
+      #expect(second.stop() == 0)
+      let count = try SQLiteConnection(path: "\(directory)/warehouse/tenant-123.sqlite")
+        .prepare("SELECT count(*), count(DISTINCT id) FROM customers WHERE id >= 1000 AND id < 9999999")
+      #expect(try count.step())
+      #expect(count.int64(0) == Int64(rows))
+      #expect(count.int64(1) == Int64(rows))
+    }
+  }
+}
