@@ -140,7 +140,10 @@ package final class JobEngine: JobProcessor {
             stored.updatedAt = Date()
           }
         }
-        _ = try? await self.context.staging.seal(job)
+        if job.state == .open {
+          // Nothing will read an upload that was never closed: free its space now.
+          try await self.context.staging.remove(jobID: job.id)
+        }
         self.context.logger.notice("job expired", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       }
       let retention = Self.seconds(self.context.settings.retention)

@@ -113,11 +113,20 @@ struct JobEngineRecoveryTests {
         requestID: "",
         tenant: harness.tenant
       )
+      let stream = AsyncThrowingStream<UploadPiece, any Error> { continuation in
+        continuation.yield(UploadPiece(jobID: job.id, offset: 0, payload: .bytes(Data("id,name\n1,a\n".utf8))))
+        continuation.finish()
+      }
+      _ = try await harness.service.upload(tenant: harness.tenant, pieces: stream)
+      #expect(FileManager.default.fileExists(atPath: harness.staging.folder(of: job.id).path))
       let engine = Task { try await harness.engine.run() }
       let final = try await harness.finished(job)
       engine.cancel()
+      _ = await engine.result
       #expect(final.state == .failed)
       #expect(final.errorMessage.contains("was not finished within"))
+      // The upload of a job that was never closed is removed with it.
+      #expect(!FileManager.default.fileExists(atPath: harness.staging.folder(of: job.id).path))
     }
   }
 }

@@ -112,4 +112,42 @@ struct PostgresJobTests {
       #expect(try cluster.psql("SELECT count(*), count(DISTINCT id) FROM \(tenant.schema).customers") == "20|20\n")
     }
   }
+
+  @Test("JSON and record-batch uploads load into PostgreSQL too, bad records failing alone")
+  func jsonAndRecordBatches() async throws {
+    let cluster = try await PostgresCluster.shared()
+    let tenant = try Self.schema(cluster)
+    let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 4, logger: Self.logger)
+    defer { warehouse.shutdown() }
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings(), tenant: tenant, base: warehouse)
+      let json = """
+        {"id": 1, "name": "Ada", "amount": 12.5}
+        {"id": 2, "name": "Grace", "amount": "a lot"}
+        {"id": 3, "name": null}
+        {"id": 4, "name": "Alan", "amount": 7}
+        """
+      let fromJSON = try await harness.finished(
+        try await harness.submit(
+          JobSpec(operation: .insert, object: "customers", contentType: .json),
+          [.bytes(Data(json.utf8))]
+        )
+      )
+      #expect(fromJSON.state == .jobComplete)
+      #expect(fromJSON.numberRecordsFailed == 2)
+      #expect(try cluster.psql("SELECT id, amount FROM \(tenant.schema).customers ORDER BY id") == "1|12.50\n4|7.00\n")
+
+      let rows = ["10\u{1F}Ten", "11\u{1F}", "12\u{1F}Twelve"].map { Data($0.utf8) }
+      let typed = try await harness.finished(
+        try await harness.submit(
+          JobSpec(operation: .insert, object: "customers", contentType: .recordBatch),
+          [.records(columns: ["id", "name"], rows: rows)]
+        )
+      )
+      #expect(typed.state == .jobComplete)
+      #expect(typed.numberRecordsFailed == 1)
+      #expect(try await harness.results(typed, .failed).text.contains("NOT_NULL"))
+      #expect(try cluster.psql("SELECT count(*) FROM \(tenant.schema).customers WHERE id >= 10") == "2\n")
+    }
+  }
 }
