@@ -252,6 +252,7 @@ let targets: [Target] = [
     dependencies: [
       "BulkServer",
       "BulkSQLite",
+      "BulkTestSupport",
       "BulkCore",
       "BulkProto",
       .product(name: "GRPCCore", package: "grpc-swift-2"),
