@@ -35,12 +35,18 @@ package enum ResultSet: String, CaseIterable, Hashable, Sendable {
 
 /// A piece of a results document.
 package struct ResultPiece: Hashable, Sendable {
+  /// The piece of the document in the job's text format (CSV for record-batch jobs).
   package var data: Data
   /// Records that end in this piece.
   package var recordCount: Int64
+  /// For record-batch jobs: the result columns, and the piece's records as typed rows.
+  package var columns: [String]
+  package var rows: [[FieldValue]]
 
-  package init(data: Data, recordCount: Int64) {
+  package init(data: Data, recordCount: Int64, columns: [String] = [], rows: [[FieldValue]] = []) {
     self.data = data
     self.recordCount = recordCount
+    self.columns = columns
+    self.rows = rows
   }
 }

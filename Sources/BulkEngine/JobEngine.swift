@@ -1,6 +1,8 @@
 package import BulkCore
+internal import BulkFormats
 package import Foundation
 package import Logging
+internal import NIOCore
 internal import Synchronization
 
 /// The chunked executor: runs closed jobs on a bounded worker pool shared by all jobs, resumes
@@ -84,15 +86,56 @@ package final class JobEngine: JobProcessor {
     emit: @Sendable (ResultPiece) async throws -> Void
   ) async throws -> String {
     let columns = self.context.results.columns(jobID: job.id)
-    return try await self.context.results.read(
-      jobID: job.id,
-      chunks: Int(job.numberChunks),
-      set: set,
-      locator: locator,
-      maxRecords: maxRecords,
-      framing: ResultWriter.framing(job: job, set: set, columns: columns),
-      emit: emit
-    )
+    let read = { (emit: @Sendable (ResultPiece) async throws -> Void) async throws -> String in
+      try await self.context.results.read(
+        jobID: job.id,
+        chunks: Int(job.numberChunks),
+        set: set,
+        locator: locator,
+        maxRecords: maxRecords,
+        framing: ResultWriter.framing(job: job, set: set, columns: columns),
+        emit: emit
+      )
+    }
+    guard job.contentType == .recordBatch else { return try await read(emit) }
+    // Typed rows for gRPC's RecordBatch, and the same rows as CSV for REST.
+    let resultColumns = ResultWriter.leadingColumns(set) + columns
+    let first = Atomic(true)
+    return try await read { piece in
+      let rows = try Self.rows(inFrames: piece.data)
+      var csv = ByteBuffer()
+      let writer = CSVWriter(delimiter: UInt8(ascii: ","))
+      if first.exchange(false, ordering: .relaxed) {
+        writer.write(resultColumns, into: &csv)
+      }
+      for row in rows {
+        writer.write(row.map(ResultWriter.text), into: &csv)
+      }
+      try await emit(
+        ResultPiece(
+          data: Data(csv.readableBytesView),
+          recordCount: piece.recordCount,
+          columns: resultColumns,
+          rows: rows
+        )
+      )
+    }
+  }
+
+  /// The rows of length-delimited `FieldValue.encodeRow` frames.
+  private static func rows(inFrames data: Data) throws -> [[FieldValue]] {
+    var rows: [[FieldValue]] = []
+    var index = data.startIndex
+    while index + 4 <= data.endIndex {
+      let length = data[index ..< index + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+      index += 4
+      guard index + length <= data.endIndex, let row = FieldValue.decodeRow(data[index ..< index + length]) else {
+        throw BulkError(code: .internal, message: "a result file of typed rows is damaged")
+      }
+      rows.append(row)
+      index += length
+    }
+    return rows
   }
 
   /// Waits until the job's runner has finished (for tests and shutdown).

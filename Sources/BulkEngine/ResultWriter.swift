@@ -10,7 +10,8 @@ internal import NIOCore
 /// - unprocessed: `_record`, then the original fields.
 ///
 /// CSV jobs get CSV with the job's delimiter; JSON jobs one object per record with the same keys
-/// first. Record-batch jobs get CSV (their typed values written as text).
+/// first. Record-batch jobs keep typed rows: each record is a length-delimited frame of
+/// `FieldValue.encodeRow`, turned into `RecordBatch` rows (and CSV for REST) when read.
 struct ResultWriter {
   let job: Job
   let columns: [String]
@@ -43,6 +44,8 @@ struct ResultWriter {
   /// How a result set's document is framed: its CSV header line, or a JSON array.
   static func framing(job: Job, set: ResultSet, columns: [String]) -> ResultFraming {
     switch job.contentType {
+    case .recordBatch:
+      return ResultFraming(opening: [], separator: [], closing: [], trimsLineEnd: false)
     case .json:
       return ResultFraming(
         opening: Array("[".utf8),
@@ -50,14 +53,15 @@ struct ResultWriter {
         closing: Array("]".utf8),
         trimsLineEnd: true
       )
-    case .csv, .recordBatch:
+    case .csv:
       var header = ByteBuffer()
       CSVWriter(delimiter: Self.delimiter(job)).write(Self.leadingColumns(set) + columns, into: &header)
       return ResultFraming(opening: Array(header.readableBytesView), separator: [], closing: [], trimsLineEnd: false)
     }
   }
 
-  private static func leadingColumns(_ set: ResultSet) -> [String] {
+  /// The columns a result set puts before the upload's.
+  static func leadingColumns(_ set: ResultSet) -> [String] {
     switch set {
     case .successful: ["_record", "_created"]
     case .failed: ["_record", "_error"]
@@ -71,13 +75,28 @@ struct ResultWriter {
 
   private func encode(_ record: ParsedRecord, lead: [(String, JSONValue)], into buffer: inout ByteBuffer) {
     switch self.job.contentType {
+    case .recordBatch:
+      var values: [FieldValue] = [.integer(record.number)]
+      for (_, value) in lead {
+        switch value {
+        case .bool(let bool): values.append(.bool(bool))
+        case .string(let string): values.append(.text(string))
+        default: values.append(.null)
+        }
+      }
+      if case .typed(let original) = record.original {
+        values += original
+      }
+      let row = FieldValue.encodeRow(values)
+      buffer.writeInteger(UInt32(row.count), endianness: .little)
+      buffer.writeBytes(row)
     case .json:
       var fields: [(key: String, value: JSONValue)] = [("_record", .number(String(record.number)))]
       fields += lead.map { (key: $0.0, value: $0.1) }
       fields += self.jsonFields(record.original)
       JSONWriter.write(.object(fields), into: &buffer)
       buffer.writeString("\n")
-    case .csv, .recordBatch:
+    case .csv:
       var fields = [String(record.number)]
       for (_, value) in lead {
         switch value {
@@ -113,7 +132,8 @@ struct ResultWriter {
     }
   }
 
-  private static func text(_ value: FieldValue) -> String {
+  /// A value as CSV text.
+  static func text(_ value: FieldValue) -> String {
     switch value {
     case .null: ""
     case .text(let text), .number(let text): text

@@ -184,11 +184,37 @@ extension Spectra_Bulk_V1_ResultSet {
 }
 
 extension Spectra_Bulk_V1_ResultChunk {
+  /// A chunk of results: typed `records` for record-batch jobs, `data` for the others.
   package init(_ piece: ResultPiece, nextLocator: String) {
     self.init()
-    self.data = piece.data
+    if piece.columns.isEmpty {
+      self.data = piece.data
+    } else {
+      self.records.columns = piece.columns
+      self.records.rows = piece.rows.map { values in
+        var row = Spectra_Bulk_V1_Row()
+        row.values = values.map(Spectra_Bulk_V1_Value.init)
+        return row
+      }
+    }
     self.recordCount = piece.recordCount
     self.nextLocator = nextLocator
+  }
+}
+
+extension Spectra_Bulk_V1_Value {
+  /// The protobuf value of a field; JSON numbers kept as text become strings.
+  package init(_ value: FieldValue) {
+    self.init()
+    switch value {
+    case .null: self.nullValue = .nullValue
+    case .text(let text), .number(let text): self.stringValue = text
+    case .integer(let integer): self.intValue = integer
+    case .double(let double): self.doubleValue = double
+    case .bool(let bool): self.boolValue = bool
+    case .bytes(let bytes): self.bytesValue = Data(bytes)
+    case .timestamp(let date): self.timestampValue = Google_Protobuf_Timestamp(date: date)
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-package import BulkCore
+internal import BulkCore
 
 extension PostgresError: RetryableWarehouseError {
   /// A lost or refused connection may work again later; anything else would fail the same way.

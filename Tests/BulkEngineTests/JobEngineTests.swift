@@ -196,6 +196,10 @@ struct JobEngineTests {
       )
       #expect(job.state == .jobComplete)
       #expect(try harness.rows("SELECT id, name FROM customers ORDER BY id") == [["1", "Ada"], ["2", "Grace"]])
+      // Results keep typed rows (for RecordBatch) beside their CSV text (for REST).
+      let successful = try await harness.results(job, .successful)
+      #expect(successful.text == "_record,_created,id,name\n1,true,1,Ada\n2,true,2,Grace\n")
+      #expect(successful.records == 2)
     }
   }
 

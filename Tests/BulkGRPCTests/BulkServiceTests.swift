@@ -350,4 +350,68 @@ struct BulkServiceTests {
       }
     }
   }
+
+  @Test("a record-batch job's results come back as typed RecordBatch rows")
+  func typedResults() async throws {
+    try await self.withClient { client, sql in
+      try sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+      var create = Self.create()
+      create.contentType = .recordBatch
+      let job = try await client.createJob(create, metadata: Self.acme)
+      func value(_ build: (inout Spectra_Bulk_V1_Value) -> Void) -> Spectra_Bulk_V1_Value {
+        var value = Spectra_Bulk_V1_Value()
+        build(&value)
+        return value
+      }
+      var batch = Spectra_Bulk_V1_RecordBatch()
+      batch.columns = ["id", "name"]
+      for (id, name) in [(1, "Ada"), (2, nil), (3, "Grace")] as [(Int64, String?)] {
+        var row = Spectra_Bulk_V1_Row()
+        row.values = [
+          value { $0.intValue = id },
+          value { if let name { $0.stringValue = name } else { $0.nullValue = .nullValue } },
+        ]
+        batch.rows.append(row)
+      }
+      var message = Spectra_Bulk_V1_UploadJobDataRequest()
+      message.jobID = job.jobID
+      message.records = batch
+      let upload = message
+      let uploaded = try await client.uploadJobData(metadata: Self.acme) { writer in
+        try await writer.write(upload)
+      }
+      #expect(uploaded.recordsReceived == 3)
+      var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+      close.jobID = job.jobID
+      close.state = .uploadComplete
+      _ = try await client.updateJobState(close, metadata: Self.acme)
+      var watch = Spectra_Bulk_V1_WatchJobRequest()
+      watch.jobID = job.jobID
+      _ = try await client.watchJob(watch, metadata: Self.acme) { response in
+        for try await _ in response.messages {}
+      }
+      var results = Spectra_Bulk_V1_GetJobResultsRequest()
+      results.jobID = job.jobID
+      let chunks = try await client.getJobResults(results, metadata: Self.acme) { response in
+        var chunks: [Spectra_Bulk_V1_ResultChunk] = []
+        for try await chunk in response.messages { chunks.append(chunk) }
+        return chunks
+      }
+      let rows = chunks.flatMap(\.records.rows)
+      #expect(chunks.first?.records.columns == ["_record", "_created", "id", "name"])
+      #expect(chunks.allSatisfy { $0.data.isEmpty })
+      #expect(rows.count == 2)
+      #expect(rows.first?.values.map(\.intValue) == [1, 0, 1, 0])
+      #expect(rows.first?.values[1].boolValue == true)
+      #expect(rows.last?.values[3].stringValue == "Grace")
+      results.resultSet = .failed
+      let failed = try await client.getJobResults(results, metadata: Self.acme) { response in
+        var rows: [Spectra_Bulk_V1_Row] = []
+        for try await chunk in response.messages { rows += chunk.records.rows }
+        return rows
+      }
+      #expect(failed.count == 1)
+      #expect(failed.first?.values[1].stringValue.hasPrefix("NOT_NULL: ") == true)
+    }
+  }
 }
