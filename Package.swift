@@ -203,6 +203,7 @@ let targets: [Target] = [
     name: "BulkHTTP",
     dependencies: [
       "BulkCore",
+      .product(name: "CompressNIO", package: "compress-nio"),
       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       .product(name: "Hummingbird", package: "hummingbird"),
       .product(name: "Metrics", package: "swift-metrics"),

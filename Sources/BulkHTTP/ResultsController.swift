@@ -63,7 +63,7 @@ struct ResultsController: Sendable {
         byteBound: self.bufferSize,
         using: read
       )
-      return Self.complete(page, headers: headers, gzip: gzip)
+      return try Self.complete(page, headers: headers, gzip: gzip)
     }
     let stream = ResultStream { emit in try await read(locator, maxRecords, emit) }
     var head = Data()
@@ -77,21 +77,25 @@ struct ResultsController: Sendable {
           return self.streaming(stream, head: head, records: records, headers: headers, gzip: gzip, jobID: id)
         }
       case .end(let next):
-        return Self.complete(ResultPage(data: head, recordCount: records, locator: next), headers: headers, gzip: gzip)
+        return try Self.complete(
+          ResultPage(data: head, recordCount: records, locator: next),
+          headers: headers,
+          gzip: gzip
+        )
       }
     }
   }
 
   /// A response whose whole body is in hand.
-  private static func complete(_ page: ResultPage, headers: HTTPFields, gzip: Bool) -> Response {
+  private static func complete(_ page: ResultPage, headers: HTTPFields, gzip: Bool) throws -> Response {
     var headers = headers
     headers[Self.locatorHeader] = page.locator.isEmpty ? "null" : page.locator
     headers[Self.recordCountHeader] = String(page.recordCount)
     var body = ByteBuffer()
     if gzip {
-      var encoder = GzipEncoder()
-      body.writeBytes(encoder.compress(page.data))
-      body.writeBytes(encoder.finish())
+      let encoder = try GzipEncoder()
+      body.writeBytes(try encoder.compress(page.data))
+      body.writeBytes(try encoder.finish())
     } else {
       body.writeBytes(page.data)
     }
@@ -112,15 +116,15 @@ struct ResultsController: Sendable {
     headers[Self.trailerHeader] = Self.recordCountHeader.rawName
     let logger = self.logger
     let body = ResponseBody { writer in
-      var encoder = gzip ? GzipEncoder() : nil
+      let encoder = gzip ? try GzipEncoder() : nil
       var records = records
       do {
-        try await writer.write(Self.encoded(head, with: &encoder))
+        try await writer.write(Self.encoded(head, with: encoder))
         while case .piece(let piece) = try await stream.next() {
           records += piece.recordCount
-          try await writer.write(Self.encoded(piece.data, with: &encoder))
+          try await writer.write(Self.encoded(piece.data, with: encoder))
         }
-        if let trailer = encoder?.finish() {
+        if let trailer = try encoder?.finish() {
           try await writer.write(ByteBuffer(bytes: trailer))
         }
       } catch {
@@ -134,9 +138,8 @@ struct ResultsController: Sendable {
     return Response(status: .ok, headers: headers, body: body)
   }
 
-  private static func encoded(_ data: Data, with encoder: inout GzipEncoder?) -> ByteBuffer {
-    // Optional chaining mutates the encoder in place; a copy would duplicate its tables.
-    if let compressed = encoder?.compress(data) {
+  private static func encoded(_ data: Data, with encoder: GzipEncoder?) throws -> ByteBuffer {
+    if let compressed = try encoder?.compress(data) {
       return ByteBuffer(bytes: compressed)
     }
     return ByteBuffer(bytes: data)
