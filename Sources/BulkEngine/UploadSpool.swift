@@ -28,6 +28,8 @@ final class UploadSpool: @unchecked Sendable {
   private var columns: [String]?
   private var unsynced = false
   private var sealed = false
+  /// What was durable when the upload was sealed.
+  private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
 
   init(job: Job, folder: URL, limits: Limits) {
@@ -54,13 +56,22 @@ final class UploadSpool: @unchecked Sendable {
   }
 
   func sync() async throws -> UploadProgress {
-    try await self.onQueue { try self.syncOnQueue() }
+    try await self.onQueue {
+      guard !self.sealed else { return self.sealedProgress }
+      return try self.syncOnQueue()
+    }
   }
 
   func seal() async throws -> UploadProgress {
     try await self.onQueue {
+      guard !self.sealed else { return self.sealedProgress }
       let progress = try self.syncOnQueue()
       self.sealed = true
+      self.sealedProgress = progress
+      // Nothing more is appended: give back the descriptor and the checking state, which a
+      // server holding many finished jobs would otherwise keep for each of them.
+      self.file = nil
+      self.validator = nil
       return progress
     }
   }

@@ -27,7 +27,8 @@ struct UploadValidator {
       throw Self.bulkError(error, inDecompressedData: false)
     }
     self.header = job.contentType == .csv ? CSVHeaderReader(delimiter: delimiter) : nil
-    self.splitter = RecordSplitter(format: job.contentType, delimiter: delimiter, maxRecords: 4096, maxBytes: 4 << 20)
+    // Small chunks: only the record boundaries matter here, and the chunks are dropped at once.
+    self.splitter = RecordSplitter(format: job.contentType, delimiter: delimiter, maxRecords: 1024, maxBytes: 64 << 10)
   }
 
   /// Checks the next bytes of the upload, as sent.

@@ -223,4 +223,29 @@ struct FileStagingStoreTests {
       #expect(!FileManager.default.fileExists(atPath: store.folder(of: job.id).path))
     }
   }
+
+  @Test("a sealed upload gives its file descriptor back, and sealing again reports the same")
+  func sealReleasesDescriptors() async throws {
+    try await withTemporaryDirectory { directory in
+      let store = try FileStagingStore(directory: directory, limits: Limits())
+      // Descriptors of this process open on files of this test's folder.
+      func openHere() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { entry in
+          let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)")
+          return target?.hasPrefix(directory) == true
+        }.count
+      }
+      var progress: [UploadProgress] = []
+      for index in 0 ..< 20 {
+        let job = Self.job(id: "bulk-job-seal\(index)")
+        _ = try await store.append(Self.bytes("id\n1\n2\n"), at: 0, to: job)
+        #expect(try openHere() == 1)
+        progress.append(try await store.seal(job))
+        #expect(try openHere() == 0)
+        #expect(try await store.seal(job) == progress.last)
+        #expect(try await store.sync(job) == progress.last)
+      }
+      #expect(progress.allSatisfy { $0 == UploadProgress(bytesUploaded: 7, recordsReceived: 2) })
+    }
+  }
 }
