@@ -72,9 +72,11 @@ def server():
         text=True,
     )
     try:
-        line = process.stdout.readline().strip()
-        assert line.startswith("grpc listening on "), f"unexpected first line: {line!r}"
-        yield line.removeprefix("grpc listening on ")
+        # One line per surface, in either order.
+        lines = [process.stdout.readline().strip() for _ in range(2)]
+        grpc_lines = [line for line in lines if line.startswith("grpc listening on ")]
+        assert grpc_lines, f"unexpected first lines: {lines!r}"
+        yield grpc_lines[0].removeprefix("grpc listening on ")
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0, "the server did not shut down cleanly on SIGTERM"

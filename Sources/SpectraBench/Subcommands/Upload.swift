@@ -30,7 +30,9 @@ struct Upload: AsyncParsableCommand {
   func run() async throws {
     let csv = SampleCSV.make(bytes: self.megabytes << 20)
     let data = Data(csv.readableBytesView)
-    let binary = self.server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let binary =
+      self.server
+      ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
       .appendingPathComponent("spectra-bulk").path
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -45,8 +47,13 @@ struct Upload: AsyncParsableCommand {
     ] {
       var times: [Double] = []
       var peak = 0
-      for run in 0..<self.runs {
-        let (seconds, rss) = try await Self.upload(data, binary: binary, flags: flags, folder: scratch.appendingPathComponent("\(name.hashValue)-\(run)"))
+      for run in 0 ..< self.runs {
+        let (seconds, rss) = try await Self.upload(
+          data,
+          binary: binary,
+          flags: flags,
+          folder: scratch.appendingPathComponent("\(name.hashValue)-\(run)")
+        )
         times.append(seconds)
         peak = max(peak, rss)
       }
@@ -57,12 +64,18 @@ struct Upload: AsyncParsableCommand {
   private static func row(_ name: String, _ bytes: Int, _ seconds: Double, baseline: Double, rss: Int?) -> String {
     let rate = Double(bytes) / seconds / 1e6
     let memory = rss.map { "  peak RSS \($0 >> 20) MiB" } ?? ""
-    return String(format: "%-44@ %8.1f MB/s  %5.2fx the baseline's time%@", name as NSString, rate, seconds / baseline, memory as NSString)
+    return String(
+      format: "%-44@ %8.1f MB/s  %5.2fx the baseline's time%@",
+      name as NSString,
+      rate,
+      seconds / baseline,
+      memory as NSString
+    )
   }
 
   private static func median(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
     var times: [Double] = []
-    for _ in 0..<runs { times.append(try body()) }
+    for _ in 0 ..< runs { times.append(try body()) }
     return times.sorted()[times.count / 2]
   }
 
@@ -126,7 +139,7 @@ struct Upload: AsyncParsableCommand {
           var message = Spectra_Bulk_V1_UploadJobDataRequest()
           message.jobID = job.jobID
           message.offset = Int64(offset)
-          message.data = data.subdata(in: offset..<end)
+          message.data = data.subdata(in: offset ..< end)
           try await writer.write(message)
           offset = end
         }
@@ -142,12 +155,17 @@ struct Upload: AsyncParsableCommand {
 
   private static func grpcPort(_ handle: FileHandle) throws -> Int {
     var text = ""
-    while !text.contains("\n") || !text.contains("grpc listening on ") {
+    // Complete lines only: the port is known once its line has ended.
+    func grpcLine() -> Substring? {
+      text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        .first { $0.hasPrefix("grpc listening on ") }
+    }
+    while grpcLine() == nil {
       let chunk = handle.availableData
       guard !chunk.isEmpty else { throw ValidationError("the server exited before listening") }
       text += String(decoding: chunk, as: UTF8.self)
     }
-    let line = text.split(separator: "\n").first { $0.hasPrefix("grpc listening on ") } ?? ""
+    let line = grpcLine() ?? ""
     guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
       throw ValidationError("cannot read the port from '\(line)'")
     }
