@@ -356,19 +356,14 @@ package enum PageToken {
   private static let prefix = "jobs.v1:"
 
   package static func encode(_ cursor: Int64) -> String {
-    Data((prefix + String(cursor)).utf8).base64EncodedString()
-      .replacingOccurrences(of: "+", with: "-")
-      .replacingOccurrences(of: "/", with: "_")
-      .replacingOccurrences(of: "=", with: "")
+    OpaqueToken.encode(prefix + String(cursor))
   }
 
   /// The cursor in a token; `nil` for the empty token (the first page).
   package static func decode(_ token: String) throws(BulkError) -> Int64? {
     guard !token.isEmpty else { return nil }
-    var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-    guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-      text.hasPrefix(prefix), let cursor = Int64(text.dropFirst(prefix.count)), cursor > 0
+    guard let text = OpaqueToken.decode(token), text.hasPrefix(prefix),
+      let cursor = Int64(text.dropFirst(prefix.count)), cursor > 0
     else {
       throw .invalidArgument("page_token is not a token this server issued")
     }

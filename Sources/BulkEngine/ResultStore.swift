@@ -209,9 +209,7 @@ struct ResultLocator: Hashable {
       self.init(set: set, chunk: 0, record: 0)
       return
     }
-    var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-    guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
+    guard let text = OpaqueToken.decode(token) else {
       throw .invalidArgument("locator is not one this server issued")
     }
     let parts = text.split(separator: ":")
@@ -227,9 +225,6 @@ struct ResultLocator: Hashable {
   }
 
   var token: String {
-    Data("r1:\(self.set.rawValue):\(self.chunk):\(self.record)".utf8).base64EncodedString()
-      .replacingOccurrences(of: "+", with: "-")
-      .replacingOccurrences(of: "/", with: "_")
-      .replacingOccurrences(of: "=", with: "")
+    OpaqueToken.encode("r1:\(self.set.rawValue):\(self.chunk):\(self.record)")
   }
 }

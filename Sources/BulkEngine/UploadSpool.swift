@@ -40,7 +40,7 @@ final class UploadSpool: @unchecked Sendable {
   }
 
   func append(_ payload: UploadPayload, at offset: Int64) async throws -> UploadAppendOutcome {
-    try await self.onQueue {
+    try await self.queue.run {
       guard !self.sealed else {
         throw BulkError.failedPrecondition("the job's upload is closed; uploads are accepted only while it is Open")
       }
@@ -56,14 +56,14 @@ final class UploadSpool: @unchecked Sendable {
   }
 
   func sync() async throws -> UploadProgress {
-    try await self.onQueue {
+    try await self.queue.run {
       guard !self.sealed else { return self.sealedProgress }
       return try self.syncOnQueue()
     }
   }
 
   func seal() async throws -> UploadProgress {
-    try await self.onQueue {
+    try await self.queue.run {
       guard !self.sealed else { return self.sealedProgress }
       let progress = try self.syncOnQueue()
       self.sealed = true
@@ -78,7 +78,7 @@ final class UploadSpool: @unchecked Sendable {
 
   /// Closes the file; the spool is unusable after.
   func close() async {
-    _ = try? await self.onQueue {
+    _ = try? await self.queue.run {
       self.file = nil
       self.closed = true
     }
@@ -243,13 +243,5 @@ final class UploadSpool: @unchecked Sendable {
     }
     self.validator = validator
     return validator
-  }
-
-  private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      self.queue.async {
-        continuation.resume(with: Result { try body() })
-      }
-    }
   }
 }

@@ -177,10 +177,6 @@ package final class SQLiteJobCatalog: JobCatalog {
 
   /// Runs `body` on the catalog's queue.
   private func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      self.queue.async {
-        continuation.resume(with: Result { try body(self.connection) })
-      }
-    }
+    try await self.queue.run { try body(self.connection) }
   }
 }

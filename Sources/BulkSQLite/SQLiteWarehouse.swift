@@ -135,11 +135,7 @@ private final class TenantDatabase: @unchecked Sendable {
   }
 
   func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      self.queue.async {
-        continuation.resume(with: Result { try body(self.open()) })
-      }
-    }
+    try await self.queue.run { try body(self.open()) }
   }
 
   private func open() throws -> SQLiteConnection {
