@@ -7,34 +7,54 @@ internal import Foundation
 /// (in `psql`, say) can starve, so the wait would never end. Output goes to files rather than
 /// pipes: a PostgreSQL server started by `pg_ctl` lives on after the command and would keep an
 /// inherited pipe open, so reading a pipe to its end could wait forever.
-struct ExternalCommand {
+package struct ExternalCommand {
   /// The program (an absolute path) and its arguments.
-  var arguments: [String]
+  package var arguments: [String]
   /// The folder the program starts in; the unprivileged `postgres` user must be able to enter
   /// it, so it is never the caller's folder.
-  var directory: String
+  package var directory: String
   /// Read as the program's standard input, when set.
-  var input: String?
+  package var input: String?
+  /// Variables set for the program on top of this process's environment.
+  package var environment: [String: String] = [:]
   /// Where the files that capture input and output go: the cluster's folder, so that whatever
   /// removes the cluster removes them too, even after a crash.
-  var scratchParent = FileManager.default.temporaryDirectory.path
+  package var scratchParent = FileManager.default.temporaryDirectory.path
 
-  /// What a finished run printed.
-  struct Output {
-    /// The exit status, or 128 plus the signal that ended the program.
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
+  /// A command to run `arguments` in `directory`.
+  package init(
+    arguments: [String],
+    directory: String,
+    input: String? = nil,
+    environment: [String: String] = [:],
+    scratchParent: String = FileManager.default.temporaryDirectory.path
+  ) {
+    self.arguments = arguments
+    self.directory = directory
+    self.input = input
+    self.environment = environment
+    self.scratchParent = scratchParent
   }
 
-  /// Where a spawned program's standard input comes from.
-  enum Input {
+  /// What a finished run printed.
+  package struct Output: Sendable {
+    /// The exit status, or 128 plus the signal that ended the program.
+    package var status: Int32
+    /// Everything the program wrote to its standard output.
+    package var standardOutput: String
+    /// Everything the program wrote to its standard error.
+    package var standardError: String
+  }
+
+  /// Where a spawned program's standard input comes from, or its standard output or error goes
+  /// (a file is created or truncated).
+  package enum Stream {
     case file(String)
     case descriptor(Int32)
   }
 
   /// Runs the program to its end; blocks the calling thread meanwhile.
-  func run() throws -> Output {
+  package func run() throws -> Output {
     let scratch = "\(self.scratchParent)/spectra-command-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -45,17 +65,12 @@ struct ExternalCommand {
       self.arguments,
       directory: self.directory,
       input: .file(inputPath),
-      output: "\(scratch)/stdout",
-      error: "\(scratch)/stderr"
+      output: .file("\(scratch)/stdout"),
+      error: .file("\(scratch)/stderr"),
+      environment: self.environment
     )
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 {
-      guard errno == EINTR else { throw PostgresClusterError(message: "waitpid() failed: errno \(errno)") }
-    }
-    // WIFEXITED / WEXITSTATUS, which Swift does not import.
-    let signal = status & 0x7f
     return Output(
-      status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
+      status: try Self.wait(for: pid),
       standardOutput: (try? String(contentsOfFile: "\(scratch)/stdout", encoding: .utf8)) ?? "",
       standardError: (try? String(contentsOfFile: "\(scratch)/stderr", encoding: .utf8)) ?? ""
     )
@@ -64,7 +79,7 @@ struct ExternalCommand {
   /// Runs the program and returns its standard output, or throws with its standard error when it
   /// exits with a failure status.
   @discardableResult
-  func check() throws -> String {
+  package func check() throws -> String {
     let output = try self.run()
     guard output.status == 0 else {
       throw PostgresClusterError(
@@ -75,27 +90,43 @@ struct ExternalCommand {
     return output.standardOutput
   }
 
-  /// Starts `arguments` in `directory` with the given standard input and output files (created
-  /// or truncated), and returns its process id without waiting.
+  /// Waits for the child `pid` to end (blocking the calling thread) and returns its exit status,
+  /// or 128 plus the signal that ended it.
+  package static func wait(for pid: Int32) throws -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 {
+      guard errno == EINTR else { throw PostgresClusterError(message: "waitpid() failed: errno \(errno)") }
+    }
+    // WIFEXITED / WEXITSTATUS, which Swift does not import.
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+  }
+
+  /// Starts `arguments` in `directory` with the given standard input, output and error, and
+  /// returns its process id without waiting. `environment` is added to this process's.
   ///
   /// The child gets an empty signal mask and default handlers, whatever the calling thread had
   /// (Dispatch's threads block most signals), and none of this process's other descriptors.
-  static func spawn(
+  package static func spawn(
     _ arguments: [String],
     directory: String,
-    input: Input,
-    output: String,
-    error: String
-  ) throws -> pid_t {
+    input: Stream,
+    output: Stream,
+    error: Stream,
+    environment: [String: String] = [:]
+  ) throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    switch input {
-    case .file(let path): posix_spawn_file_actions_addopen(&actions, 0, path, O_RDONLY, 0)
-    case .descriptor(let descriptor): posix_spawn_file_actions_adddup2(&actions, descriptor, 0)
+    for (target, stream) in [(Int32(0), input), (1, output), (2, error)] {
+      switch stream {
+      case .file(let path):
+        let flags = target == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC
+        posix_spawn_file_actions_addopen(&actions, target, path, flags, 0o600)
+      case .descriptor(let descriptor):
+        posix_spawn_file_actions_adddup2(&actions, descriptor, target)
+      }
     }
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, error, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     guard let closeFrom = Self.addCloseFrom, let changeDirectory = Self.addChangeDirectory else {
       throw PostgresClusterError(message: "the C library lacks posix_spawn_file_actions_addclosefrom_np (glibc 2.34)")
     }
@@ -115,8 +146,11 @@ struct ExternalCommand {
 
     let argv = arguments.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
+    var pid: Int32 = 0
+    let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
     guard status == 0 else {
       throw PostgresClusterError(message: "cannot start \(arguments[0]): \(String(cString: strerror(status)))")
     }

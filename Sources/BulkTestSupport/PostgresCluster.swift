@@ -225,8 +225,8 @@ package final class PostgresCluster: Sendable {
         ["/bin/sh", "-c", script, directory] + stop.arguments,
         directory: "/",
         input: .descriptor(descriptors[0]),
-        output: "/dev/null",
-        error: "/dev/null"
+        output: .file("/dev/null"),
+        error: .file("/dev/null")
       )
       return Watchdog(socket: descriptors[1], pid: pid)
     } catch {

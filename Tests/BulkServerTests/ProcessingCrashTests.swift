@@ -101,8 +101,7 @@ struct ProcessingCrashTests {
         }
         return (job.jobID, seen)
       }
-      kill(first.process.processIdentifier, SIGKILL)
-      first.process.waitUntilExit()
+      first.stop(with: SIGKILL)
       #expect(atKill.state == .inProgress, "the job finished before the kill: \(atKill.numberChunksCompleted) chunks")
 
       let second = try ServerProcess(arguments: arguments, environment: environment)

@@ -1,4 +1,5 @@
 import BulkProto
+import BulkTestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -70,7 +71,7 @@ struct UploadCrashTests {
         return (job, response.bytesUploaded)
       }
       // A second call that the server does not live to answer.
-      let killed = KillSwitch(pid: first.process.processIdentifier)
+      let killed = KillSwitch(pid: first.pid)
       await #expect(throws: (any Error).self) {
         try await ServerEndToEndTests.withClient(port: port) { client in
           _ = try await Self.upload(client, jobID: job.jobID, bytes: input, from: half, pieceSize: 32 << 10) { offset in
@@ -81,7 +82,7 @@ struct UploadCrashTests {
         }
       }
       #expect(killed.fired)
-      first.process.waitUntilExit()
+      first.waitForExit()
 
       let second = try ServerProcess(arguments: arguments, environment: environment)
       try await ServerEndToEndTests.withClient(port: try second.awaitGRPCPort()) { client in
