@@ -269,6 +269,7 @@ let targets: [Target] = [
   .executableTarget(
     name: "SpectraBench",
     dependencies: [
+      "BulkTestSupport",
       "BulkFormats",
       "BulkCore",
       "BulkProto",
@@ -290,8 +291,19 @@ let targets: [Target] = [
       "BulkCore",
       "BulkEngine",
       "BulkHTTP",
+      "BulkProto",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "SpectraBulkCLITests",
+    dependencies: [
+      "BulkTestSupport",
     ],
     swiftSettings: swiftSettings
   ),

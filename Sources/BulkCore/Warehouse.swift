@@ -25,6 +25,17 @@ package protocol Warehouse: Sendable {
 
   /// Forgets the job's ledger rows (when the job is deleted).
   func removeLedger(jobID: String, tenant: Tenant) async throws
+
+  /// Runs a query job's statement as the tenant, read-only and alone, and hands its result to
+  /// `sink` as it is read, never holding it all in memory.
+  ///
+  /// Nothing the statement does outlives it: it cannot write, and session state it changes is
+  /// undone before the connection serves anything else.
+  ///
+  /// - Returns: the number of rows.
+  /// - Throws: `BulkError` when the statement is refused, fails or is cancelled (the job fails
+  ///   with its message); a `RetryableWarehouseError` when the warehouse is unreachable.
+  func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64
 }
 
 /// A table as the warehouse's catalog describes it.

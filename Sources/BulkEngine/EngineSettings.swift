@@ -16,6 +16,11 @@ package struct EngineSettings: Hashable, Sendable {
   package var warehouseAttempts: Int = 8
   /// The first wait between attempts; it doubles each time, up to 30 s.
   package var retryDelay: Duration = .milliseconds(250)
+  /// A query job's statement is cancelled when it runs longer than this (the warehouse's
+  /// statement timeout); the engine itself cancels it `queryDeadlineGrace` later if it still runs.
+  package var queryTimeout: Duration = .seconds(3600)
+  /// How long after `queryTimeout` the engine cancels a statement that the warehouse did not end.
+  package var queryDeadlineGrace: Duration = .seconds(5)
 
   package init(workers: Int) {
     self.workers = max(1, workers)

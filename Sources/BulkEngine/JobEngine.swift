@@ -167,7 +167,7 @@ package final class JobEngine: JobProcessor {
     let now = Date()
     do {
       EngineMetrics.jobs(try await self.context.catalog.countsByState())
-      let maxAge = Self.seconds(self.context.settings.maxJobAge)
+      let maxAge = self.context.settings.maxJobAge.inSeconds
       let expired = try await self.context.catalog.jobs(
         states: [.open, .uploadComplete, .inProgress],
         createdBefore: now.addingTimeInterval(-maxAge)
@@ -189,7 +189,7 @@ package final class JobEngine: JobProcessor {
         }
         self.context.logger.notice("job expired", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       }
-      let retention = Self.seconds(self.context.settings.retention)
+      let retention = self.context.settings.retention.inSeconds
       let old = try await self.context.catalog.jobs(
         states: [.jobComplete, .failed, .aborted],
         createdBefore: now.addingTimeInterval(-retention)
@@ -203,9 +203,5 @@ package final class JobEngine: JobProcessor {
     } catch {
       self.context.logger.error("lifetime limits could not be enforced", metadata: ["error": "\(error)"])
     }
-  }
-
-  private static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }

@@ -22,7 +22,7 @@ struct JobRunner: Sendable {
     logger[metadataKey: "tenant_id"] = "\(self.tenant.id)"
     do {
       let job = try await self.start()
-      let outcome = await self.process(job, logger: logger)
+      let outcome = job.operation == .query ? await self.export(job) : await self.process(job, logger: logger)
       try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
       logger.info(
         "job finished",
@@ -53,7 +53,7 @@ struct JobRunner: Sendable {
     }
   }
 
-  private struct Outcome {
+  struct Outcome {
     var progress = Progress()
     var chunks = 0
     var failure: JobFailure?
@@ -168,7 +168,7 @@ struct JobRunner: Sendable {
   }
 
   /// Stores the running totals.
-  private func report(_ progress: Progress) async throws {
+  func report(_ progress: Progress) async throws {
     try await self.context.update(jobID: self.jobID, tenantID: self.tenant.id) { (job: inout Job) throws(BulkError) in
       job.numberRecordsProcessed = progress.processed
       job.numberRecordsFailed = progress.failed
@@ -182,7 +182,7 @@ struct JobRunner: Sendable {
   /// Stores the final state: `JobComplete`, or `Failed` with the reason; an aborted job stays
   /// `Aborted`.
   private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws {
-    let milliseconds = Int64(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    let milliseconds = elapsed.inMilliseconds
     try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
       // Another runner (after a restart) or the lifetime limit may have finished the job.
       guard stored.state == .inProgress || stored.state == .aborted else { return }
@@ -212,14 +212,18 @@ struct JobRunner: Sendable {
   }
 }
 
-/// Set when a job is aborted; its runner starts no new chunk after.
+/// Set when a job is aborted; its runner starts no new chunk after, and a running query is
+/// cancelled.
 final class AbortSignal: Sendable {
   private let aborted = Atomic(false)
+  /// Cancels the job's running query, on abort or at its deadline.
+  let query = QueryCancellation()
 
   var isAborted: Bool { self.aborted.load(ordering: .acquiring) }
 
   func abort() {
     self.aborted.store(true, ordering: .releasing)
+    self.query.cancel(.aborted)
   }
 }
 

@@ -43,12 +43,12 @@ struct ResultStore: Sendable {
     FileManager.default.fileExists(atPath: self.folder(of: jobID).appendingPathComponent("\(chunk).done").path)
   }
 
-  /// Writes one chunk's three result sets, then its `done` marker.
+  /// Writes one chunk's result sets, then its `done` marker. An empty set has no files: a done
+  /// chunk without them has no records in that set.
   func writeChunk(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) throws {
     let folder = self.folder(of: jobID)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    for set in [ResultSet.successful, .failed, .unprocessed, .query] {
-      let records = sets[set] ?? EncodedRecords()
+    for (set, records) in sets where records.count > 0 {
       try Self.writeWhole(
         Data(records.bytes.readableBytesView),
         to: folder.appendingPathComponent("\(chunk).\(set.rawValue)")
@@ -101,16 +101,26 @@ struct ResultStore: Sendable {
       if position.record < starts.count {
         let take = Int(min(Int64(starts.count - position.record), remaining))
         let data = try Data(contentsOf: folder.appendingPathComponent(name), options: .alwaysMapped)
-        // Records are written with their line ends; JSON objects are joined with commas.
         var index = position.record
         while index < position.record + take {
-          let recordEnd = index + 1 < starts.count ? Int(starts[index + 1]) : data.count
-          let record = data[Int(starts[index]) ..< recordEnd]
-          if !first { piece.append(contentsOf: framing.separator) }
-          piece.append(framing.trimming(record))
-          first = false
-          pieceRecords += 1
-          index += 1
+          if framing.isConcatenation {
+            // CSV records follow each other as stored: copy up to a piece's worth at once.
+            var last = index
+            let limit = Int(starts[index]) + (1 << 20) - piece.count
+            while last + 1 < position.record + take && Int(starts[last + 1]) < limit { last += 1 }
+            let end = last + 1 < starts.count ? Int(starts[last + 1]) : data.count
+            piece.append(data[Int(starts[index]) ..< end])
+            pieceRecords += Int64(last - index + 1)
+            index = last + 1
+          } else {
+            // JSON objects are stored one per line and joined with commas.
+            let recordEnd = index + 1 < starts.count ? Int(starts[index + 1]) : data.count
+            if !first { piece.append(contentsOf: framing.separator) }
+            piece.append(framing.trimming(data[Int(starts[index]) ..< recordEnd]))
+            first = false
+            pieceRecords += 1
+            index += 1
+          }
           if piece.count >= 1 << 20 {
             try await emit(ResultPiece(data: piece, recordCount: pieceRecords))
             piece = Data()
@@ -143,7 +153,9 @@ struct ResultStore: Sendable {
     return false
   }
 
+  /// The record offsets of a result file; none when the set had no records in the chunk.
   private static func readIndex(_ url: URL) throws -> [UInt64] {
+    guard FileManager.default.fileExists(atPath: url.path) else { return [] }
     let data = try Data(contentsOf: url)
     return data.withUnsafeBytes { raw in
       (0 ..< (raw.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
@@ -184,6 +196,9 @@ struct ResultFraming: Sendable {
   var closing: [UInt8]
   /// Whether stored records end in a line feed that the document does not want (JSON).
   var trimsLineEnd: Bool
+
+  /// Whether records are joined as stored, with nothing between or trimmed.
+  var isConcatenation: Bool { self.separator.isEmpty && !self.trimsLineEnd }
 
   func trimming(_ record: Data) -> Data {
     guard self.trimsLineEnd, record.last == UInt8(ascii: "\n") else { return record }

@@ -65,7 +65,8 @@ struct ResultWriter {
     switch set {
     case .successful: ["_record", "_created"]
     case .failed: ["_record", "_error"]
-    case .unprocessed, .query: ["_record"]
+    case .unprocessed: ["_record"]
+    case .query: []
     }
   }
 

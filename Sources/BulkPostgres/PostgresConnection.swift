@@ -132,6 +132,65 @@ package final class PostgresConnection: @unchecked Sendable {
     guard sent, ended == 1 else { throw self.error(from: nil) }
   }
 
+  /// The result columns of `sql`, one statement, as the server describes it without running it:
+  /// names and type OIDs. The server refuses more than one statement here.
+  package func describe(_ sql: String) throws -> [(name: String, typeOID: UInt32)] {
+    try Self.checkNoNUL(sql)
+    guard let prepared = PQprepare(self.handle, "", sql, 0, nil) else { throw self.error(from: nil) }
+    defer { PQclear(prepared) }
+    guard PQresultStatus(prepared) == PGRES_COMMAND_OK else { throw self.error(from: prepared) }
+    guard let described = PQdescribePrepared(self.handle, "") else { throw self.error(from: nil) }
+    defer { PQclear(described) }
+    guard PQresultStatus(described) == PGRES_COMMAND_OK else { throw self.error(from: described) }
+    return (0 ..< PQnfields(described)).map { column in
+      (String(cString: PQfname(described, column)), UInt32(PQftype(described, column)))
+    }
+  }
+
+  /// Runs `sql`, a `COPY … TO STDOUT`, and hands each row the server sends, as sent (one row per
+  /// call, with its line end), to `row`. When `row` throws, the COPY is cancelled and the
+  /// connection drained before the error is rethrown.
+  package func copyOut(_ sql: String, row: (UnsafeRawBufferPointer) throws -> Void) throws {
+    try Self.checkNoNUL(sql)
+    guard let start = PQexecParams(self.handle, sql, 0, nil, nil, nil, nil, 0) else {
+      throw self.error(from: nil)
+    }
+    guard PQresultStatus(start) == PGRES_COPY_OUT else {
+      defer { PQclear(start) }
+      throw self.error(from: start)
+    }
+    PQclear(start)
+
+    var failure: (any Error)?
+    while true {
+      var buffer: UnsafeMutablePointer<CChar>?
+      let count = PQgetCopyData(self.handle, &buffer, 0)
+      guard count > 0, let buffer else { break }
+      defer { PQfreemem(buffer) }
+      guard failure == nil else { continue }
+      do {
+        try row(UnsafeRawBufferPointer(start: buffer, count: Int(count)))
+      } catch {
+        failure = error
+        self.makeCanceller()?.cancel()
+      }
+    }
+    var serverFailure: PostgresError?
+    while let result = PQgetResult(self.handle) {
+      if serverFailure == nil, PQresultStatus(result) != PGRES_COMMAND_OK {
+        serverFailure = self.error(from: result)
+      }
+      PQclear(result)
+    }
+    if let failure { throw failure }
+    if let serverFailure { throw serverFailure }
+  }
+
+  /// A handle that cancels the statement this connection is running, from any thread.
+  package func makeCanceller() -> PostgresCanceller? {
+    PQgetCancel(self.handle).map(PostgresCanceller.init(handle:))
+  }
+
   /// Runs one statement and hands its successful result to `read`.
   private func run<T>(_ sql: String, _ parameters: [String?], read: (OpaquePointer) -> T) throws -> T {
     try Self.checkNoNUL(sql)

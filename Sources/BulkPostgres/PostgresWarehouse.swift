@@ -140,6 +140,24 @@ package final class PostgresWarehouse: Warehouse {
     }
   }
 
+  /// Runs a query job's statement sandboxed (see `PostgresQuery`), as the tenant's reader role
+  /// (see `PostgresReaderRole`), streaming its rows to `sink` through `COPY … TO STDOUT`.
+  package func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
+    guard self.dialect == .postgres else {
+      throw BulkError.queryRefused(
+        "Redshift exports need the S3 staging configuration (UNLOAD to an S3 location with an IAM role), "
+          + "which is not configured"
+      )
+    }
+    let text = try QueryText(request.sql, dialect: .postgres, forbiddenFunctions: QueryText.postgresForbiddenFunctions)
+    let role = PostgresReaderRole(schema: tenant.schema)
+    let query = PostgresQuery(statement: text.statement, role: role.name, schema: tenant.schema, request: request, sink: sink)
+    return try await self.pool.withConnection { connection in
+      try role.prepare(on: connection)
+      return try query.run(on: connection)
+    }
+  }
+
   /// Creates the tenant's ledger table in a transaction of its own. First chunks that run at
   /// once race to create it, and `IF NOT EXISTS` does not stop the losers from failing on the
   /// winner's catalog rows (its row type, 42710; its name, 42P07 or 23505): after such a failure

@@ -15,11 +15,14 @@ package struct SQLiteError: Error, CustomStringConvertible {
 /// its owner confines it to one serial queue, which is why it is `@unchecked Sendable`.
 package final class SQLiteConnection: @unchecked Sendable {
   private let handle: OpaquePointer
+  /// The sandbox whose callbacks are installed, kept alive as long as they may be called.
+  private var sandbox: SQLiteSandbox?
 
-  /// Opens (creating if needed) the database at `path`.
-  package init(path: String) throws {
+  /// Opens (creating if needed) the database at `path`; with `readOnly`, opens an existing
+  /// database for reading only.
+  package init(path: String, readOnly: Bool = false) throws {
     var handle: OpaquePointer?
-    let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+    let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
     let status = sqlite3_open_v2(path, &handle, flags, nil)
     guard status == SQLITE_OK, let handle else {
       let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open \(path)"
@@ -64,6 +67,35 @@ package final class SQLiteConnection: @unchecked Sendable {
       try? self.execute("ROLLBACK")
       throw error
     }
+  }
+
+  /// Confines the statements prepared from now on to what `sandbox` allows, and interrupts them
+  /// when it says so: an authorizer asked at every prepare and a progress handler called every
+  /// thousand virtual machine steps.
+  func install(_ sandbox: SQLiteSandbox) {
+    self.sandbox = sandbox
+    let context = Unmanaged.passUnretained(sandbox).toOpaque()
+    sqlite3_set_authorizer(
+      self.handle,
+      { context, action, first, second, database, _ in
+        let sandbox = Unmanaged<SQLiteSandbox>.fromOpaque(context!).takeUnretainedValue()
+        return sandbox.authorize(
+          action: action,
+          first: first.map { String(cString: $0) },
+          second: second.map { String(cString: $0) },
+          database: database.map { String(cString: $0) }
+        ) ? SQLITE_OK : SQLITE_DENY
+      },
+      context
+    )
+    sqlite3_progress_handler(
+      self.handle,
+      1000,
+      { context in
+        Unmanaged<SQLiteSandbox>.fromOpaque(context!).takeUnretainedValue().shouldInterrupt() ? 1 : 0
+      },
+      context
+    )
   }
 
   /// Rows changed by the last statement.
@@ -164,6 +196,14 @@ package final class SQLiteStatement {
     default: return .null
     }
   }
+
+  /// The declared type of a result column that is a table column, empty for an expression.
+  package func declaredType(_ column: Int32) -> String {
+    sqlite3_column_decltype(self.handle, column).map { String(cString: $0) } ?? ""
+  }
+
+  /// Whether the statement leaves the database unchanged.
+  package var isReadOnly: Bool { sqlite3_stmt_readonly(self.handle) != 0 }
 
   /// The number of columns of the statement's rows.
   package var columnCount: Int32 { sqlite3_column_count(self.handle) }

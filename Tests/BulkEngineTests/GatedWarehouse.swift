@@ -66,6 +66,10 @@ final class GatedWarehouse: Warehouse {
   func removeLedger(jobID: String, tenant: Tenant) async throws {
     try await self.base.removeLedger(jobID: jobID, tenant: tenant)
   }
+
+  func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
+    try await self.base.query(request, tenant: tenant, into: sink)
+  }
 }
 
 /// A failure of the gated warehouse that the engine retries.

@@ -4,7 +4,8 @@
 #   Tests/curl/seed-workflow.sh
 # A query job is created, read, aborted and deleted; an insert job on `customers` (the --demo
 # table) gets a CSV through its signed upload URL, is closed, polled to JobComplete, and its
-# successful and failed results are checked before it is deleted. Needs curl and python3.
+# successful and failed results are checked before it is deleted; a query job then exports the
+# rows it loaded. Needs curl and python3.
 set -euo pipefail
 
 : "${API_URL:?set API_URL, e.g. http://127.0.0.1:8080/v1/bulk}"
@@ -72,6 +73,19 @@ check_prefix() {
   esac
 }
 
+# poll JOB_ID: GETs the job every half second until it is terminal (at most 60 s); sets state.
+poll() {
+  state=""
+  for _ in $(seq 1 120); do
+    api GET "/jobs/$1"
+    state=$(field state)
+    case "$state" in
+    JobComplete | Failed | Aborted) break ;;
+    esac
+    sleep 0.5
+  done
+}
+
 echo "== auth"
 request GET "$API_URL/jobs"
 check "a request without a token is 401" "$STATUS" 401
@@ -130,15 +144,7 @@ check "a tampered upload URL is 403" "$STATUS" 403
 
 api PATCH "/jobs/$job_id" -H 'Content-Type: application/json' -d '{"state":"UploadComplete"}'
 check "close is 200" "$STATUS" 200
-state=""
-for _ in $(seq 1 120); do
-  api GET "/jobs/$job_id"
-  state=$(field state)
-  case "$state" in
-  JobComplete | Failed | Aborted) break ;;
-  esac
-  sleep 0.5
-done
+poll "$job_id"
 check "the job completes within 60 s" "$state" JobComplete
 check "it processed three records" "$(field number_records_processed)" 3
 check "one of them failed" "$(field number_records_failed)" 1
@@ -173,6 +179,26 @@ api DELETE "/jobs/$job_id"
 check "delete is 204" "$STATUS" 204
 api GET "/jobs/$job_id"
 check "the job is gone" "$STATUS" 404
+
+echo "== query job: run, poll, download"
+api POST /jobs -H 'Content-Type: application/json' \
+  -d "{\"operation\":\"query\",\"object\":\"customers\",\"query\":\"SELECT id, name FROM customers WHERE id > $base ORDER BY id\"}"
+check "create query job is 201" "$STATUS" 201
+query_id=$(field job_id)
+api PATCH "/jobs/$query_id" -H 'Content-Type: application/json' -d '{"state":"UploadComplete"}'
+check "closing a query job starts it" "$STATUS" 200
+poll "$query_id"
+check "the query job completes" "$state" JobComplete
+check "it exported the two loaded rows" "$(field number_records_processed)" 2
+api GET "/jobs/$query_id/results"
+check "query results are 200" "$STATUS" 200
+check "Bulk-Record-Count is 2" "$(header Bulk-Record-Count)" 2
+expected="id,name
+$((base + 1)),Curl Customer One
+$((base + 2)),\"Customer, Two\""
+check "the rows are the query's, with its header" "$(body)" "$expected"
+api DELETE "/jobs/$query_id"
+check "delete is 204" "$STATUS" 204
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -68,6 +68,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Records per chunk.")
   var chunkRecords: Int = Self.environment["SPECTRA_CHUNK_RECORDS"].flatMap { Int($0) } ?? 10_000
 
+  @Option(help: "Seconds a query job's statement may run before it is cancelled. [env: SPECTRA_QUERY_TIMEOUT]")
+  var queryTimeout: Double = Self.environment["SPECTRA_QUERY_TIMEOUT"].flatMap { Double($0) } ?? 3600
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
 
@@ -88,6 +91,7 @@ struct Serve: AsyncParsableCommand {
       throw ValidationError("--workers must be at least 1")
     }
     guard self.chunkRecords > 0 else { throw ValidationError("--chunk-records must be positive") }
+    guard self.queryTimeout > 0 else { throw ValidationError("--query-timeout must be positive") }
     guard self.maxActiveJobs > 0 else { throw ValidationError("--max-active-jobs must be positive") }
     guard Logger.Level(rawValue: self.logLevel) != nil else {
       throw ValidationError("--log-level \(self.logLevel) is not a level")
@@ -120,6 +124,7 @@ struct Serve: AsyncParsableCommand {
       configuration.engine.workers = workers
     }
     configuration.engine.chunkRecords = self.chunkRecords
+    configuration.engine.queryTimeout = .milliseconds(Int64(self.queryTimeout * 1000))
     configuration.grpc.maxConcurrentStreams = self.grpcMaxConcurrentStreams
     configuration.grpc.targetWindowSize = self.grpcWindowSize
     configuration.grpc.maxFrameSize = self.grpcMaxFrameSize

@@ -1,0 +1,72 @@
+internal import BulkCore
+internal import Foundation
+
+extension JobRunner {
+  /// Runs a query job: its statement on the warehouse, its rows into the `query` result set as
+  /// they are read, `number_records_processed` kept current as chunks are written.
+  ///
+  /// A run after a restart starts over: the statement only reads, so running it again is safe,
+  /// and what an earlier run wrote is removed first.
+  func export(_ job: Job) async -> Outcome {
+    var outcome = Outcome()
+    let settings = self.context.settings
+    let (progress, continuation) = AsyncStream<QueryResultCollector.Totals>.makeStream(
+      bufferingPolicy: .bufferingNewest(1)
+    )
+    let collector = QueryResultCollector(
+      job: job,
+      results: self.context.results,
+      chunkBytes: settings.chunkBytes,
+      progress: continuation
+    )
+    let reporter = Task {
+      for await totals in progress {
+        try? await self.report(Self.progress(totals))
+      }
+    }
+    let cancellation = self.cancellation.query
+    let deadline = Task {
+      try await Task.sleep(for: settings.queryTimeout + settings.queryDeadlineGrace)
+      cancellation.cancel(.deadline)
+    }
+    let request = QueryRequest(
+      jobID: job.id,
+      sql: job.query,
+      output: job.contentType == .csv ? .csv(delimiter: job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")) : .values,
+      timeout: settings.queryTimeout,
+      cancellation: cancellation
+    )
+    do {
+      let table = try await self.context.retryingWarehouse("describe", jobID: job.id) {
+        try await self.context.warehouse.describe(table: job.object, tenant: self.tenant)
+      }
+      guard table != nil else { throw JobFailure("table \(job.object) does not exist") }
+      _ = try await self.context.retryingWarehouse("query", jobID: job.id) {
+        try collector.reset()
+        return try await self.context.warehouse.query(request, tenant: self.tenant, into: collector)
+      }
+      _ = try collector.finish()
+    } catch {
+      if !self.cancellation.isAborted {
+        outcome.failure = JobFailure(Self.describe(error))
+      }
+    }
+    deadline.cancel()
+    continuation.finish()
+    await reporter.value
+    let totals = collector.totals
+    outcome.progress = Self.progress(totals)
+    outcome.chunks = totals.chunks
+    return outcome
+  }
+
+  private static func progress(_ totals: QueryResultCollector.Totals) -> Progress {
+    Progress(
+      processed: totals.rows,
+      failed: 0,
+      total: totals.rows,
+      chunksCompleted: totals.chunks,
+      chunksSeen: totals.chunks
+    )
+  }
+}

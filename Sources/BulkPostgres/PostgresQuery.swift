@@ -1,0 +1,293 @@
+internal import BulkCore
+internal import Foundation
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// A query job's statement on PostgreSQL, sandboxed:
+///
+/// - one statement (the lexical check, then the server's own refusal to prepare two);
+/// - a read-only `REPEATABLE READ` transaction that is always rolled back, so every setting the
+///   statement changed goes with it;
+/// - `statement_timeout` set to the job's timeout, and the caller's deadline sending a cancel
+///   request;
+/// - `search_path` pinned to the tenant's schema, under the tenant's reader role (see
+///   `PostgresReaderRole`), which can read that schema's tables and nothing of other tenants.
+///
+/// Rows come out through `COPY (statement) TO STDOUT`: as CSV, passed on as the server writes it,
+/// or in the text format, typed by the columns' types.
+struct PostgresQuery {
+  /// Bytes of CSV (or rows of values) per batch handed to the sink.
+  static let batchBytes = 1 << 20
+  static let batchRows = 1000
+
+  let statement: String
+  let role: String
+  let schema: String
+  let request: QueryRequest
+  let sink: any QueryRowSink
+
+  /// Runs the statement on `connection`; blocks the calling thread.
+  func run(on connection: PostgresConnection) throws -> Int64 {
+    try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    defer { _ = try? connection.execute("ROLLBACK") }
+    _ = try connection.query(
+      """
+      SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2, true),
+        set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
+        set_config('IntervalStyle', 'iso_8601', true), set_config('bytea_output', 'hex', true),
+        set_config('extra_float_digits', '1', true)
+      """,
+      [String(max(1, self.request.timeout.inMilliseconds)), SQLDialect.quoted(self.schema)]
+    )
+    try connection.execute("SET LOCAL ROLE \(SQLDialect.quoted(self.role))")
+
+    let columns = try self.translating { try connection.describe(self.statement) }
+    try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })
+    let types = columns.map { Self.columnType(oid: $0.typeOID) }
+
+    let canceller = connection.makeCanceller()
+    return try self.request.whileRunning(onCancel: { canceller?.cancel() }) {
+      try self.translating {
+        switch self.request.output {
+        case .csv(let delimiter):
+          try self.copyCSV(on: connection, delimiter: delimiter)
+        case .values:
+          try self.copyValues(on: connection, types: types)
+        }
+      }
+    }
+  }
+
+  private func copyCSV(on connection: PostgresConnection, delimiter: UInt8) throws -> Int64 {
+    var rows: Int64 = 0
+    var bytes: [UInt8] = []
+    var starts: [Int] = []
+    bytes.reserveCapacity(Self.batchBytes + (64 << 10))
+    let sql = "COPY (\n\(self.statement)\n) TO STDOUT WITH (FORMAT csv, DELIMITER \(Self.literal(delimiter)))"
+    try connection.copyOut(sql) { row in
+      starts.append(bytes.count)
+      bytes.append(contentsOf: row)
+      if bytes.count >= Self.batchBytes {
+        try self.sink.rows(.csv(bytes: bytes, starts: starts))
+        rows += Int64(starts.count)
+        bytes.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+      }
+    }
+    if !starts.isEmpty {
+      try self.sink.rows(.csv(bytes: bytes, starts: starts))
+      rows += Int64(starts.count)
+    }
+    return rows
+  }
+
+  private func copyValues(on connection: PostgresConnection, types: [ColumnType]) throws -> Int64 {
+    var rows: Int64 = 0
+    var batch: [[FieldValue]] = []
+    batch.reserveCapacity(Self.batchRows)
+    try connection.copyOut("COPY (\n\(self.statement)\n) TO STDOUT") { row in
+      let fields = CopyTextRow.fields(row)
+      batch.append(zip(fields, types).map { field, type in field.map { Self.value($0, type: type) } ?? .null })
+      if batch.count == Self.batchRows {
+        try self.sink.rows(.values(batch))
+        rows += Int64(batch.count)
+        batch.removeAll(keepingCapacity: true)
+      }
+    }
+    if !batch.isEmpty {
+      try self.sink.rows(.values(batch))
+      rows += Int64(batch.count)
+    }
+    return rows
+  }
+
+  /// Runs `body`, turning the server's refusals into the job's reasons; a lost connection is
+  /// rethrown as it is, to be retried.
+  private func translating<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as PostgresError where !error.isConnectionFailure {
+      switch error.sqlState {
+      case "25006":
+        throw BulkError.queryRefused("the query may only read: \(error.message)")
+      case "42501":
+        throw BulkError.queryRefused("the query may read only the tenant's own tables: \(error.message)")
+      case "57014":
+        throw BulkError.queryCancelled(self.request.cancellation.reason, timeout: self.request.timeout)
+      case "42601" where error.message.contains("multiple commands"):
+        throw BulkError.queryRefused("a query job runs a single statement: \(error.message)")
+      default:
+        throw BulkError.queryRefused("the query failed: \(error.message)" + (error.detail.map { " (\($0))" } ?? ""))
+      }
+    }
+  }
+
+  private static func literal(_ delimiter: UInt8) -> String {
+    delimiter == UInt8(ascii: "\t") ? "E'\\t'" : SQLDialect.literal(String(UnicodeScalar(delimiter)))
+  }
+
+  /// The family of a type by its OID (built-in types only; others are text).
+  static func columnType(oid: UInt32) -> ColumnType {
+    switch oid {
+    case 16: .boolean
+    case 17: .bytes
+    case 20, 21, 23, 26: .integer
+    case 700, 701: .double
+    case 1700: .decimal
+    case 1082: .date
+    case 1114, 1184: .timestamp
+    case 114, 3802: .json
+    case 18, 19, 25, 1042, 1043: .text
+    default: .other
+    }
+  }
+
+  /// A field of the text format as a typed value; text when it does not parse (`NaN`,
+  /// `infinity`, years BC).
+  static func value(_ text: String, type: ColumnType) -> FieldValue {
+    switch type {
+    case .integer:
+      return Int64(text).map(FieldValue.integer) ?? .text(text)
+    case .double:
+      return Double(text).map(FieldValue.double) ?? .text(text)
+    case .decimal:
+      return Double(text) != nil && text != "NaN" ? .number(text) : .text(text)
+    case .boolean:
+      return text == "t" ? .bool(true) : text == "f" ? .bool(false) : .text(text)
+    case .bytes:
+      return Self.bytes(hex: text).map(FieldValue.bytes) ?? .text(text)
+    case .timestamp:
+      return Self.timestamp(text).map(FieldValue.timestamp) ?? .text(text)
+    case .text, .date, .json, .other:
+      return .text(text)
+    }
+  }
+
+  /// `\x0a1b…`, as `bytea_output = hex` writes it.
+  private static func bytes(hex: String) -> [UInt8]? {
+    let digits = Array(hex.utf8)
+    guard digits.count >= 2, digits[0] == UInt8(ascii: "\\"), digits[1] == UInt8(ascii: "x"), digits.count % 2 == 0
+    else { return nil }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(digits.count / 2 - 1)
+    var index = 2
+    while index < digits.count {
+      guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
+      bytes.append(high << 4 | low)
+      index += 2
+    }
+    return bytes
+  }
+
+  private static func nibble(_ digit: UInt8) -> UInt8? {
+    switch digit {
+    case UInt8(ascii: "0") ... UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+    case UInt8(ascii: "a") ... UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+    default: nil
+    }
+  }
+
+  /// `2024-01-02 03:04:05.123456+00` (or without zone, read as UTC), as `DateStyle = ISO` and
+  /// `TimeZone = UTC` write it.
+  static func timestamp(_ text: String) -> Date? {
+    let bytes = Array(text.utf8)
+    func number(_ range: Range<Int>) -> Int? {
+      guard range.upperBound <= bytes.count else { return nil }
+      var value = 0
+      for byte in bytes[range] {
+        guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+        value = value * 10 + Int(byte - UInt8(ascii: "0"))
+      }
+      return value
+    }
+    guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: " "),
+      let year = number(0 ..< 4), let month = number(5 ..< 7), let day = number(8 ..< 10),
+      let hour = number(11 ..< 13), let minute = number(14 ..< 16), let second = number(17 ..< 19)
+    else { return nil }
+    var index = 19
+    var fraction = 0.0
+    if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+      var scale = 0.1
+      index += 1
+      while index < bytes.count, let digit = number(index ..< index + 1) {
+        fraction += Double(digit) * scale
+        scale /= 10
+        index += 1
+      }
+    }
+    var offset = 0
+    if index < bytes.count {
+      let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+      guard bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-"),
+        let hours = number(index + 1 ..< index + 3)
+      else { return nil }
+      let minutes = index + 6 <= bytes.count ? number(index + 4 ..< index + 6) ?? 0 : 0
+      offset = sign * (hours * 3600 + minutes * 60)
+    }
+    var parts = tm()
+    parts.tm_year = Int32(year - 1900)
+    parts.tm_mon = Int32(month - 1)
+    parts.tm_mday = Int32(day)
+    parts.tm_hour = Int32(hour)
+    parts.tm_min = Int32(minute)
+    parts.tm_sec = Int32(second)
+    let seconds = timegm(&parts)
+    return Date(timeIntervalSince1970: Double(seconds - offset) + fraction)
+  }
+}
+
+/// The fields of one row of `COPY … TO` in the text format: tab-separated, `\N` for NULL,
+/// backslash escapes for the backslash, tab, newline and other control characters.
+enum CopyTextRow {
+  static func fields(_ row: UnsafeRawBufferPointer) -> [String?] {
+    var fields: [String?] = []
+    var field: [UInt8] = []
+    var index = 0
+    var end = row.count
+    if end > 0 && row[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+    var isNull = false
+    func finish() {
+      fields.append(isNull ? nil : String(decoding: field, as: UTF8.self))
+      field.removeAll(keepingCapacity: true)
+      isNull = false
+    }
+    while index < end {
+      let byte = row[index]
+      if byte == UInt8(ascii: "\t") {
+        finish()
+        index += 1
+        continue
+      }
+      guard byte == UInt8(ascii: "\\"), index + 1 < end else {
+        field.append(byte)
+        index += 1
+        continue
+      }
+      let escaped = row[index + 1]
+      index += 2
+      switch escaped {
+      case UInt8(ascii: "N") where field.isEmpty: isNull = true
+      case UInt8(ascii: "b"): field.append(0x08)
+      case UInt8(ascii: "f"): field.append(0x0C)
+      case UInt8(ascii: "n"): field.append(0x0A)
+      case UInt8(ascii: "r"): field.append(0x0D)
+      case UInt8(ascii: "t"): field.append(0x09)
+      case UInt8(ascii: "v"): field.append(0x0B)
+      case UInt8(ascii: "0") ... UInt8(ascii: "7"):
+        var value = Int(escaped - UInt8(ascii: "0"))
+        var digits = 1
+        while digits < 3, index < end, row[index] >= UInt8(ascii: "0"), row[index] <= UInt8(ascii: "7") {
+          value = value * 8 + Int(row[index] - UInt8(ascii: "0"))
+          index += 1
+          digits += 1
+        }
+        field.append(UInt8(truncatingIfNeeded: value))
+      default: field.append(escaped)
+      }
+    }
+    finish()
+    return fields
+  }
+}

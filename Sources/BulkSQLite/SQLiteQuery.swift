@@ -1,0 +1,98 @@
+internal import BulkCore
+internal import CSQLite
+internal import Foundation
+
+/// A query job's statement on a tenant's SQLite file: opened read-only on a connection of its
+/// own, confined by a `SQLiteSandbox`, its rows handed to the sink in batches as they are read.
+struct SQLiteQuery {
+  /// Rows per batch handed to the sink.
+  static let batchRows = 1000
+
+  let path: String
+  let statement: String
+  let request: QueryRequest
+  let sink: any QueryRowSink
+
+  /// Runs the statement; blocks the calling thread.
+  func run() throws -> Int64 {
+    guard FileManager.default.fileExists(atPath: self.path) else {
+      throw BulkError.queryRefused("the query failed: the tenant has no tables")
+    }
+    let connection = try SQLiteConnection(path: self.path, readOnly: true)
+    try connection.execute("PRAGMA busy_timeout = 5000")
+    let sandbox = SQLiteSandbox(timeout: self.request.timeout, cancellation: self.request.cancellation)
+    connection.install(sandbox)
+
+    let prepared: SQLiteStatement
+    do {
+      prepared = try connection.prepare(self.statement)
+    } catch let error as SQLiteError {
+      if error.code == SQLITE_AUTH, let refusal = sandbox.refusal {
+        throw BulkError.queryRefused(refusal)
+      }
+      throw BulkError.queryRefused("the query failed: \(error.message)")
+    }
+    guard prepared.isReadOnly else {
+      throw BulkError.queryRefused("the query may only read, but this statement writes")
+    }
+    let columns = (0 ..< prepared.columnCount).map { column in
+      QueryColumn(name: prepared.columnName(column), type: SQLiteCatalog.columnType(prepared.declaredType(column)))
+    }
+    try self.sink.columns(columns)
+
+    var rows: Int64 = 0
+    var batch: [[FieldValue]] = []
+    batch.reserveCapacity(Self.batchRows)
+    do {
+      while try prepared.step() {
+        batch.append(columns.indices.map { Self.value(prepared.value(Int32($0)), type: columns[$0].type) })
+        if batch.count == Self.batchRows {
+          try self.sink.rows(.values(batch))
+          rows += Int64(batch.count)
+          batch.removeAll(keepingCapacity: true)
+        }
+      }
+    } catch let error as SQLiteError {
+      if error.code == SQLITE_INTERRUPT {
+        throw BulkError.queryCancelled(sandbox.interruption, timeout: self.request.timeout)
+      }
+      throw BulkError.queryRefused("the query failed after \(rows + Int64(batch.count)) rows: \(error.message)")
+    }
+    if !batch.isEmpty {
+      try self.sink.rows(.values(batch))
+      rows += Int64(batch.count)
+    }
+    return rows
+  }
+
+  /// A value as SQLite stored it, refined by the column's declared type: booleans stored as
+  /// integers, timestamps stored as ISO 8601 text.
+  static func value(_ value: SQLiteStatement.Value, type: ColumnType) -> FieldValue {
+    switch value {
+    case .null:
+      return .null
+    case .integer(let integer):
+      return type == .boolean && (integer == 0 || integer == 1) ? .bool(integer == 1) : .integer(integer)
+    case .double(let double):
+      return .double(double)
+    case .text(let text):
+      if type == .timestamp, let date = Self.timestamp(text) {
+        return .timestamp(date)
+      }
+      return .text(text)
+    case .blob(let bytes):
+      return .bytes(bytes)
+    }
+  }
+
+  /// ISO 8601 text, with a space or a `T`, with or without fractional seconds and zone (UTC
+  /// when none is written, as SQLite's own date functions write it).
+  static func timestamp(_ text: String) -> Date? {
+    var iso = text.replacingOccurrences(of: " ", with: "T")
+    if !iso.hasSuffix("Z") && !iso.dropFirst(10).contains("+") && !iso.dropFirst(10).contains("-") {
+      iso += "Z"
+    }
+    let fractional = Date.ISO8601FormatStyle.iso8601.year().month().day().time(includingFractionalSeconds: true)
+    return (try? Date(iso, strategy: .iso8601)) ?? (try? Date(iso, strategy: fractional))
+  }
+}
