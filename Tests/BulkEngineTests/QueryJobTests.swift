@@ -56,6 +56,7 @@ struct QueryJobTests {
   static func withFixture(
     _ kind: Kind,
     settings: EngineSettings = Self.settings(),
+    poolSize: Int = 3,
     _ body: (Fixture) async throws -> Void
   ) async throws {
     try await withTemporaryDirectory { directory in
@@ -86,7 +87,7 @@ struct QueryJobTests {
           """
         )
         let tenant = Tenant(id: "acme", schema: String(schema))
-        let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 3, logger: Self.logger)
+        let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: poolSize, logger: Self.logger)
         defer { warehouse.shutdown() }
         let connection = try PostgresConnection(url: cluster.url())
         try connection.execute("SET search_path TO \(schema)")
@@ -315,6 +316,24 @@ struct QueryJobTests {
         )
         #expect(running == [["0"]])
       }
+    }
+  }
+
+  @Test("on a pool of one connection, nothing of a query's session outlives it: the next load runs as the server")
+  func noLeakOnPostgres() async throws {
+    try await Self.withFixture(.postgres, settings: Self.settings(timeout: .milliseconds(500)), poolSize: 1) { fixture in
+      #expect(try await Self.run(fixture, "SELECT id FROM items").state == .jobComplete)
+      #expect(try await Self.run(fixture, "WITH d AS (DELETE FROM items RETURNING *) SELECT * FROM d").state == .failed)
+      #expect(try await Self.run(fixture, "SELECT pg_sleep(29)").state == .failed)
+      let insert = try await fixture.harness.run(
+        JobSpec(operation: .insert, object: "items"),
+        csv: "id,name\n100,after the queries\n"
+      )
+      #expect(insert.state == .jobComplete, "\(insert.errorMessage)")
+      #expect(insert.numberRecordsFailed == 0)
+      let after = try await Self.run(fixture, "SELECT current_user = session_user AS same, name FROM items WHERE id = 100")
+      #expect(after.state == .jobComplete)
+      #expect(try await fixture.harness.results(after, nil).text == "same,name\nf,after the queries\n")
     }
   }
 
