@@ -196,3 +196,33 @@ def test_http2_settings_are_sized_for_bulk_streams(server):
     assert settings[codes.MAX_CONCURRENT_STREAMS] == 100
     assert settings[codes.INITIAL_WINDOW_SIZE] == 4 << 20
     assert settings[codes.MAX_FRAME_SIZE] == 256 << 10
+
+
+QUICKSTART = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quickstart.py")
+
+
+def test_readme_python_client(stubs, server, tmp_path):
+    """The README's Python client is quickstart.py, verbatim, and it loads a file into the real server."""
+    with open(QUICKSTART) as f:
+        code = f.read()
+    with open(os.path.join(ROOT, "README.md")) as f:
+        assert "```python\n" + code + "```\n" in f.read(), "README.md does not show Tests/polyglot/quickstart.py as it is"
+
+    pb2, _ = stubs
+    generated = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(pb2.__file__))))
+    data = tmp_path / "data.csv"
+    data.write_text("id,name\n900,Ada\n900,Ada again\n")
+    run = subprocess.run(
+        [sys.executable, QUICKSTART, str(data)],
+        env=dict(os.environ, PYTHONPATH=generated, SPECTRA_SERVER=server, SPECTRA_TOKEN=TOKENS["acme"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    final = [line for line in lines if " JOB_STATE_" in line][-1].split()
+    assert final[1:] == ["JOB_STATE_JOB_COMPLETE", "2", "1"]
+    failed = lines[lines.index("_record,_error,id,name") + 1]
+    assert failed.startswith("2,DUPLICATE_KEY")
+    assert failed.endswith(",900,Ada again")
