@@ -10,7 +10,8 @@ internal import NIOCore
 struct Formats: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "formats",
-    abstract: "Times RecordSplitter, CSVRecordReader and GzipInflater against a memchr pass over generated CSV."
+    abstract:
+      "Times the format readers against a memchr pass, and the result writers and RecordBatch encoding, on generated CSV."
   )
 
   @Option(help: "Megabytes (MiB) of CSV to generate.")
@@ -18,6 +19,9 @@ struct Formats: ParsableCommand {
 
   @Option(help: "Runs of each pass; the median is reported.")
   var runs = 5
+
+  @Option(help: "Megabytes (MiB) of the CSV whose records the result writers write.")
+  var resultMegabytes = 32
 
   /// The size of the pieces the readers are fed, as the upload path feeds them.
   private static let pieceSize = 1 << 20
@@ -55,6 +59,39 @@ struct Formats: ParsableCommand {
       print(
         name.padding(toLength: 34, withPad: " ", startingAt: 0)
           + String(format: "%8.0f   %6.2f", speed, speed / baseline)
+      )
+    }
+    try self.measureResults(data)
+  }
+
+  /// Times the result writers and RecordBatch encoding on the records of the sample's first
+  /// `resultMegabytes`, in MB/s of output.
+  private func measureResults(_ data: ByteBuffer) throws {
+    let records = try Self.resultRecords(data, limit: self.resultMegabytes << 20)
+    let batches = try Self.recordBatches(records)
+    let csv = self.measure { Self.writeCSVResults(records) }
+    let json = self.measure { Self.writeJSONResults(records) }
+    let encoding = try self.measure { try Self.encode(batches) }
+    let encoded = encoding.value
+    let decoding = try self.measure { try Self.decode(encoded) }
+    guard decoding.value == records.rows.count else {
+      throw ValidationError("\(decoding.value) rows decoded of \(records.rows.count)")
+    }
+    let batchBytes = encoded.reduce(0) { $0 + $1.count }
+    print(
+      "results: \(records.rows.count) records; \(batches.count) RecordBatches of about "
+        + "\((batchBytes / max(1, batches.count)) >> 10) KiB"
+    )
+    print("pass                                 MB/s (of output)")
+    for (name, bytes, seconds) in [
+      ("CSVWriter (successful rows)", csv.value, csv.seconds),
+      ("JSONWriter (successful objects)", json.value, json.seconds),
+      ("RecordBatch protobuf encode", batchBytes, encoding.seconds),
+      ("RecordBatch protobuf decode", batchBytes, decoding.seconds),
+    ] {
+      print(
+        name.padding(toLength: 34, withPad: " ", startingAt: 0)
+          + String(format: "%8.0f", Self.megabytesPerSecond(bytes, seconds))
       )
     }
   }
@@ -152,50 +189,5 @@ struct Formats: ParsableCommand {
     var output = ByteBufferAllocator().buffer(capacity: compressor.maxSize(from: input))
     try compressor.deflate(from: &input, to: &output, flush: .finish)
     return output
-  }
-}
-
-/// A deterministic CSV of customer payments: `id,name,email,created_at,amount`, with a quoted
-/// name holding a comma (and sometimes a doubled quote) in every fourth row.
-enum SampleCSV {
-  private static let firstNames = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"]
-  private static let lastNames = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "O\"Brien"]
-
-  /// At least `bytes` bytes of CSV, ending with a whole record.
-  static func make(bytes: Int) -> ByteBuffer {
-    let quotedLastNames = Self.lastNames.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") }
-    let plainLastNames = Self.lastNames.map { $0.replacingOccurrences(of: "\"", with: "") }
-    let emailNames = Self.firstNames.map { $0.lowercased() }
-    var buffer = ByteBufferAllocator().buffer(capacity: bytes + 256)
-    buffer.writeString("id,name,email,created_at,amount\n")
-    var state: UInt64 = 0x5EED
-    var id = 0
-    while buffer.readableBytes < bytes {
-      id += 1
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      let random = Int(truncatingIfNeeded: state >> 33)
-      let first = random % Self.firstNames.count
-      let last = (random >> 3) % Self.lastNames.count
-      buffer.writeString(String(id))
-      buffer.writeInteger(UInt8(ascii: ","))
-      if id % 4 == 0 {
-        buffer.writeString(quotedLastNames[last] + ", " + Self.firstNames[first] + "\"")
-      } else {
-        buffer.writeString(Self.firstNames[first] + " " + plainLastNames[last])
-      }
-      buffer.writeString("," + emailNames[first] + "." + String(id) + "@example.com,")
-      let second = (random >> 5) % 86_400
-      buffer.writeString(
-        "2024-" + Self.twoDigits(random % 12 + 1) + "-" + Self.twoDigits(random % 28 + 1) + "T"
-          + Self.twoDigits(second / 3600) + ":" + Self.twoDigits(second / 60 % 60) + ":" + Self.twoDigits(second % 60)
-          + "Z,"
-      )
-      buffer.writeString(String((random >> 7) % 100_000) + "." + Self.twoDigits((random >> 11) % 100) + "\n")
-    }
-    return buffer
-  }
-
-  private static func twoDigits(_ value: Int) -> String {
-    value < 10 ? "0\(value)" : String(value)
   }
 }

@@ -1,8 +1,6 @@
 internal import ArgumentParser
 internal import BulkProto
 internal import Foundation
-internal import GRPCCore
-internal import GRPCNIOTransportHTTP2
 internal import NIOCore
 
 #if canImport(Glibc)
@@ -24,16 +22,9 @@ struct Upload: AsyncParsableCommand {
   @Option(help: "Runs of each case; the median is reported.")
   var runs: Int = 3
 
-  @Option(help: "The spectra-bulk binary; by default the one beside this program.")
-  var server: String?
-
   func run() async throws {
     let csv = SampleCSV.make(bytes: self.megabytes << 20)
     let data = Data(csv.readableBytesView)
-    let binary =
-      self.server
-      ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent("spectra-bulk").path
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -50,7 +41,6 @@ struct Upload: AsyncParsableCommand {
       for run in 0 ..< self.runs {
         let (seconds, rss) = try await Self.upload(
           data,
-          binary: binary,
           flags: flags,
           folder: scratch.appendingPathComponent("\(name.hashValue)-\(run)")
         )
@@ -102,83 +92,21 @@ struct Upload: AsyncParsableCommand {
   }
 
   /// Starts a server, uploads `data`, stops it: the upload's seconds and the server's peak RSS.
-  private static func upload(_ data: Data, binary: String, flags: [String], folder: URL) async throws -> (Double, Int) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = ["serve", "--grpc-port", "0", "--http-port", "0", "--data-dir", folder.path] + flags
-    process.environment = ProcessInfo.processInfo.environment.merging(["SPECTRA_DEV_TOKEN": "bench"]) { $1 }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    defer {
-      process.terminate()
-      process.waitUntilExit()
-    }
-    let port = try Self.grpcPort(output.fileHandleForReading)
-    let metadata: Metadata = ["authorization": "Bearer bench"]
-    let transport = try HTTP2ClientTransport.Posix(
-      target: .ipv4(address: "127.0.0.1", port: port),
-      transportSecurity: .plaintext,
-      config: .defaults { config in
-        config.http2.targetWindowSize = 4 << 20
-        config.http2.maxFrameSize = 256 << 10
-      }
+  private static func upload(_ data: Data, flags: [String], folder: URL) async throws -> (Double, Int) {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let server = try BenchServer(
+      arguments: ["--data-dir", folder.appendingPathComponent("data").path] + flags,
+      environment: ["SPECTRA_DEV_TOKEN": "bench"],
+      log: folder.appendingPathComponent("server.log")
     )
-    let seconds = try await withGRPCClient(transport: transport) { grpc in
-      let client = Spectra_Bulk_V1_BulkService.Client(wrapping: grpc)
-      var create = Spectra_Bulk_V1_CreateJobRequest()
-      create.operation = .insert
-      create.object = "customers"
-      let job = try await client.createJob(create, metadata: metadata)
+    defer { server.stop() }
+    let seconds = try await JobClient.withClient(port: server.grpcPort, token: "bench") { client in
+      let job = try await client.create(.insert, object: "customers")
       let start = ContinuousClock.now
-      let response = try await client.uploadJobData(metadata: metadata) { writer in
-        var offset = 0
-        while offset < data.count {
-          let end = min(offset + (1 << 20), data.count)
-          var message = Spectra_Bulk_V1_UploadJobDataRequest()
-          message.jobID = job.jobID
-          message.offset = Int64(offset)
-          message.data = data.subdata(in: offset ..< end)
-          try await writer.write(message)
-          offset = end
-        }
-      }
-      let elapsed = Self.seconds(ContinuousClock.now - start)
-      guard response.bytesUploaded == Int64(data.count) else {
-        throw ValidationError("the server stored \(response.bytesUploaded) of \(data.count) bytes")
-      }
-      return elapsed
+      try await client.upload(data, jobID: job.jobID)
+      return Self.seconds(ContinuousClock.now - start)
     }
-    return (seconds, Self.peakRSS(of: process.processIdentifier))
-  }
-
-  private static func grpcPort(_ handle: FileHandle) throws -> Int {
-    var text = ""
-    // Complete lines only: the port is known once its line has ended.
-    func grpcLine() -> Substring? {
-      text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        .first { $0.hasPrefix("grpc listening on ") }
-    }
-    while grpcLine() == nil {
-      let chunk = handle.availableData
-      guard !chunk.isEmpty else { throw ValidationError("the server exited before listening") }
-      text += String(decoding: chunk, as: UTF8.self)
-    }
-    let line = grpcLine() ?? ""
-    guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
-      throw ValidationError("cannot read the port from '\(line)'")
-    }
-    return port
-  }
-
-  /// VmHWM of a process, in bytes.
-  private static func peakRSS(of pid: Int32) -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-      let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-    else { return 0 }
-    return kilobytes << 10
+    return (seconds, server.peakRSS)
   }
 
   private static func seconds(_ duration: Duration) -> Double {
