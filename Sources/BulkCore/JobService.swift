@@ -144,22 +144,26 @@ package struct JobService: Sendable {
     return AsyncStream(Job.self, bufferingPolicy: .bufferingNewest(1)) { continuation in
       let task = Task {
         continuation.yield(first)
-        var sent = ContinuousClock.now
-        var iterator = changes.makeAsyncIterator()
-        var terminal = first.state.isTerminal
-        while !terminal, let change = await iterator.next() {
-          // A change stored before the first read is already in `first`.
-          guard change.updatedAt >= first.updatedAt else { continue }
-          if !change.state.isTerminal {
-            // At most one update every 250 ms; changes in between collapse into the newest.
-            let due = sent.advanced(by: .milliseconds(250))
-            if ContinuousClock.now < due {
-              try? await Task.sleep(until: due, clock: .continuous)
+        guard !first.state.isTerminal else {
+          continuation.finish()
+          return
+        }
+        let pacer = WatchPacer(continuation: continuation)
+        await withDiscardingTaskGroup { group in
+          for await change in changes {
+            // A change stored before the first read is already in `first`.
+            guard change.updatedAt >= first.updatedAt else { continue }
+            if let due = pacer.offer(change) {
+              group.addTask {
+                try? await Task.sleep(until: due, clock: .continuous)
+                pacer.flush()
+              }
+            }
+            if change.state.isTerminal {
+              group.cancelAll()
+              break
             }
           }
-          continuation.yield(change)
-          sent = ContinuousClock.now
-          terminal = change.state.isTerminal
         }
         continuation.finish()
       }

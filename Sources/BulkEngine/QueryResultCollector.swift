@@ -8,7 +8,9 @@ internal import Synchronization
 /// `query` result set: chunk files of about `chunkBytes` in the job's format (CSV lines, JSON
 /// objects, or typed-row frames), so no result is ever held whole in memory.
 ///
-/// It reports the rows and chunks written so far to `progress` after each chunk.
+/// Chunks are written (and fsynced) on a writer queue of their own while the next one fills, at
+/// most two waiting, so the disk's flushes overlap with reading the database. It reports the rows
+/// and chunks written so far to `progress` after each chunk.
 final class QueryResultCollector: QueryRowSink {
   /// Totals written so far.
   struct Totals: Sendable {
@@ -19,7 +21,14 @@ final class QueryResultCollector: QueryRowSink {
   private struct State {
     var columns: [QueryColumn] = []
     var pending = EncodedRecords()
+    /// What was handed to the writer queue.
+    var queued = Totals()
+  }
+
+  /// What the writer queue wrote, and its first failure.
+  private struct Written {
     var totals = Totals()
+    var failure: (any Error)?
   }
 
   private let job: Job
@@ -28,6 +37,10 @@ final class QueryResultCollector: QueryRowSink {
   private let progress: AsyncStream<Totals>.Continuation
   /// Written by the warehouse's thread, one call at a time; read by the runner when it is done.
   private let state = Mutex(State())
+  private let written = Mutex(Written())
+  private let writer = DispatchQueue(label: "spectra.bulk.query-results")
+  /// Chunks waiting for the writer: the warehouse's thread blocks when two are.
+  private let queueSlots = DispatchSemaphore(value: 2)
 
   init(job: Job, results: ResultStore, chunkBytes: Int, progress: AsyncStream<Totals>.Continuation) {
     self.job = job
@@ -37,12 +50,14 @@ final class QueryResultCollector: QueryRowSink {
   }
 
   /// What is written so far.
-  var totals: Totals { self.state.withLock { $0.totals } }
+  var totals: Totals { self.written.withLock { $0.totals } }
 
   /// Forgets every result written before, for a run that starts over.
   func reset() throws {
+    self.writer.sync {}
     try self.results.remove(jobID: self.job.id)
     self.state.withLock { $0 = State() }
+    self.written.withLock { $0 = Written() }
   }
 
   func columns(_ columns: [QueryColumn]) throws {
@@ -69,22 +84,42 @@ final class QueryResultCollector: QueryRowSink {
     }
   }
 
-  /// Writes what is pending as the last chunk and returns the totals.
+  /// Writes what is pending as the last chunk, waits for the writer, and returns the totals.
   func finish() throws -> Totals {
     try self.state.withLock { state in
       if state.pending.count > 0 {
         try self.flush(&state)
       }
-      return state.totals
+    }
+    self.writer.sync {}
+    return try self.written.withLock { written in
+      if let failure = written.failure { throw failure }
+      return written.totals
     }
   }
 
+  /// Hands the pending records to the writer queue as the next chunk.
   private func flush(_ state: inout State) throws {
-    try self.results.writeChunk(jobID: self.job.id, chunk: state.totals.chunks, sets: [.query: state.pending])
-    state.totals.rows += Int64(state.pending.count)
-    state.totals.chunks += 1
+    if let failure = self.written.withLock({ $0.failure }) { throw failure }
+    let records = state.pending
+    let chunk = state.queued.chunks
+    state.queued.rows += Int64(records.count)
+    state.queued.chunks += 1
     state.pending = EncodedRecords()
-    self.progress.yield(state.totals)
+    let totals = state.queued
+    self.queueSlots.wait()
+    self.writer.async {
+      defer { self.queueSlots.signal() }
+      // After a failed chunk, later ones would leave a gap: the job fails with the first error.
+      guard self.written.withLock({ $0.failure == nil }) else { return }
+      do {
+        try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.query: records])
+        self.written.withLock { $0.totals = totals }
+        self.progress.yield(totals)
+      } catch {
+        self.written.withLock { if $0.failure == nil { $0.failure = error } }
+      }
+    }
   }
 
   private func encode(_ row: [FieldValue], columns: [QueryColumn], into buffer: inout ByteBuffer) {
