@@ -108,7 +108,7 @@ struct LoadTests {
 
     // Each record is in the successful results exactly once, inserted.
     let job = try #require(summary["job_id"] as? String)
-    let results = try await server.cli(["results", job], port: proxy.port)
+    let results = try await server.cli(["results", job, "--page-records", "30000"], port: proxy.port)
     let lines = results.standardOutput.split(separator: "\n").dropFirst()
     #expect(lines.count == rows)
     #expect(Set(lines.map { $0.split(separator: ",")[0] }).count == rows)

@@ -21,27 +21,21 @@ struct ResultFile {
     progress: ProgressDisplay
   ) async throws -> Int64 {
     let format: DocumentJoiner.Format = job.contentType == .json ? .json : .csv
-    guard let path = self.path else {
-      return try await client.download(
-        job.jobID,
-        set: set,
-        format: format,
-        pageRecords: pageRecords,
-        retry: retry,
-        progress: progress
-      ) { data in
-        FileHandle.standardOutput.write(data)
+    let partial = self.path.map { $0 + ".partial" }
+    let handle: FileHandle
+    if let partial {
+      guard FileManager.default.createFile(atPath: partial, contents: nil),
+        let file = FileHandle(forWritingAtPath: partial)
+      else {
+        throw ClientError("cannot write \(partial)")
       }
-    }
-    let partial = path + ".partial"
-    guard FileManager.default.createFile(atPath: partial, contents: nil),
-      let handle = FileHandle(forWritingAtPath: partial)
-    else {
-      throw ClientError("cannot write \(partial)")
+      handle = file
+    } else {
+      handle = FileHandle.standardOutput
     }
     let records: Int64
     do {
-      defer { try? handle.close() }
+      defer { if partial != nil { try? handle.close() } }
       records = try await client.download(
         job.jobID,
         set: set,
@@ -53,9 +47,10 @@ struct ResultFile {
         try handle.write(contentsOf: data)
       }
     } catch {
-      try? FileManager.default.removeItem(atPath: partial)
+      if let partial { try? FileManager.default.removeItem(atPath: partial) }
       throw error
     }
+    guard let path = self.path, let partial else { return records }
     if records == 0 && !keepEmpty {
       try? FileManager.default.removeItem(atPath: partial)
       try? FileManager.default.removeItem(atPath: path)

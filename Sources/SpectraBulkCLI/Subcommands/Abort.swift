@@ -7,20 +7,13 @@ struct Abort: AsyncParsableCommand {
     abstract: "Abort a job; records not yet applied become unprocessed."
   )
 
-  @Argument(help: "The job id (bulk-job-…).")
-  var id: String
-
   @OptionGroup
-  var options: ClientOptions
+  var job: JobArguments
 
   func run() async throws {
-    let job = try await self.options.withClient(job: self.id) { client in
-      try await RetryPolicy().run { try await client.update(self.id, to: .aborted) }
+    let job = try await self.job.options.withClient(job: self.job.id) { client in
+      try await RetryPolicy().run { try await client.update(self.job.id, to: .aborted) }
     }
-    if self.options.json {
-      print(try job.jsonText())
-    } else if !self.options.quiet {
-      print("job \(job.jobID) \(job.state.displayName)")
-    }
+    try self.job.report(job, text: "job \(job.jobID) \(job.state.displayName)")
   }
 }

@@ -6,20 +6,17 @@ struct Delete: AsyncParsableCommand {
     abstract: "Delete a finished job with its upload and results."
   )
 
-  @Argument(help: "The job id (bulk-job-…).")
-  var id: String
-
   @OptionGroup
-  var options: ClientOptions
+  var job: JobArguments
 
   func run() async throws {
-    try await self.options.withClient(job: self.id) { client in
-      try await RetryPolicy().run { try await client.delete(self.id) }
+    try await self.job.options.withClient(job: self.job.id) { client in
+      try await RetryPolicy().run { try await client.delete(self.job.id) }
     }
-    if self.options.json {
-      print(#"{"deleted":true,"job_id":"\#(self.id)"}"#)
-    } else if !self.options.quiet {
-      print("job \(self.id) deleted")
+    if self.job.options.json {
+      print(#"{"deleted":true,"job_id":"\#(self.job.id)"}"#)
+    } else if !self.job.options.quiet {
+      print("job \(self.job.id) deleted")
     }
   }
 }

@@ -116,40 +116,14 @@ struct Load: AsyncParsableCommand {
         let done = try await client.follow(job.jobID, retry: retry, progress: progress)
 
         var summary = LoadSummary(job: done, uploaded: uploaded)
-        let suffix = format == .json ? "json" : "csv"
-        if done.numberRecordsFailed > 0 {
-          let path = "\(self.file).failed.\(suffix)"
-          _ = try await ResultFile(path: path).download(
-            .failed,
-            of: done,
-            with: client,
-            pageRecords: 0,
-            keepEmpty: false,
-            retry: retry,
-            progress: progress
-          )
+        let beside = BesideFile(file: self.file, format: format, client: client, retry: retry, progress: progress)
+        if let (path, _) = try await beside.save(.failed, of: done, when: done.numberRecordsFailed > 0) {
           summary.failedFile = path
-        } else {
-          try? FileManager.default.removeItem(atPath: "\(self.file).failed.\(suffix)")
         }
-        let path = "\(self.file).unprocessed.\(suffix)"
-        let unprocessed =
-          done.state == .jobComplete && done.numberRecordsProcessed >= done.numberRecordsTotal
-          ? 0
-          : try await ResultFile(path: path).download(
-            .unprocessed,
-            of: done,
-            with: client,
-            pageRecords: 0,
-            keepEmpty: false,
-            retry: retry,
-            progress: progress
-          )
-        if unprocessed > 0 {
-          summary.recordsUnprocessed = unprocessed
+        let unfinished = done.state != .jobComplete || done.numberRecordsProcessed < done.numberRecordsTotal
+        if let (path, records) = try await beside.save(.unprocessed, of: done, when: unfinished) {
           summary.unprocessedFile = path
-        } else {
-          try? FileManager.default.removeItem(atPath: path)
+          summary.recordsUnprocessed = records
         }
         summary.seconds = ProgressDisplay.seconds(ContinuousClock.now - start)
         return summary
@@ -166,5 +140,41 @@ struct Load: AsyncParsableCommand {
       print(summary.text)
     }
     if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+  }
+}
+
+/// The result sets of a load written beside its file: `FILE.failed.csv`, `FILE.unprocessed.json`.
+private struct BesideFile {
+  let file: String
+  let format: FileFormat
+  let client: BulkClient
+  let retry: RetryPolicy
+  let progress: ProgressDisplay
+
+  /// Downloads `set` of `job` when `wanted` and it has records; returns the file's path and the
+  /// record count, or `nil` when there is no file (one left by an earlier load is removed).
+  func save(
+    _ set: Spectra_Bulk_V1_ResultSet,
+    of job: Spectra_Bulk_V1_Job,
+    when wanted: Bool
+  ) async throws -> (
+    String, Int64
+  )? {
+    let name = set == .failed ? "failed" : "unprocessed"
+    let path = "\(self.file).\(name).\(self.format.rawValue)"
+    guard wanted else {
+      try? FileManager.default.removeItem(atPath: path)
+      return nil
+    }
+    let records = try await ResultFile(path: path).download(
+      set,
+      of: job,
+      with: self.client,
+      pageRecords: 0,
+      keepEmpty: false,
+      retry: self.retry,
+      progress: self.progress
+    )
+    return records > 0 ? (path, records) : nil
   }
 }

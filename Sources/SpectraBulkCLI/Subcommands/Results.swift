@@ -22,8 +22,8 @@ struct Results: AsyncParsableCommand {
     }
   }
 
-  @Argument(help: "The job id (bulk-job-…).")
-  var id: String
+  @OptionGroup
+  var job: JobArguments
 
   @Option(help: "The result set; by default query for query jobs, else successful.")
   var set: ResultSetName?
@@ -34,14 +34,12 @@ struct Results: AsyncParsableCommand {
   @Option(help: "Records fetched per call; 0 fetches all at once.")
   var pageRecords: Int64 = 100_000
 
-  @OptionGroup
-  var options: ClientOptions
-
   func run() async throws {
     let retry = RetryPolicy()
-    let progress = ProgressDisplay(style: self.options.progressStyle)
-    let records = try await self.options.withClient(job: self.id) { client in
-      let job = try await retry.run { try await client.job(self.id) }
+    let options = self.job.options
+    let progress = ProgressDisplay(style: options.progressStyle)
+    let records = try await options.withClient(job: self.job.id) { client in
+      let job = try await retry.run { try await client.job(self.job.id) }
       return try await ResultFile(path: self.output).download(
         self.set?.proto ?? .unspecified,
         of: job,
@@ -51,9 +49,9 @@ struct Results: AsyncParsableCommand {
         progress: progress
       )
     }
-    if let output = self.output, !self.options.quiet {
+    if let output = self.output, !options.quiet {
       print(
-        self.options.json
+        options.json
           ? #"{"output":"\#(output)","records":\#(records)}"# : "\(records) records written to \(output)"
       )
     }
