@@ -128,6 +128,7 @@ let targets: [Target] = [
     name: "BulkSQLiteTests",
     dependencies: [
       "BulkSQLite",
+      "BulkTestSupport",
       "BulkCore",
       .product(name: "Logging", package: "swift-log"),
     ],

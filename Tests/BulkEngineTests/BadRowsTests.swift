@@ -56,26 +56,12 @@ struct BadRowsTests {
         try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount NUMERIC)")
         count = { try harness.rows("SELECT count(*) FROM items").first?.first ?? "" }
       case .postgres:
-        let cluster = try await PostgresCluster.shared()
-        let schema = "bad_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-        _ = try cluster.psql(
-          "CREATE SCHEMA \(schema); CREATE TABLE \(schema).items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric);"
+        let postgres = try await PostgresTenant.make(
+          "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric);"
         )
-        let postgres = PostgresWarehouse(
-          url: cluster.url(),
-          poolSize: 3,
-          logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
-        warehouse = postgres
-        harness = try EngineHarness(
-          directory: directory,
-          settings: settings,
-          tenant: Tenant(id: "acme", schema: String(schema)),
-          base: postgres
-        )
-        count = {
-          try cluster.psql("SELECT count(*) FROM \(schema).items").trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        warehouse = postgres.warehouse
+        harness = try postgres.harness(directory: directory, settings: settings)
+        count = { try postgres.psql("SELECT count(*) FROM items").trimmingCharacters(in: .whitespacesAndNewlines) }
       }
       defer { warehouse?.shutdown() }
 

@@ -1,5 +1,6 @@
 import BulkCore
 import BulkEngine
+import BulkTestSupport
 import CompressNIO
 import Foundation
 import NIOCore

@@ -1,5 +1,6 @@
 import BulkCore
 import BulkEngine
+import BulkTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 import BulkCore
 import BulkEngine
 import BulkSQLite
+import BulkTestSupport
 import Foundation
 import Logging
 import Synchronization

@@ -47,27 +47,10 @@ struct OperationMatrixTests {
         try harness.sql("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
         names = { try harness.rows("SELECT id || ':' || name FROM people ORDER BY id").map { $0[0] } }
       case .postgres:
-        let cluster = try await PostgresCluster.shared()
-        let schema = "m_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-        _ = try cluster.psql(
-          "CREATE SCHEMA \(schema); CREATE TABLE \(schema).people (id bigint PRIMARY KEY, name text NOT NULL);"
-        )
-        let warehouse = PostgresWarehouse(
-          url: cluster.url(),
-          poolSize: 3,
-          logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
-        postgres = warehouse
-        harness = try EngineHarness(
-          directory: directory,
-          settings: EngineSettings(workers: 2),
-          tenant: Tenant(id: "acme", schema: String(schema)),
-          base: warehouse
-        )
-        names = {
-          try cluster.psql("SELECT id || ':' || name FROM \(schema).people ORDER BY id")
-            .split(separator: "\n").map(String.init)
-        }
+        let tenant = try await PostgresTenant.make("CREATE TABLE people (id bigint PRIMARY KEY, name text NOT NULL);")
+        postgres = tenant.warehouse
+        harness = try tenant.harness(directory: directory, settings: EngineSettings(workers: 2))
+        names = { try tenant.psql("SELECT id || ':' || name FROM people ORDER BY id").split(separator: "\n").map(String.init) }
       }
       defer { postgres?.shutdown() }
       func run(

@@ -10,23 +10,14 @@ import Testing
 /// Whole jobs through the engine into a real PostgreSQL, each test in its own schema.
 @Suite("Jobs on PostgreSQL")
 struct PostgresJobTests {
-  static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-
-  static func schema(_ cluster: PostgresCluster) throws -> Tenant {
-    let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-    _ = try cluster.psql(
-      """
-      CREATE SCHEMA \(schema);
-      CREATE TABLE \(schema).customers (
-        id bigint PRIMARY KEY,
-        name text NOT NULL,
-        email text UNIQUE,
-        amount numeric(12,2)
-      );
-      """
-    )
-    return Tenant(id: "acme", schema: String(schema))
-  }
+  static let customers = """
+    CREATE TABLE customers (
+      id bigint PRIMARY KEY,
+      name text NOT NULL,
+      email text UNIQUE,
+      amount numeric(12,2)
+    );
+    """
 
   static func settings(chunkRecords: Int = 4) -> EngineSettings {
     var settings = EngineSettings(workers: 2)
@@ -38,12 +29,10 @@ struct PostgresJobTests {
 
   @Test("insert, upsert and delete jobs: rows and results match what PostgreSQL holds")
   func operations() async throws {
-    let cluster = try await PostgresCluster.shared()
-    let tenant = try Self.schema(cluster)
-    let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 4, logger: Self.logger)
-    defer { warehouse.shutdown() }
+    let postgres = try await PostgresTenant.make(Self.customers)
+    defer { postgres.warehouse.shutdown() }
     try await withTemporaryDirectory { directory in
-      let harness = try EngineHarness(directory: directory, settings: Self.settings(), tenant: tenant, base: warehouse)
+      let harness = try postgres.harness(directory: directory, settings: Self.settings())
       var csv = "id,name,email,amount\n"
       for index in 1 ... 20 {
         csv += "\(index),\"Name, \(index)\",user\(index)@example.com,\(index).50\n"
@@ -53,7 +42,7 @@ struct PostgresJobTests {
       #expect(insert.state == .jobComplete)
       #expect(insert.numberRecordsProcessed == 23)
       #expect(insert.numberRecordsFailed == 3)
-      #expect(try cluster.psql("SELECT count(*), sum(amount) FROM \(tenant.schema).customers") == "20|220.00\n")
+      #expect(try postgres.psql("SELECT count(*), sum(amount) FROM customers") == "20|220.00\n")
       let failed = try await harness.results(insert, .failed).text.split(separator: "\n")
       #expect(failed.count == 4)
       #expect(failed[1].hasPrefix("21,\"DUPLICATE_KEY: duplicate key value violates unique constraint"))
@@ -68,12 +57,12 @@ struct PostgresJobTests {
       )
       #expect(upsert.numberRecordsFailed == 0)
       #expect(try await harness.results(upsert, .successful).text.contains("1,false,1,Updated"))
-      #expect(try cluster.psql("SELECT name FROM \(tenant.schema).customers WHERE id = 1") == "Updated\n")
+      #expect(try postgres.psql("SELECT name FROM customers WHERE id = 1") == "Updated\n")
 
       let delete = try await harness.run(JobSpec(operation: .delete, object: "customers"), csv: "id\n2\n12345\n")
       #expect(delete.numberRecordsFailed == 1)
       #expect(try await harness.results(delete, .failed).text.contains("NOT_FOUND"))
-      #expect(try cluster.psql("SELECT count(*) FROM \(tenant.schema).customers WHERE id = 2") == "0\n")
+      #expect(try postgres.psql("SELECT count(*) FROM customers WHERE id = 2") == "0\n")
     }
   }
 
@@ -81,17 +70,11 @@ struct PostgresJobTests {
   func warehouseRestart() async throws {
     let cluster = try await PostgresCluster.launch()
     defer { cluster.remove() }
-    let tenant = try Self.schema(cluster)
-    let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 4, logger: Self.logger)
-    defer { warehouse.shutdown() }
+    let postgres = try await PostgresTenant.make(Self.customers, cluster: cluster)
+    defer { postgres.warehouse.shutdown() }
     try await withTemporaryDirectory { directory in
       let gate = Mutex<GatedWarehouse?>(nil)
-      let harness = try EngineHarness(
-        directory: directory,
-        settings: Self.settings(chunkRecords: 5),
-        tenant: tenant,
-        base: warehouse
-      ) {
+      let harness = try postgres.harness(directory: directory, settings: Self.settings(chunkRecords: 5)) {
         let gated = GatedWarehouse($0, gatedFrom: 2)
         gate.withLock { $0 = gated }
         return gated
@@ -109,18 +92,16 @@ struct PostgresJobTests {
       let final = try await harness.finished(job)
       #expect(final.state == .jobComplete, "\(final.errorMessage)")
       #expect(final.numberRecordsProcessed == 20)
-      #expect(try cluster.psql("SELECT count(*), count(DISTINCT id) FROM \(tenant.schema).customers") == "20|20\n")
+      #expect(try postgres.psql("SELECT count(*), count(DISTINCT id) FROM customers") == "20|20\n")
     }
   }
 
   @Test("JSON and record-batch uploads load into PostgreSQL too, bad records failing alone")
   func jsonAndRecordBatches() async throws {
-    let cluster = try await PostgresCluster.shared()
-    let tenant = try Self.schema(cluster)
-    let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: 4, logger: Self.logger)
-    defer { warehouse.shutdown() }
+    let postgres = try await PostgresTenant.make(Self.customers)
+    defer { postgres.warehouse.shutdown() }
     try await withTemporaryDirectory { directory in
-      let harness = try EngineHarness(directory: directory, settings: Self.settings(), tenant: tenant, base: warehouse)
+      let harness = try postgres.harness(directory: directory, settings: Self.settings())
       let json = """
         {"id": 1, "name": "Ada", "amount": 12.5}
         {"id": 2, "name": "Grace", "amount": "a lot"}
@@ -135,7 +116,7 @@ struct PostgresJobTests {
       )
       #expect(fromJSON.state == .jobComplete)
       #expect(fromJSON.numberRecordsFailed == 2)
-      #expect(try cluster.psql("SELECT id, amount FROM \(tenant.schema).customers ORDER BY id") == "1|12.50\n4|7.00\n")
+      #expect(try postgres.psql("SELECT id, amount FROM customers ORDER BY id") == "1|12.50\n4|7.00\n")
 
       let rows = ["10\u{1F}Ten", "11\u{1F}", "12\u{1F}Twelve"].map { Data($0.utf8) }
       let typed = try await harness.finished(
@@ -147,7 +128,7 @@ struct PostgresJobTests {
       #expect(typed.state == .jobComplete)
       #expect(typed.numberRecordsFailed == 1)
       #expect(try await harness.results(typed, .failed).text.contains("NOT_NULL"))
-      #expect(try cluster.psql("SELECT count(*) FROM \(tenant.schema).customers WHERE id >= 10") == "2\n")
+      #expect(try postgres.psql("SELECT count(*) FROM customers WHERE id >= 10") == "2\n")
     }
   }
 }

@@ -29,8 +29,6 @@ struct QueryJobTests {
     let direct: (String) throws -> [[String?]]
     /// Runs statements directly.
     let execute: (String) throws -> Void
-    /// The schema of the tenant on PostgreSQL.
-    let schema: String
   }
 
   static let awkward: [(id: Int, name: String?, note: String?)] = [
@@ -50,8 +48,6 @@ struct QueryJobTests {
     return settings
   }
 
-  static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-
   /// Runs `body` with a fixture on `kind`, its `items` table filled with `awkward`.
   static func withFixture(
     _ kind: Kind,
@@ -67,8 +63,7 @@ struct QueryJobTests {
           harness: harness,
           kind: kind,
           direct: { sql in try harness.rows(sql).map { $0.map { $0 == "NULL" ? nil : $0 } } },
-          execute: { try harness.sql($0) },
-          schema: ""
+          execute: { try harness.sql($0) }
         )
         try harness.sql(
           "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, note TEXT, amount REAL, flag BOOLEAN, created TIMESTAMP);"
@@ -76,32 +71,26 @@ struct QueryJobTests {
         try Self.fill(fixture)
         try await body(fixture)
       case .postgres:
-        let cluster = try await PostgresCluster.shared()
-        let schema = "q_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-        _ = try cluster.psql(
+        let postgres = try await PostgresTenant.make(
           """
-          CREATE SCHEMA \(schema);
-          CREATE TABLE \(schema).items (
+          CREATE TABLE items (
             id bigint PRIMARY KEY, name text, note text, amount numeric(12,2), flag boolean, created timestamptz
           );
-          """
+          """,
+          poolSize: poolSize
         )
-        let tenant = Tenant(id: "acme", schema: String(schema))
-        let warehouse = PostgresWarehouse(url: cluster.url(), poolSize: poolSize, logger: Self.logger)
-        defer { warehouse.shutdown() }
-        let connection = try PostgresConnection(url: cluster.url())
-        try connection.execute("SET search_path TO \(schema)")
-        let harness = try EngineHarness(directory: directory, settings: settings, tenant: tenant, base: warehouse)
+        defer { postgres.warehouse.shutdown() }
+        let connection = try PostgresConnection(url: postgres.cluster.url())
+        try connection.execute("SET search_path TO \(postgres.tenant.schema)")
         let fixture = Fixture(
-          harness: harness,
+          harness: try postgres.harness(directory: directory, settings: settings),
           kind: kind,
           direct: { try connection.query($0) },
           execute: { sql in
             for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
               try connection.execute(String(statement))
             }
-          },
-          schema: String(schema)
+          }
         )
         try Self.fill(fixture)
         try await body(fixture)

@@ -1,5 +1,6 @@
 import BulkCore
 import BulkSQLite
+import BulkTestSupport
 import Foundation
 import Testing
 
