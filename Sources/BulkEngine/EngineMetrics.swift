@@ -3,7 +3,7 @@ internal import Metrics
 
 /// The engine's metrics, reported through swift-metrics (Prometheus at `/metrics`).
 enum EngineMetrics {
-  /// Records handled by chunks (applied or failed), by operation.
+  /// Records handled by chunks (applied or failed), or rows a query job exported, by operation.
   static func recordsProcessed(_ count: Int64, operation: BulkCore.Operation) {
     Counter(label: "spectra_records_processed_total", dimensions: [("operation", operation.rawValue)])
       .increment(by: count)

@@ -55,6 +55,7 @@ extension JobRunner {
     continuation.finish()
     await reporter.value
     let totals = collector.totals
+    EngineMetrics.recordsProcessed(totals.rows, operation: .query)
     outcome.progress = Self.progress(totals)
     outcome.chunks = totals.chunks
     return outcome
