@@ -35,7 +35,7 @@ package protocol Warehouse: Sendable {
   /// - Returns: the number of rows.
   /// - Throws: `BulkError` when the statement is refused, fails or is cancelled (the job fails
   ///   with its message); a `RetryableWarehouseError` when the warehouse is unreachable.
-  func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64
+  func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64
 }
 
 /// A table as the warehouse's catalog describes it.

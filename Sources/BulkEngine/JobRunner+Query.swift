@@ -43,7 +43,7 @@ extension JobRunner {
       guard table != nil else { throw JobFailure("table \(job.object) does not exist") }
       _ = try await self.context.retryingWarehouse("query", jobID: job.id) {
         try collector.reset()
-        return try await self.context.warehouse.query(request, tenant: self.tenant, into: collector)
+        return try await self.context.warehouse.export(request, tenant: self.tenant, into: collector)
       }
       _ = try collector.finish()
     } catch {

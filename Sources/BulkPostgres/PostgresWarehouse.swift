@@ -142,7 +142,7 @@ package final class PostgresWarehouse: Warehouse {
 
   /// Runs a query job's statement sandboxed (see `PostgresQuery`), as the tenant's reader role
   /// (see `PostgresReaderRole`), streaming its rows to `sink` through `COPY … TO STDOUT`.
-  package func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
+  package func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
     guard self.dialect == .postgres else {
       throw BulkError.queryRefused(
         "Redshift exports need the S3 staging configuration (UNLOAD to an S3 location with an IAM role), "

@@ -81,7 +81,7 @@ package final class SQLiteWarehouse: Warehouse {
 
   /// Runs the statement on a read-only connection of its own, beside the tenant's writer (the
   /// file is in WAL mode), on a thread of its own so a long query holds up no load.
-  package func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
+  package func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
     let text = try QueryText(request.sql, dialect: .sqlite, forbiddenFunctions: QueryText.sqliteForbiddenFunctions)
     let query = SQLiteQuery(path: self.path(of: tenant), statement: text.statement, request: request, sink: sink)
     return try await DispatchQueue(label: "spectra.bulk.query.\(request.jobID)").run { try query.run() }

@@ -67,8 +67,8 @@ final class GatedWarehouse: Warehouse {
     try await self.base.removeLedger(jobID: jobID, tenant: tenant)
   }
 
-  func query(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
-    try await self.base.query(request, tenant: tenant, into: sink)
+  func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
+    try await self.base.export(request, tenant: tenant, into: sink)
   }
 }
 
