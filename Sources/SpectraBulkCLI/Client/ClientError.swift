@@ -1,3 +1,4 @@
+internal import Foundation
 internal import GRPCCore
 
 /// An error of a client command, as the message the user reads on standard error.
@@ -16,7 +17,7 @@ struct ClientError: Error, CustomStringConvertible {
 
   /// The message for a failed call to `server`, about `job` when the call named one.
   init(_ error: RPCError, server: String, job: String?) {
-    let reason = error.message.isEmpty ? "\(error.code)" : error.message
+    let reason = error.plainMessage.isEmpty ? "\(error.code)" : error.plainMessage
     let subject = job.map { "job \($0)" } ?? "the request"
     switch error.code {
     case .unauthenticated:
@@ -42,5 +43,16 @@ struct ClientError: Error, CustomStringConvertible {
     default:
       self.message = "\(subject) failed (\(error.code)): \(reason)"
     }
+  }
+}
+
+extension RPCError {
+  /// The message without the transport's explanation of why the call was not queued: the
+  /// commands do not ask to wait for a connection, and retry by themselves.
+  var plainMessage: String {
+    self.message.replacingOccurrences(
+      of: "Channel is in a transient failure state and 'wait for ready' isn't enabled. ",
+      with: ""
+    )
   }
 }

@@ -28,7 +28,7 @@ struct RetryPolicy: Sendable {
 
   /// Runs `body`, repeating it with backoff after a transient failure, unless `started` was set
   /// by then (the call had begun to deliver what cannot be taken back); each retry is noted on
-  /// `notes` as `what` interrupted.
+  /// `notes` as `what` failed.
   func run<T>(
     _ what: String = "the call",
     notes: ProgressDisplay? = nil,
@@ -42,7 +42,7 @@ struct RetryPolicy: Sendable {
       } catch  where Self.isTransient(error) && !(started?.isSet ?? false) && attempt < self.maxRetries {
         attempt += 1
         let pause = self.backoff(attempt: attempt)
-        notes?.note("\(what) interrupted (\(Self.reason(error))); again in \(pause)")
+        notes?.note("\(what) failed (\(Self.reason(error))); retrying in \(pause)")
         try await Task.sleep(for: pause)
       }
     }
@@ -51,6 +51,6 @@ struct RetryPolicy: Sendable {
   /// A short reason for a transient failure, for progress notes.
   static func reason(_ error: any Error) -> String {
     guard let error = error as? RPCError else { return "\(error)" }
-    return error.message.isEmpty ? "\(error.code)" : "\(error.code): \(error.message)"
+    return error.plainMessage.isEmpty ? "\(error.code)" : "\(error.code): \(error.plainMessage)"
   }
 }

@@ -12,7 +12,9 @@ struct Abort: AsyncParsableCommand {
 
   func run() async throws {
     let job = try await self.job.options.withClient(job: self.job.id) { client in
-      try await RetryPolicy().run { try await client.update(self.job.id, to: .aborted) }
+      try await RetryPolicy().run("aborting \(self.job.id)", notes: self.job.options.notes) {
+        try await client.update(self.job.id, to: .aborted)
+      }
     }
     try self.job.report(job, text: "job \(job.jobID) \(job.state.displayName)")
   }

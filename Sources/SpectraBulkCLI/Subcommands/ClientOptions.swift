@@ -39,6 +39,11 @@ struct ClientOptions: ParsableArguments {
     return self.json ? .notes : .lines
   }
 
+  /// Where the retries of a command without progress of its own are noted.
+  var notes: ProgressDisplay {
+    ProgressDisplay(style: self.progressStyle)
+  }
+
   /// Connects to the server, runs `body` with the client, and turns a failed call into a
   /// ``ClientError`` that names `job` and the server.
   func withClient<T: Sendable>(job: String? = nil, _ body: (BulkClient) async throws -> T) async throws -> T {

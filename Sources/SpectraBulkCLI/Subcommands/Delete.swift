@@ -11,7 +11,9 @@ struct Delete: AsyncParsableCommand {
 
   func run() async throws {
     try await self.job.options.withClient(job: self.job.id) { client in
-      try await RetryPolicy().run { try await client.delete(self.job.id) }
+      try await RetryPolicy().run("deleting \(self.job.id)", notes: self.job.options.notes) {
+        try await client.delete(self.job.id)
+      }
     }
     if self.job.options.json {
       print(#"{"deleted":true,"job_id":"\#(self.job.id)"}"#)

@@ -30,7 +30,7 @@ struct Jobs: AsyncParsableCommand {
       var token = ""
       repeat {
         let remaining = self.limit == 0 ? 1000 : min(1000, self.limit - jobs.count)
-        let page = try await RetryPolicy().run {
+        let page = try await RetryPolicy().run("listing jobs", notes: self.options.notes) {
           try await client.list(
             .with {
               $0.state = state

@@ -39,7 +39,7 @@ struct Results: AsyncParsableCommand {
     let options = self.job.options
     let progress = ProgressDisplay(style: options.progressStyle)
     let records = try await options.withClient(job: self.job.id) { client in
-      let job = try await retry.run { try await client.job(self.job.id) }
+      let job = try await retry.run("reading \(self.job.id)", notes: progress) { try await client.job(self.job.id) }
       return try await ResultFile(path: self.output).download(
         self.set?.proto ?? .unspecified,
         of: job,

@@ -9,7 +9,9 @@ struct ShowJob: AsyncParsableCommand {
 
   func run() async throws {
     let job = try await self.job.options.withClient(job: self.job.id) { client in
-      try await RetryPolicy().run { try await client.job(self.job.id) }
+      try await RetryPolicy().run("reading \(self.job.id)", notes: self.job.options.notes) {
+        try await client.job(self.job.id)
+      }
     }
     try self.job.report(job, text: job.details)
   }
