@@ -2,6 +2,7 @@ import BulkCore
 import BulkEngine
 import BulkFormats
 import BulkPostgres
+import BulkSQLite
 import BulkTestSupport
 import Foundation
 import Logging
@@ -323,6 +324,41 @@ struct QueryJobTests {
       let after = try await Self.run(fixture, "SELECT current_user = session_user AS same, name FROM items WHERE id = 100")
       #expect(after.state == .jobComplete)
       #expect(try await fixture.harness.results(after, nil).text == "same,name\nf,after the queries\n")
+    }
+  }
+
+  @Test("a query job left InProgress by a crash runs again after a restart, and nothing of the first run is served")
+  func resumeAfterCrash() async throws {
+    try await Self.withFixture(.sqlite) { fixture in
+      let harness = fixture.harness
+      let created = try await harness.service.createJob(
+        JobSpec(operation: .query, object: "items", query: "SELECT id, note FROM items ORDER BY id"),
+        requestID: "",
+        tenant: harness.tenant
+      )
+      // What a process killed in the middle of the export leaves: the job InProgress, a chunk of
+      // an earlier run's rows on disk.
+      let job = try await harness.catalog.update(id: created.id, tenantID: harness.tenant.id) { (job: inout Job) throws(BulkError) in
+        job.state = .inProgress
+      }
+      let folder = "\(harness.directory)/results/\(job.id)"
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      try Data("[\"stale\"]".utf8).write(to: URL(fileURLWithPath: "\(folder)/columns.json"))
+      for chunk in 0 ... 1 {
+        try Data("stale row\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(chunk).query"))
+        try Data(count: 8).write(to: URL(fileURLWithPath: "\(folder)/\(chunk).query.index"))
+        try Data().write(to: URL(fileURLWithPath: "\(folder)/\(chunk).done"))
+      }
+
+      let engine = Task { try await harness.engine.run() }
+      defer { engine.cancel() }
+      let finished = try await harness.finished(job)
+      #expect(finished.state == .jobComplete, "\(finished.errorMessage)")
+      #expect(finished.numberRecordsProcessed == Int64(Self.awkward.count))
+      let csv = try Self.csv(try await harness.results(finished, nil).text)
+      #expect(csv.header == ["id", "note"])
+      #expect(csv.rows == Self.awkward.map { [String($0.id), $0.note ?? ""] })
+      #expect(!FileManager.default.fileExists(atPath: "\(folder)/1.done"), "the earlier run's chunks are removed")
     }
   }
 
