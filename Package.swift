@@ -304,6 +304,8 @@ let targets: [Target] = [
   .testTarget(
     name: "SpectraBulkCLITests",
     dependencies: [
+      "SpectraBulkCLI",
+      "BulkProto",
       "BulkTestSupport",
     ],
     swiftSettings: swiftSettings
