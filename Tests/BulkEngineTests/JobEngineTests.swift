@@ -81,6 +81,28 @@ struct JobEngineTests {
     }
   }
 
+  @Test("formula payloads come back byte-exact, and the _error column the server writes is never a formula")
+  func formulaPayloads() async throws {
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings())
+      try harness.sql(Self.customers)
+      let csv = """
+        id,name,email,age
+        1,"=HYPERLINK(""http://evil.example"",""x"")",@SUM(A1),+1
+        2,-2+3,=1+1,=cmd|' /C calc'!A0
+
+        """
+      let job = try await harness.run(JobSpec(operation: .insert, object: "customers"), csv: csv)
+      let successful = try await harness.results(job, .successful).text.split(separator: "\n")
+      #expect(successful[1] == "1,true,1,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",@SUM(A1),+1")
+      let failed = try await harness.results(job, .failed).text.split(separator: "\n")
+      #expect(failed.count == 2)
+      #expect(failed[1] == "2,INVALID_VALUE: column age (INTEGER): '=cmd|' /C calc'!A0' is not an integer,2,-2+3,=1+1,=cmd|' /C calc'!A0")
+      let error = String(failed[1].split(separator: ",")[1])
+      #expect(!["=", "+", "-", "@"].contains(error.first.map(String.init) ?? ""))
+    }
+  }
+
   @Test("update, upsert and delete match on the key; a missing key is NOT_FOUND")
   func keyedOperations() async throws {
     try await withTemporaryDirectory { directory in
