@@ -50,6 +50,29 @@ struct LoadTests {
   }
 
   @Test(
+    "a job that fails as a whole: exit 1, its reason, every record in FILE.unprocessed.csv; an empty file is refused"
+  )
+  func failedJob() async throws {
+    let server = try DemoServer()
+    let file = try server.file("extra.csv", "id,name,nickname\n1,A,a\n2,B,b\n")
+    let load = try await server.cli(["load", file, "--object", "customers", "--operation", "insert"])
+    #expect(load.status == 1)
+    #expect(load.standardOutput.contains("Failed: 0 of 2 records processed, 0 succeeded, 0 failed, 2 unprocessed"))
+    #expect(load.standardOutput.contains("error: column 'nickname'"))
+    #expect(load.standardOutput.contains("unprocessed records: \(file).unprocessed.csv"))
+    #expect(
+      try String(contentsOfFile: "\(file).unprocessed.csv", encoding: .utf8)
+        == "_record,id,name,nickname\n1,1,A,a\n2,2,B,b\n"
+    )
+
+    let empty = try await server.cli([
+      "load", try server.file("empty.csv", ""), "--object", "customers", "--operation", "insert",
+    ])
+    #expect(empty.standardError.contains("empty.csv is empty"))
+    #expect(empty.status != 0)
+  }
+
+  @Test(
     "a gzip JSON file: uploaded as sent (no wire compression), results paged one record per call join into one array"
   )
   func gzipJSON() async throws {

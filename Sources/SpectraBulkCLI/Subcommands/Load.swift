@@ -63,6 +63,9 @@ struct Load: AsyncParsableCommand {
     guard FileManager.default.isReadableFile(atPath: self.file) else {
       throw ValidationError("cannot read \(self.file)")
     }
+    guard (try? FileManager.default.attributesOfItem(atPath: self.file)[.size] as? NSNumber)?.int64Value ?? 0 > 0 else {
+      throw ValidationError("\(self.file) is empty: there is nothing to load")
+    }
     _ = try self.fileFormat
   }
 
