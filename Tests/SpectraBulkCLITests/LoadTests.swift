@@ -99,6 +99,24 @@ struct LoadTests {
     #expect(rows.compactMap { $0["_record"] as? Int } == [1, 2, 3])
   }
 
+  @Test("on a terminal: progress bars redrawn in place, for the upload and for the processing")
+  func bars() async throws {
+    let server = try DemoServer()
+    let file = try server.file("bars.csv", Self.header + "400,Ida,ida@example.com\n401,Ivan,ivan@example.com\n")
+    let load = [
+      try ServerProcess.builtProgram("spectra-bulk"), "load", file, "--object", "customers", "--operation", "insert",
+      "--server", "127.0.0.1:\(server.grpcPort)", "--token", DemoServer.token,
+    ]
+    // `script` runs the command on a pseudo-terminal and copies what it draws.
+    let run = try await CommandResult.run(["/usr/bin/script", "-qec", load.joined(separator: " "), "/dev/null"])
+    #expect(run.status == 0, "\(run.standardOutput)")
+    let full = String(repeating: "#", count: 30)
+    #expect(run.standardOutput.contains("\r\u{1B}[Kupload  [\(full)]  100%  64 B/64 B"))
+    #expect(
+      run.standardOutput.contains("\r\u{1B}[Kprocess [\(full)]  100%  2/2 records  0 failed  chunks 1/1  JobComplete")
+    )
+  }
+
   @Test(
     "the connection cut in the middle of the upload: the load resumes from bytes_uploaded, every record loaded once"
   )

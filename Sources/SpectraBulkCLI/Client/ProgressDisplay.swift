@@ -52,9 +52,11 @@ final class ProgressDisplay: Sendable {
         guard sent == total || state.drawnAt.map({ now - $0 >= .milliseconds(100) }) ?? true else { return nil }
         state.drawnAt = now
         state.barShown = true
-        let eta = rate > 0 ? Self.duration(Double(total - sent) / rate) : "--:--"
+        // Until some time has passed, neither the rate nor the time left is known.
+        let speed = rate > 0 ? "\(Self.bytes(Int64(rate)))/s" : "--/s"
+        let eta = sent >= total ? "0:00" : rate > 0 ? Self.duration(Double(total - sent) / rate) : "--:--"
         return "\r\u{1B}[Kupload  \(Self.bar(fraction))  \(Self.percent(fraction))  "
-          + "\(Self.bytes(sent))/\(Self.bytes(total))  \(Self.bytes(Int64(rate)))/s  ETA \(eta)"
+          + "\(Self.bytes(sent))/\(Self.bytes(total))  \(speed)  ETA \(eta)"
       case .lines, .notes, .silent:
         let step = Int(fraction * 10)
         guard step > state.lastStep else { return nil }
