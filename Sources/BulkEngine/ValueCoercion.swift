@@ -14,7 +14,7 @@ enum ValueCoercion {
       (.timestamp, .timestamp):
       return .success(value)
     case (.integer, .text(let text)), (.integer, .number(let text)):
-      guard let integer = Int64(text.trimmingCharacters(in: .whitespaces)) else {
+      guard let integer = Int64(Self.trimmed(text)) else {
         return Self.invalid(text, column, "an integer")
       }
       return .success(.integer(integer))
@@ -24,13 +24,13 @@ enum ValueCoercion {
       }
       return .success(.integer(integer))
     case (.double, .text(let text)), (.double, .number(let text)):
-      guard let double = Double(text.trimmingCharacters(in: .whitespaces)), double.isFinite || text.contains("inf")
+      guard let double = Double(Self.trimmed(text)), double.isFinite || text.contains("inf")
       else {
         return Self.invalid(text, column, "a number")
       }
       return .success(.double(double))
     case (.decimal, .text(let text)), (.decimal, .number(let text)):
-      let trimmed = text.trimmingCharacters(in: .whitespaces)
+      let trimmed = Self.trimmed(text)
       guard Self.isDecimal(trimmed) else { return Self.invalid(text, column, "a decimal number") }
       return .success(.number(trimmed))
     case (.decimal, .integer(let integer)):
@@ -38,7 +38,7 @@ enum ValueCoercion {
     case (.decimal, .double(let double)):
       return .success(.number(String(double)))
     case (.boolean, .text(let text)):
-      switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+      switch Self.trimmed(text).lowercased() {
       case "true", "t", "1", "yes", "y": return .success(.bool(true))
       case "false", "f", "0", "no", "n": return .success(.bool(false))
       default: return Self.invalid(text, column, "true or false")
@@ -46,12 +46,13 @@ enum ValueCoercion {
     case (.boolean, .integer(let integer)) where integer == 0 || integer == 1:
       return .success(.bool(integer == 1))
     case (.date, .text(let text)):
-      guard Self.isDate(Substring(text.trimmingCharacters(in: .whitespaces))) else {
+      let trimmed = Self.trimmed(text)
+      guard Self.isDate(trimmed) else {
         return Self.invalid(text, column, "a date (YYYY-MM-DD)")
       }
-      return .success(.text(text.trimmingCharacters(in: .whitespaces)))
+      return .success(.text(trimmed))
     case (.timestamp, .text(let text)):
-      let trimmed = text.trimmingCharacters(in: .whitespaces)
+      let trimmed = Self.trimmed(text)
       guard Self.isTimestamp(trimmed) else {
         return Self.invalid(text, column, "a timestamp (ISO 8601, e.g. 2024-06-01T12:30:00Z)")
       }
@@ -95,68 +96,123 @@ enum ValueCoercion {
     }
   }
 
+  /// `text` without the spaces and tabs (Unicode `Zs`) at either end. Values rarely have any,
+  /// so a text whose first and last bytes are plain ASCII other than space and tab is returned
+  /// as it is, without Foundation's trimming, which copies through UTF-16.
+  static func trimmed(_ text: String) -> String {
+    guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+    func isPlain(_ byte: UInt8) -> Bool {
+      byte < 0x80 && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t")
+    }
+    guard isPlain(first), isPlain(last) else { return text.trimmingCharacters(in: .whitespaces) }
+    return text
+  }
+
   /// `[+-]digits[.digits][e[+-]digits]`, or with the digits after the point only.
   static func isDecimal(_ text: String) -> Bool {
-    var bytes = Substring(text).utf8[...]
-    if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-    let integer = bytes.prefix { (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }
-    bytes = bytes.dropFirst(integer.count)
-    var fraction = 0
-    if bytes.first == UInt8(ascii: ".") {
-      bytes = bytes.dropFirst()
-      let digits = bytes.prefix { (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }
-      fraction = digits.count
-      bytes = bytes.dropFirst(digits.count)
+    Self.withBytes(text) { bytes in
+      var index = 0
+      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+      let integer = Self.digits(bytes, from: &index)
+      var fraction = 0
+      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        fraction = Self.digits(bytes, from: &index)
+      }
+      guard integer + fraction > 0 else { return false }
+      if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        index += 1
+        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard Self.digits(bytes, from: &index) > 0 else { return false }
+      }
+      return index == bytes.count
     }
-    guard integer.count + fraction > 0 else { return false }
-    if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-      bytes = bytes.dropFirst()
-      if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-      let exponent = bytes.prefix { (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }
-      guard !exponent.isEmpty else { return false }
-      bytes = bytes.dropFirst(exponent.count)
-    }
-    return bytes.isEmpty
   }
 
   /// `YYYY-MM-DD` with a real month and day.
-  static func isDate(_ text: Substring) -> Bool {
-    let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-    guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-      let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
-    else { return false }
-    let days = [
-      31, (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-    ]
-    return (1 ... 12).contains(month) && (1 ... days[month - 1]).contains(day)
+  static func isDate(_ text: String) -> Bool {
+    Self.withBytes(text) { bytes in bytes.count == 10 && Self.isDate(bytes) }
   }
 
   /// A date, optionally followed by `T` or a space, `HH:MM[:SS[.fraction]]` and a zone (`Z`,
   /// `±HH`, `±HH:MM`, `±HHMM`).
   static func isTimestamp(_ text: String) -> Bool {
-    guard text.count >= 10 else { return false }
-    let date = text.prefix(10)
-    guard Self.isDate(date) else { return false }
-    var rest = text.dropFirst(10)
-    guard let separator = rest.first else { return true }
-    guard separator == "T" || separator == " " else { return false }
-    rest = rest.dropFirst()
-    var time = rest.prefix { $0 != "Z" && $0 != "+" && $0 != "-" }
-    let zone = rest.dropFirst(time.count)
-    var fraction: Substring = ""
-    if let dot = time.firstIndex(of: ".") {
-      fraction = time[time.index(after: dot)...]
-      time = time[..<dot]
+    Self.withBytes(text) { bytes in
+      guard bytes.count >= 10, Self.isDate(UnsafeBufferPointer(rebasing: bytes[..<10])) else { return false }
+      guard bytes.count > 10 else { return true }
+      guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else { return false }
+      // The time runs up to the zone's first byte.
+      var zoneStart = 11
+      while zoneStart < bytes.count,
+        ![UInt8(ascii: "Z"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains(bytes[zoneStart])
+      {
+        zoneStart += 1
+      }
+      var clockEnd = 11
+      while clockEnd < zoneStart, bytes[clockEnd] != UInt8(ascii: ".") { clockEnd += 1 }
+      // HH:MM or HH:MM:SS.
+      let clockLength = clockEnd - 11
+      guard clockLength == 5 || clockLength == 8 else { return false }
+      guard let hour = Self.twoDigits(bytes, at: 11), hour < 24, bytes[13] == UInt8(ascii: ":"),
+        let minute = Self.twoDigits(bytes, at: 14), minute < 60
+      else { return false }
+      if clockLength == 8 {
+        guard bytes[16] == UInt8(ascii: ":"), let second = Self.twoDigits(bytes, at: 17), second < 61 else {
+          return false
+        }
+      }
+      if clockEnd < zoneStart {
+        var index = clockEnd + 1
+        guard Self.digits(bytes, from: &index) == zoneStart - clockEnd - 1 else { return false }
+      }
+      let zone = zoneStart ..< bytes.count
+      if zone.isEmpty || (zone.count == 1 && bytes[zoneStart] == UInt8(ascii: "Z")) { return true }
+      // A sign, then HH, HHMM or HH:MM.
+      var offsetDigits = 0
+      for index in zone.dropFirst() {
+        if Self.isDigit(bytes[index]) {
+          offsetDigits += 1
+        } else if bytes[index] != UInt8(ascii: ":") {
+          return false
+        }
+      }
+      return offsetDigits == 2 || offsetDigits == 4
     }
-    let clock = time.split(separator: ":", omittingEmptySubsequences: false)
-    guard (2 ... 3).contains(clock.count), clock.allSatisfy({ $0.count == 2 && Int($0) != nil }),
-      let hour = Int(clock[0]), let minute = Int(clock[1]), hour < 24, minute < 60,
-      clock.count == 2 || Int(clock[2])! < 61,
-      fraction.allSatisfy(\.isNumber)
+  }
+
+  /// `YYYY-MM-DD` in exactly ten bytes.
+  private static func isDate(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+      let century = Self.twoDigits(bytes, at: 0), let yearInCentury = Self.twoDigits(bytes, at: 2),
+      let month = Self.twoDigits(bytes, at: 5), let day = Self.twoDigits(bytes, at: 8), (1 ... 12).contains(month)
     else { return false }
-    if zone.isEmpty || zone == "Z" { return true }
-    let offset = zone.dropFirst().replacingOccurrences(of: ":", with: "")
-    return (offset.count == 2 || offset.count == 4) && offset.allSatisfy(\.isNumber)
+    let year = century * 100 + yearInCentury
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    return (1 ... days[month - 1]).contains(day)
+  }
+
+  /// The two ASCII digits at `index` as a number, or `nil`.
+  private static func twoDigits(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int? {
+    guard index + 1 < bytes.count, Self.isDigit(bytes[index]), Self.isDigit(bytes[index + 1]) else { return nil }
+    return Int(bytes[index] - UInt8(ascii: "0")) * 10 + Int(bytes[index + 1] - UInt8(ascii: "0"))
+  }
+
+  /// Moves `index` past the ASCII digits there; how many it passed.
+  private static func digits(_ bytes: UnsafeBufferPointer<UInt8>, from index: inout Int) -> Int {
+    let start = index
+    while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
+    return index - start
+  }
+
+  private static func isDigit(_ byte: UInt8) -> Bool {
+    byte &- UInt8(ascii: "0") < 10
+  }
+
+  /// Calls `body` with the text's UTF-8 bytes, in place for native strings.
+  private static func withBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+    return Array(text.utf8).withUnsafeBufferPointer(body)
   }
 }
 
