@@ -49,9 +49,12 @@ package struct PostgresChunkStatements: Hashable, Sendable {
   }
 
   /// Gives the staging table's planner statistics, so that the join with the target is planned
-  /// for the chunk's real size.
+  /// for the chunk's real size: for the columns the statements filter and join on only (the
+  /// record number, the round and the key), as statistics of the value columns decide no plan
+  /// and sampling their text costs more than the rest of the analysis.
   package var analyzeStaging: String {
-    "ANALYZE \(Self.staging)"
+    let key = self.shape.keyIndex.map { [ChunkShape.stagingColumn($0)] } ?? []
+    return "ANALYZE \(Self.staging) (\((["_n", "_round"] + key).joined(separator: ", ")))"
   }
 
   /// Puts the second record of a key in round 2, the third in round 3, and so on, and returns

@@ -93,6 +93,7 @@ struct SQLDialectTests {
         == #"CREATE TEMPORARY TABLE "_spectra_staging" (_n bigint NOT NULL, _round integer NOT NULL DEFAULT 1, c0 integer, c1 text, c2 text) ON COMMIT DROP"#
     )
     #expect(update.copyIntoStaging == #"COPY pg_temp."_spectra_staging" (_n, c0, c1, c2) FROM STDIN"#)
+    #expect(update.analyzeStaging == #"ANALYZE pg_temp."_spectra_staging" (_n, _round, c0)"#)
     #expect(
       update.markRounds
         == #"UPDATE pg_temp."_spectra_staging" AS s SET _round = d.round FROM (SELECT _n, row_number() OVER (PARTITION BY c0 ORDER BY _n) AS round FROM pg_temp."_spectra_staging") AS d WHERE s._n = d._n AND d.round > 1 RETURNING s._n, s._round"#
@@ -100,6 +101,7 @@ struct SQLDialectTests {
     let insert = PostgresChunkStatements(shape: try Self.shape(.insert))
     #expect(insert.copyIntoTarget == #"COPY "acme"."orders" ("id", "name", "amount") FROM STDIN"#)
     #expect(insert.markRounds == nil)
+    #expect(insert.analyzeStaging == #"ANALYZE pg_temp."_spectra_staging" (_n, _round)"#)
     #expect(insert.createStaging.contains("c0 text, c1 text, c2 text"))
   }
 
