@@ -307,6 +307,8 @@ let targets: [Target] = [
       "SpectraBulkCLI",
       "BulkProto",
       "BulkTestSupport",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
     ],
     swiftSettings: swiftSettings
   ),

@@ -99,6 +99,19 @@ struct LoadTests {
     #expect(rows.compactMap { $0["_record"] as? Int } == [1, 2, 3])
   }
 
+  @Test("a server that refuses gzip-compressed messages: the load says so and sends them plain")
+  func compressionRefused() async throws {
+    let server = try DemoServer()
+    let file = try server.file("plain.csv", Self.header + "500,Olga,olga@example.com\n")
+    let load = try await UncompressedRelay.run(upstreamPort: server.grpcPort, token: DemoServer.token) { port in
+      try await server.cli(["load", file, "--object", "customers", "--operation", "insert", "--json"], port: port)
+    }
+    #expect(load.status == 0, "\(load.standardError)")
+    #expect(try load.json["wire_compression"] as? String == "none")
+    #expect(try load.json["records_succeeded"] as? Int == 1)
+    #expect(load.standardError.contains("the server refused gzip-compressed messages"))
+  }
+
   @Test("on a terminal: progress bars redrawn in place, for the upload and for the processing")
   func bars() async throws {
     let server = try DemoServer()
