@@ -6,7 +6,8 @@ internal import Synchronization
 
 extension BulkClient {
   /// Streams result set `set` of job `id` to `write` as one document, in calls of `pageRecords`
-  /// records (0: all in one call) joined by their locators; returns the number of records.
+  /// records (0: all in one call) joined by their locators, typed record-batch rows as CSV;
+  /// returns the number of records.
   ///
   /// A call that fails for a transient reason before its first chunk is repeated with backoff;
   /// once bytes of a page are written, a failure ends the download.
@@ -36,12 +37,13 @@ extension BulkClient {
           var count: Int64 = 0
           var next = ""
           try write(joiner.beginPage())
+          var chunks = 0
           for try await chunk in response.messages {
             started.set()
-            if chunk.hasRecords && chunk.data.isEmpty {
-              throw ClientError("job \(id) has typed record-batch results; fetch them as CSV over REST")
-            }
-            try write(joiner.feed(chunk.data))
+            // Typed rows (record-batch jobs) are written as CSV, a header line in each call.
+            let data = chunk.hasRecords ? chunk.records.csv(header: chunks == 0) : chunk.data
+            chunks += 1
+            try write(joiner.feed(data))
             count += chunk.recordCount
             next = chunk.nextLocator
           }
