@@ -154,7 +154,7 @@ struct ChunkParser: Sendable {
         records.append(
           ParsedRecord(
             number: number,
-            original: self.job.contentType == .csv ? .csv([text]) : .json([("_raw", .string(text))]),
+            original: self.job.contentType == .csv ? .csv([text], raw: nil) : .json([("_raw", .string(text))]),
             values: .failure(RecordFailure(code: "MALFORMED_RECORD", message: message))
           )
         )
@@ -166,7 +166,7 @@ struct ChunkParser: Sendable {
   private func record(_ record: CSVRecord) -> ParsedRecord {
     ParsedRecord(
       number: record.number,
-      original: .csv(record.fields),
+      original: .csv(record.fields, raw: record.raw),
       values: .success(record.fields.map { $0.isEmpty ? .null : .text($0) })
     )
   }

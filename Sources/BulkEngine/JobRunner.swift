@@ -96,7 +96,9 @@ struct JobRunner: Sendable {
           }
           guard let plan, let parser else { return }
           outcome.chunks = chunk.index + 1
-          if inFlight >= self.context.settings.workers {
+          // Twice the workers: the next chunks are read, parsed and checked while the warehouse
+          // applies the current ones (the scheduler still bounds what reaches the warehouse).
+          if inFlight >= 2 * self.context.settings.workers {
             try await group.next()
             inFlight -= 1
           }

@@ -1,10 +1,12 @@
 internal import BulkCore
 internal import BulkFormats
+internal import NIOCore
 
 /// One uploaded record as it was read, kept to write it back in the results.
 enum OriginalRecord: Sendable {
-  /// A CSV record's fields, as strings.
-  case csv([String])
+  /// A CSV record's fields, as strings, and its bytes as uploaded (without the line end), which
+  /// CSV results repeat as they are; `nil` for a record that could not be parsed.
+  case csv([String], raw: ByteBuffer?)
   /// A JSON object's members in document order.
   case json([(key: String, value: JSONValue)])
   /// A record batch's typed values, in the batch's column order.

@@ -106,14 +106,25 @@ struct ResultWriter {
         default: fields.append("")
         }
       }
-      fields += self.csvFields(record.original)
-      CSVWriter(delimiter: Self.delimiter(self.job)).write(fields, into: &buffer)
+      let writer = CSVWriter(delimiter: Self.delimiter(self.job))
+      if case .csv(_, let raw?) = record.original {
+        // The uploaded record follows as it came, in the job's delimiter: the leading fields'
+        // line end becomes a delimiter.
+        writer.write(fields, into: &buffer)
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        buffer.writeInteger(writer.delimiter)
+        var raw = raw
+        buffer.writeBuffer(&raw)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+      } else {
+        writer.write(fields + self.csvFields(record.original), into: &buffer)
+      }
     }
   }
 
   private func csvFields(_ original: OriginalRecord) -> [String] {
     switch original {
-    case .csv(let fields):
+    case .csv(let fields, _):
       return fields
     case .json(let members):
       return members.map { Self.text(ChunkParser.fieldValue($0.value)) }
@@ -126,7 +137,7 @@ struct ResultWriter {
     switch original {
     case .json(let members):
       return members
-    case .csv(let fields):
+    case .csv(let fields, _):
       return zip(self.columns, fields).map { (key: $0, value: .string($1)) }
     case .typed(let values):
       return zip(self.columns, values).map { (key: $0, value: .string(Self.text($1))) }

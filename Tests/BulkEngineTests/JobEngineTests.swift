@@ -103,6 +103,21 @@ struct JobEngineTests {
     }
   }
 
+  @Test("CSV results repeat each record as uploaded, its quoting kept and its CRLF line end not")
+  func recordsAsUploaded() async throws {
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings())
+      try harness.sql(Self.customers)
+      let csv = "id,name,email\r\n1,\"Ada\",\"a@x\"\r\n2,\"Multi\r\nline\",b@x\r\n3,,c@x\r\n"
+      let job = try await harness.run(JobSpec(operation: .insert, object: "customers"), csv: csv)
+      #expect(
+        try await harness.results(job, .successful).text
+          == "_record,_created,id,name,email\n1,true,1,\"Ada\",\"a@x\"\n2,true,2,\"Multi\r\nline\",b@x\n"
+      )
+      #expect(try await harness.results(job, .failed).text.hasSuffix(",3,,c@x\n"))
+    }
+  }
+
   @Test("update, upsert and delete match on the key; a missing key is NOT_FOUND")
   func keyedOperations() async throws {
     try await withTemporaryDirectory { directory in
