@@ -6,14 +6,23 @@ internal import NIOCore
 internal import Glibc
 #endif
 
-/// A job's result files: per chunk and result set, the records already encoded in the job's
-/// format (CSV rows, or one JSON object per line) and an index of where each record starts.
+/// A job's result files: one file per chunk, `<chunk>.results`, holding each result set's records
+/// already encoded in the job's format (CSV rows, one JSON object per line, or typed-row frames)
+/// and the offsets where the records start.
 ///
-/// A chunk's files are written whole (temporary file, fsync, rename) and a `done` marker last, so
-/// a crash never leaves a truncated file that could be served. Downloads join the chunk files in
-/// chunk order and frame them as one document (a CSV header line, or a JSON array).
+/// A chunk's file is written whole (temporary file, fsync, rename), so a crash never leaves a
+/// truncated one that could be served, and a chunk has results exactly when its file exists.
+/// Downloads join the chunks in order and frame them as one document (a CSV header line, or a
+/// JSON array).
+///
+/// The file: `SBR1`, then for each set in `ResultSet.allCases` order its data offset and length,
+/// index offset and record count (four little-endian `UInt64`), then the data and the indexes
+/// (one `UInt64` per record: where it starts in its set's data).
 struct ResultStore: Sendable {
   let root: URL
+
+  private static let magic = Array("SBR1".utf8)
+  private static let headerSize = 4 + ResultSet.allCases.count * 32
 
   init(directory: String) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
@@ -22,6 +31,10 @@ struct ResultStore: Sendable {
 
   func folder(of jobID: String) -> URL {
     self.root.appendingPathComponent(jobID, isDirectory: true)
+  }
+
+  private func file(jobID: String, chunk: Int) -> URL {
+    self.folder(of: jobID).appendingPathComponent("\(chunk).results")
   }
 
   /// Records the result columns of a job (its upload's columns) before any chunk is written.
@@ -40,27 +53,33 @@ struct ResultStore: Sendable {
 
   /// Whether the chunk's results are complete on disk.
   func hasChunk(jobID: String, chunk: Int) -> Bool {
-    FileManager.default.fileExists(atPath: self.folder(of: jobID).appendingPathComponent("\(chunk).done").path)
+    FileManager.default.fileExists(atPath: self.file(jobID: jobID, chunk: chunk).path)
   }
 
-  /// Writes one chunk's result sets, then its `done` marker. An empty set has no files: a done
-  /// chunk without them has no records in that set.
+  /// Writes one chunk's result sets in one file; a set left out has no records in the chunk.
   func writeChunk(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) throws {
     let folder = self.folder(of: jobID)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    for (set, records) in sets where records.count > 0 {
-      try Self.writeWhole(
-        Data(records.bytes.readableBytesView),
-        to: folder.appendingPathComponent("\(chunk).\(set.rawValue)")
-      )
-      var index = Data(capacity: records.starts.count * 8)
+    var header = ByteBuffer()
+    header.writeBytes(Self.magic)
+    var body = ByteBuffer()
+    var indexes = ByteBuffer()
+    let indexesStart = Self.headerSize + sets.values.reduce(0) { $0 + $1.bytes.readableBytes }
+    for set in ResultSet.allCases {
+      let records = sets[set] ?? EncodedRecords()
+      header.writeInteger(UInt64(Self.headerSize + body.writerIndex), endianness: .little)
+      header.writeInteger(UInt64(records.bytes.readableBytes), endianness: .little)
+      header.writeInteger(UInt64(indexesStart + indexes.writerIndex), endianness: .little)
+      header.writeInteger(UInt64(records.count), endianness: .little)
+      var bytes = records.bytes
+      body.writeBuffer(&bytes)
       for start in records.starts {
-        var little = UInt64(start).littleEndian
-        withUnsafeBytes(of: &little) { index.append(contentsOf: $0) }
+        indexes.writeInteger(UInt64(start), endianness: .little)
       }
-      try Self.writeWhole(index, to: folder.appendingPathComponent("\(chunk).\(set.rawValue).index"))
     }
-    try Self.writeWhole(Data(), to: folder.appendingPathComponent("\(chunk).done"))
+    header.writeBuffer(&body)
+    header.writeBuffer(&indexes)
+    try Self.writeWhole(Data(header.readableBytesView), to: self.file(jobID: jobID, chunk: chunk))
     try SpoolFile.syncDirectory(folder)
   }
 
@@ -92,31 +111,31 @@ struct ResultStore: Sendable {
     var first = true
 
     while position.chunk < chunks && remaining > 0 {
-      let folder = self.folder(of: jobID)
-      let name = "\(position.chunk).\(set.rawValue)"
-      guard self.hasChunk(jobID: jobID, chunk: position.chunk) else {
+      let file = self.file(jobID: jobID, chunk: position.chunk)
+      guard FileManager.default.fileExists(atPath: file.path) else {
         throw BulkError(code: .internal, message: "the results of chunk \(position.chunk) are missing")
       }
-      let starts = try Self.readIndex(folder.appendingPathComponent(name + ".index"))
-      if position.record < starts.count {
-        let take = Int(min(Int64(starts.count - position.record), remaining))
-        let data = try Data(contentsOf: folder.appendingPathComponent(name), options: .alwaysMapped)
+      let contents = try Data(contentsOf: file, options: .alwaysMapped)
+      let section = try Self.section(of: set, in: contents, chunk: position.chunk)
+      if position.record < section.count {
+        let take = Int(min(Int64(section.count - position.record), remaining))
+        let data = contents[section.data]
         var index = position.record
         while index < position.record + take {
           if framing.isConcatenation {
             // CSV records follow each other as stored: copy up to a piece's worth at once.
             var last = index
-            let limit = Int(starts[index]) + (1 << 20) - piece.count
-            while last + 1 < position.record + take && Int(starts[last + 1]) < limit { last += 1 }
-            let end = last + 1 < starts.count ? Int(starts[last + 1]) : data.count
-            piece.append(data[Int(starts[index]) ..< end])
+            let limit = section.start(index) + (1 << 20) - piece.count
+            while last + 1 < position.record + take && section.start(last + 1) < limit { last += 1 }
+            let end = last + 1 < section.count ? section.start(last + 1) : data.count
+            piece.append(data[data.startIndex + section.start(index) ..< data.startIndex + end])
             pieceRecords += Int64(last - index + 1)
             index = last + 1
           } else {
             // JSON objects are stored one per line and joined with commas.
-            let recordEnd = index + 1 < starts.count ? Int(starts[index + 1]) : data.count
+            let recordEnd = index + 1 < section.count ? section.start(index + 1) : data.count
             if !first { piece.append(contentsOf: framing.separator) }
-            piece.append(framing.trimming(data[Int(starts[index]) ..< recordEnd]))
+            piece.append(framing.trimming(data[data.startIndex + section.start(index) ..< data.startIndex + recordEnd]))
             first = false
             pieceRecords += 1
             index += 1
@@ -130,7 +149,7 @@ struct ResultStore: Sendable {
         remaining -= Int64(take)
         position.record += take
       }
-      if position.record >= starts.count {
+      if position.record >= section.count {
         position = ResultLocator(set: set, chunk: position.chunk + 1, record: 0)
       }
     }
@@ -144,22 +163,50 @@ struct ResultStore: Sendable {
     var chunk = position.chunk
     var record = position.record
     while chunk < chunks {
-      let url = self.folder(of: jobID).appendingPathComponent("\(chunk).\(position.set.rawValue).index")
-      let count = ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) / 8
-      if record < count { return true }
+      guard let handle = try? FileHandle(forReadingFrom: self.file(jobID: jobID, chunk: chunk)) else { return false }
+      let header = (try? handle.read(upToCount: Self.headerSize)) ?? Data()
+      try? handle.close()
+      if let section = try? Self.section(of: position.set, in: header, chunk: chunk, headerOnly: true),
+        record < section.count
+      {
+        return true
+      }
       chunk += 1
       record = 0
     }
     return false
   }
 
-  /// The record offsets of a result file; none when the set had no records in the chunk.
-  private static func readIndex(_ url: URL) throws -> [UInt64] {
-    guard FileManager.default.fileExists(atPath: url.path) else { return [] }
-    let data = try Data(contentsOf: url)
-    return data.withUnsafeBytes { raw in
-      (0 ..< (raw.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+  /// Where one set's records lie in a chunk file.
+  private struct Section {
+    var data: Range<Int>
+    var count: Int
+    /// The mapped file, and where the set's index starts in it.
+    var contents: Data
+    var index: Int
+
+    /// Where record `record` starts in the set's data.
+    func start(_ record: Int) -> Int {
+      self.contents.withUnsafeBytes { raw in
+        Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: self.index + record * 8, as: UInt64.self)))
+      }
     }
+  }
+
+  private static func section(of set: ResultSet, in contents: Data, chunk: Int, headerOnly: Bool = false) throws -> Section {
+    guard contents.count >= Self.headerSize, contents.prefix(4).elementsEqual(Self.magic),
+      let position = ResultSet.allCases.firstIndex(of: set)
+    else {
+      throw BulkError(code: .internal, message: "the results of chunk \(chunk) are damaged")
+    }
+    let fields = contents.withUnsafeBytes { raw in
+      (0 ..< 4).map { Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + position * 32 + $0 * 8, as: UInt64.self))) }
+    }
+    let (dataStart, dataLength, indexStart, count) = (fields[0], fields[1], fields[2], fields[3])
+    guard headerOnly || (dataStart + dataLength <= contents.count && indexStart + count * 8 <= contents.count) else {
+      throw BulkError(code: .internal, message: "the results of chunk \(chunk) are damaged")
+    }
+    return Section(data: dataStart ..< dataStart + dataLength, count: count, contents: contents, index: indexStart)
   }
 
   /// Writes a file through a temporary name, fsynced, so it appears whole or not at all.

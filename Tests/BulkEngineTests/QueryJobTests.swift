@@ -345,9 +345,7 @@ struct QueryJobTests {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
       try Data("[\"stale\"]".utf8).write(to: URL(fileURLWithPath: "\(folder)/columns.json"))
       for chunk in 0 ... 1 {
-        try Data("stale row\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(chunk).query"))
-        try Data(count: 8).write(to: URL(fileURLWithPath: "\(folder)/\(chunk).query.index"))
-        try Data().write(to: URL(fileURLWithPath: "\(folder)/\(chunk).done"))
+        try Data("SBR1 stale rows\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(chunk).results"))
       }
 
       let engine = Task { try await harness.engine.run() }
@@ -358,7 +356,7 @@ struct QueryJobTests {
       let csv = try Self.csv(try await harness.results(finished, nil).text)
       #expect(csv.header == ["id", "note"])
       #expect(csv.rows == Self.awkward.map { [String($0.id), $0.note ?? ""] })
-      #expect(!FileManager.default.fileExists(atPath: "\(folder)/1.done"), "the earlier run's chunks are removed")
+      #expect(!FileManager.default.fileExists(atPath: "\(folder)/1.results"), "the earlier run's chunks are removed")
     }
   }
 
