@@ -1,5 +1,6 @@
 internal import BulkCore
 internal import Foundation
+internal import Synchronization
 
 #if canImport(Glibc)
 internal import Glibc
@@ -47,8 +48,9 @@ struct PostgresQuery {
     try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })
     let types = columns.map { Self.columnType(oid: $0.typeOID) }
 
-    let canceller = connection.makeCanceller()
-    return try self.request.whileRunning(onCancel: { canceller?.cancel() }) {
+    let cancel = RepeatedCancel(connection.makeCanceller())
+    defer { cancel.stop() }
+    return try self.request.whileRunning(onCancel: cancel.start) {
       try self.translating {
         switch self.request.output {
         case .csv(let delimiter):
@@ -289,5 +291,31 @@ enum CopyTextRow {
     }
     finish()
     return fields
+  }
+}
+
+/// Sends cancel requests for a running statement every 50 ms until it ends: a request that
+/// reaches the server before the statement has started is ignored there, so one is not enough.
+final class RepeatedCancel: Sendable {
+  private let canceller: PostgresCanceller?
+  private let stopped = Atomic(false)
+
+  init(_ canceller: PostgresCanceller?) {
+    self.canceller = canceller
+  }
+
+  /// Starts sending, on a thread of Dispatch's, until `stop`.
+  @Sendable func start() {
+    DispatchQueue.global().async {
+      while !self.stopped.load(ordering: .acquiring) {
+        self.canceller?.cancel()
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+    }
+  }
+
+  /// The statement ended: send no more.
+  func stop() {
+    self.stopped.store(true, ordering: .releasing)
   }
 }

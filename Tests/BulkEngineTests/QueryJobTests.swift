@@ -267,7 +267,7 @@ struct QueryJobTests {
       let job = try await Self.run(fixture, sql)
       #expect(job.state == .failed)
       #expect(job.errorMessage.contains("timeout"), "\(job.errorMessage)")
-      #expect(ContinuousClock.now - started < .seconds(10))
+      #expect(ContinuousClock.now - started < .seconds(25), "the statement (30 s, or endless) was not cut short")
       if kind == .postgres {
         let running = try fixture.direct(
           "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
@@ -298,7 +298,7 @@ struct QueryJobTests {
       let started = ContinuousClock.now
       _ = try await fixture.harness.service.updateState(id: job.id, to: .aborted, tenant: tenant)
       await fixture.harness.engine.waitUntilIdle(jobID: job.id)
-      #expect(ContinuousClock.now - started < .seconds(10))
+      #expect(ContinuousClock.now - started < .seconds(25), "the statement (30 s, or endless) was not cut short")
       #expect(try await fixture.harness.service.job(id: job.id, tenant: tenant).state == .aborted)
       if kind == .postgres {
         let running = try fixture.direct(
