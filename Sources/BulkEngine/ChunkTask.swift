@@ -23,10 +23,18 @@ struct ChunkTask: Sendable {
 
     var outcomes = [RecordOutcome?](repeating: nil, count: records.count)
     var prepared: [(index: Int, record: ChunkRecord)] = []
-    for (index, record) in records.enumerated() {
-      switch record.values.flatMap(self.plan.coerce) {
-      case .success(let values): prepared.append((index, ChunkRecord(number: record.number, values: values)))
-      case .failure(let failure): outcomes[index] = failure.outcome
+    prepared.reserveCapacity(records.count)
+    // By index, and the plan called directly: a copy of a record or a partial application of the
+    // plan's method would retain their contents once per record.
+    for index in records.indices {
+      switch records[index].values {
+      case .success(let values):
+        switch self.plan.coerce(values) {
+        case .success(let coerced): prepared.append((index, ChunkRecord(number: records[index].number, values: coerced)))
+        case .failure(let failure): outcomes[index] = failure.outcome
+        }
+      case .failure(let failure):
+        outcomes[index] = failure.outcome
       }
     }
     let work = ChunkWork(

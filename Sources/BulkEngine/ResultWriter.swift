@@ -17,16 +17,26 @@ struct ResultWriter {
   let columns: [String]
   let results: ResultStore
 
+  /// What a result set puts between `_record` and the original fields.
+  private enum Lead {
+    case none
+    case created(Bool)
+    case error(String)
+  }
+
   /// Writes a processed chunk: each record with its outcome.
   func write(chunk: Int, records: [ParsedRecord], outcomes: [RecordOutcome]) throws {
     var successful = EncodedRecords()
     var failed = EncodedRecords()
-    for (record, outcome) in zip(records, outcomes) {
-      switch outcome {
+    // Records are encoded in place, never copied: a copy retains each of their fields.
+    for index in records.indices {
+      switch outcomes[index] {
       case .succeeded(let created):
-        successful.append { self.encode(record, lead: [("_created", .bool(created))], into: &$0) }
+        successful.starts.append(successful.bytes.writerIndex)
+        self.encode(records[index], lead: .created(created), into: &successful.bytes)
       case .failed(let code, let message):
-        failed.append { self.encode(record, lead: [("_error", .string("\(code): \(message)"))], into: &$0) }
+        failed.starts.append(failed.bytes.writerIndex)
+        self.encode(records[index], lead: .error("\(code): \(message)"), into: &failed.bytes)
       }
     }
     try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.successful: successful, .failed: failed])
@@ -35,8 +45,9 @@ struct ResultWriter {
   /// Writes a chunk that was not applied: every record is unprocessed.
   func write(chunk: Int, unprocessed records: [ParsedRecord]) throws {
     var unprocessed = EncodedRecords()
-    for record in records {
-      unprocessed.append { self.encode(record, lead: [], into: &$0) }
+    for index in records.indices {
+      unprocessed.starts.append(unprocessed.bytes.writerIndex)
+      self.encode(records[index], lead: .none, into: &unprocessed.bytes)
     }
     try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.unprocessed: unprocessed])
   }
@@ -74,16 +85,14 @@ struct ResultWriter {
     job.contentType == .csv ? job.columnDelimiter.asciiValue ?? UInt8(ascii: ",") : UInt8(ascii: ",")
   }
 
-  private func encode(_ record: ParsedRecord, lead: [(String, JSONValue)], into buffer: inout ByteBuffer) {
+  private func encode(_ record: ParsedRecord, lead: Lead, into buffer: inout ByteBuffer) {
     switch self.job.contentType {
     case .recordBatch:
       var values: [FieldValue] = [.integer(record.number)]
-      for (_, value) in lead {
-        switch value {
-        case .bool(let bool): values.append(.bool(bool))
-        case .string(let string): values.append(.text(string))
-        default: values.append(.null)
-        }
+      switch lead {
+      case .none: break
+      case .created(let created): values.append(.bool(created))
+      case .error(let error): values.append(.text(error))
       }
       if case .typed(let original) = record.original {
         values += original
@@ -93,32 +102,45 @@ struct ResultWriter {
       buffer.writeBytes(row)
     case .json:
       var fields: [(key: String, value: JSONValue)] = [("_record", .number(String(record.number)))]
-      fields += lead.map { (key: $0.0, value: $0.1) }
+      switch lead {
+      case .none: break
+      case .created(let created): fields.append(("_created", .bool(created)))
+      case .error(let error): fields.append(("_error", .string(error)))
+      }
       fields += self.jsonFields(record.original)
       JSONWriter.write(.object(fields), into: &buffer)
       buffer.writeString("\n")
     case .csv:
-      var fields = [String(record.number)]
-      for (_, value) in lead {
-        switch value {
-        case .bool(let bool): fields.append(bool ? "true" : "false")
-        case .string(let string): fields.append(string)
-        default: fields.append("")
-        }
-      }
       let writer = CSVWriter(delimiter: Self.delimiter(self.job))
-      if case .csv(_, let raw?) = record.original {
-        // The uploaded record follows as it came, in the job's delimiter: the leading fields'
-        // line end becomes a delimiter.
-        writer.write(fields, into: &buffer)
+      guard case .csv(_, var raw?) = record.original else {
+        var fields = [String(record.number)]
+        switch lead {
+        case .none: break
+        case .created(let created): fields.append(created ? "true" : "false")
+        case .error(let error): fields.append(error)
+        }
+        writer.write(fields + self.csvFields(record.original), into: &buffer)
+        return
+      }
+      // The record number and the lead need no quotes, but an error message may.
+      buffer.writeString(String(record.number))
+      switch lead {
+      case .none:
+        buffer.writeInteger(writer.delimiter)
+      case .created(let created):
+        buffer.writeInteger(writer.delimiter)
+        buffer.writeStaticString(created ? "true" : "false")
+        buffer.writeInteger(writer.delimiter)
+      case .error(let error):
+        buffer.writeInteger(writer.delimiter)
+        // One field, its line end turned into the delimiter before the record.
+        writer.write(CollectionOfOne(error), into: &buffer)
         buffer.moveWriterIndex(to: buffer.writerIndex - 1)
         buffer.writeInteger(writer.delimiter)
-        var raw = raw
-        buffer.writeBuffer(&raw)
-        buffer.writeInteger(UInt8(ascii: "\n"))
-      } else {
-        writer.write(fields + self.csvFields(record.original), into: &buffer)
       }
+      // The uploaded record follows as it came, in the job's delimiter.
+      buffer.writeBuffer(&raw)
+      buffer.writeInteger(UInt8(ascii: "\n"))
     }
   }
 
