@@ -78,7 +78,7 @@ struct ChunkParser: Sendable {
         }
       }
     case .text(let bytes, _, let offset):
-      if let records = try? self.parseText(bytes, firstRecord: chunk.firstRecord, offset: offset) {
+      if let records = try? self.parseText(bytes, firstRecord: chunk.firstRecord, offset: offset, chunkOffset: offset) {
         return records
       }
       return self.parseEachRecord(bytes, firstRecord: chunk.firstRecord, offset: offset)
@@ -86,7 +86,14 @@ struct ChunkParser: Sendable {
   }
 
   /// One pass over the whole chunk; throws at the first malformed record.
-  private func parseText(_ bytes: ByteBuffer, firstRecord: Int64, offset: Int64) throws -> [ParsedRecord] {
+  /// - Parameter chunkOffset: where the chunk starts in the upload, to place each CSV record's
+  ///   bytes in it.
+  private func parseText(
+    _ bytes: ByteBuffer,
+    firstRecord: Int64,
+    offset: Int64,
+    chunkOffset: Int64
+  ) throws -> [ParsedRecord] {
     var records: [ParsedRecord] = []
     switch self.job.contentType {
     case .csv:
@@ -96,8 +103,8 @@ struct ChunkParser: Sendable {
         firstRecord: firstRecord,
         startOffset: offset
       )
-      try reader.feed(bytes) { records.append(self.record($0)) }
-      try reader.finish { records.append(self.record($0)) }
+      try reader.feed(bytes) { records.append(self.record($0, chunkOffset: chunkOffset)) }
+      try reader.finish { records.append(self.record($0, chunkOffset: chunkOffset)) }
     case .json, .recordBatch:
       var reader = JSONRecordReader(firstRecord: firstRecord, startOffset: offset)
       try reader.feed(bytes) { records.append(self.record($0)) }
@@ -145,7 +152,7 @@ struct ChunkParser: Sendable {
       let number = firstRecord + piece.firstRecord - 1
       let pieceOffset = offset + piece.offset - Int64(self.header.readableBytes)
       do {
-        let parsed = try self.parseText(piece.bytes, firstRecord: number, offset: pieceOffset)
+        let parsed = try self.parseText(piece.bytes, firstRecord: number, offset: pieceOffset, chunkOffset: offset)
         records.append(contentsOf: parsed)
       } catch {
         let text = String(decoding: piece.bytes.readableBytesView, as: UTF8.self)
@@ -154,7 +161,7 @@ struct ChunkParser: Sendable {
         records.append(
           ParsedRecord(
             number: number,
-            original: self.job.contentType == .csv ? .csv([text], raw: nil) : .json([("_raw", .string(text))]),
+            original: self.job.contentType == .csv ? .csv([text]) : .json([("_raw", .string(text))]),
             values: .failure(RecordFailure(code: "MALFORMED_RECORD", message: message))
           )
         )
@@ -163,11 +170,13 @@ struct ChunkParser: Sendable {
     return records
   }
 
-  private func record(_ record: CSVRecord) -> ParsedRecord {
-    ParsedRecord(
+  private func record(_ record: CSVRecord, chunkOffset: Int64) -> ParsedRecord {
+    let start = Int(record.offset - chunkOffset)
+    return ParsedRecord(
       number: record.number,
-      original: .csv(record.fields, raw: record.raw),
-      values: .success(record.fields.map { $0.isEmpty ? .null : .text($0) })
+      original: .csv(record.fields),
+      values: .success(record.fields.map { $0.isEmpty ? .null : .text($0) }),
+      raw: start >= 0 ? start ..< start + record.raw.readableBytes : nil
     )
   }
 

@@ -18,7 +18,12 @@ struct ChunkTask: Sendable {
   func run() async throws -> ChunkCounts {
     let started = ContinuousClock.now
     let records = self.parser.parse(self.chunk)
-    let writer = ResultWriter(job: self.job, columns: self.parser.columns, results: self.context.results)
+    let writer = ResultWriter(
+      job: self.job,
+      columns: self.parser.columns,
+      results: self.context.results,
+      source: self.chunk.payload.text
+    )
     let alreadyWritten = self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index)
 
     var outcomes = [RecordOutcome?](repeating: nil, count: records.count)

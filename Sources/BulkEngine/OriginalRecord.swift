@@ -1,12 +1,10 @@
 internal import BulkCore
 internal import BulkFormats
-internal import NIOCore
 
 /// One uploaded record as it was read, kept to write it back in the results.
 enum OriginalRecord: Sendable {
-  /// A CSV record's fields, as strings, and its bytes as uploaded (without the line end), which
-  /// CSV results repeat as they are; `nil` for a record that could not be parsed.
-  case csv([String], raw: ByteBuffer?)
+  /// A CSV record's fields, as strings.
+  case csv([String])
   /// A JSON object's members in document order.
   case json([(key: String, value: JSONValue)])
   /// A record batch's typed values, in the batch's column order.
@@ -20,4 +18,7 @@ struct ParsedRecord: Sendable {
   var original: OriginalRecord
   /// The values in the job's column order, or why the record cannot be applied.
   var values: Result<[FieldValue], RecordFailure>
+  /// For a CSV record, where its bytes as uploaded (without the line end) lie in the chunk's
+  /// bytes: CSV results repeat them as they are. `nil` for a record that could not be parsed.
+  var raw: Range<Int>? = nil
 }

@@ -16,6 +16,8 @@ struct ResultWriter {
   let job: Job
   let columns: [String]
   let results: ResultStore
+  /// The chunk's uploaded bytes, which CSV results repeat record by record (`ParsedRecord.raw`).
+  var source: ByteBuffer?
 
   /// What a result set puts between `_record` and the original fields.
   private enum Lead {
@@ -28,15 +30,14 @@ struct ResultWriter {
   func write(chunk: Int, records: [ParsedRecord], outcomes: [RecordOutcome]) throws {
     var successful = EncodedRecords()
     var failed = EncodedRecords()
-    // Records are encoded in place, never copied: a copy retains each of their fields.
-    for index in records.indices {
-      switch outcomes[index] {
-      case .succeeded(let created):
-        successful.starts.append(successful.bytes.writerIndex)
-        self.encode(records[index], lead: .created(created), into: &successful.bytes)
-      case .failed(let code, let message):
-        failed.starts.append(failed.bytes.writerIndex)
-        self.encode(records[index], lead: .error("\(code): \(message)"), into: &failed.bytes)
+    self.withSource { source in
+      for index in records.indices {
+        switch outcomes[index] {
+        case .succeeded(let created):
+          self.append(records, index, lead: .created(created), source: source, to: &successful)
+        case .failed(let code, let message):
+          self.append(records, index, lead: .error("\(code): \(message)"), source: source, to: &failed)
+        }
       }
     }
     try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.successful: successful, .failed: failed])
@@ -45,11 +46,61 @@ struct ResultWriter {
   /// Writes a chunk that was not applied: every record is unprocessed.
   func write(chunk: Int, unprocessed records: [ParsedRecord]) throws {
     var unprocessed = EncodedRecords()
-    for index in records.indices {
-      unprocessed.starts.append(unprocessed.bytes.writerIndex)
-      self.encode(records[index], lead: .none, into: &unprocessed.bytes)
+    self.withSource { source in
+      for index in records.indices {
+        self.append(records, index, lead: .none, source: source, to: &unprocessed)
+      }
     }
     try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.unprocessed: unprocessed])
+  }
+
+  private func withSource(_ body: (UnsafeRawBufferPointer?) -> Void) {
+    guard let source = self.source else { return body(nil) }
+    source.withUnsafeReadableBytes { body($0) }
+  }
+
+  /// Appends record `index` to a result set. Records are read in place, never copied: a copy
+  /// retains each of their parts, once per record.
+  private func append(
+    _ records: [ParsedRecord],
+    _ index: Int,
+    lead: Lead,
+    source: UnsafeRawBufferPointer?,
+    to set: inout EncodedRecords
+  ) {
+    set.starts.append(set.bytes.writerIndex)
+    if self.job.contentType == .csv, let source, let raw = records[index].raw, raw.upperBound <= source.count {
+      self.writeCSV(
+        number: records[index].number,
+        lead: lead,
+        raw: UnsafeRawBufferPointer(rebasing: source[raw]),
+        into: &set.bytes
+      )
+    } else {
+      self.encode(records[index], lead: lead, into: &set.bytes)
+    }
+  }
+
+  /// A CSV result row: the record number, the lead, then the uploaded record as it came, in the
+  /// job's delimiter.
+  private func writeCSV(number: Int64, lead: Lead, raw: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+    let writer = CSVWriter(delimiter: Self.delimiter(self.job))
+    buffer.writeString(String(number))
+    buffer.writeInteger(writer.delimiter)
+    switch lead {
+    case .none:
+      break
+    case .created(let created):
+      buffer.writeStaticString(created ? "true" : "false")
+      buffer.writeInteger(writer.delimiter)
+    case .error(let error):
+      // One field, quoted as it needs, its line end turned into the delimiter.
+      writer.write(CollectionOfOne(error), into: &buffer)
+      buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+      buffer.writeInteger(writer.delimiter)
+    }
+    buffer.writeBytes(raw)
+    buffer.writeInteger(UInt8(ascii: "\n"))
   }
 
   /// How a result set's document is framed: its CSV header line, or a JSON array.
@@ -111,42 +162,19 @@ struct ResultWriter {
       JSONWriter.write(.object(fields), into: &buffer)
       buffer.writeString("\n")
     case .csv:
-      let writer = CSVWriter(delimiter: Self.delimiter(self.job))
-      guard case .csv(_, var raw?) = record.original else {
-        var fields = [String(record.number)]
-        switch lead {
-        case .none: break
-        case .created(let created): fields.append(created ? "true" : "false")
-        case .error(let error): fields.append(error)
-        }
-        writer.write(fields + self.csvFields(record.original), into: &buffer)
-        return
-      }
-      // The record number and the lead need no quotes, but an error message may.
-      buffer.writeString(String(record.number))
+      var fields = [String(record.number)]
       switch lead {
-      case .none:
-        buffer.writeInteger(writer.delimiter)
-      case .created(let created):
-        buffer.writeInteger(writer.delimiter)
-        buffer.writeStaticString(created ? "true" : "false")
-        buffer.writeInteger(writer.delimiter)
-      case .error(let error):
-        buffer.writeInteger(writer.delimiter)
-        // One field, its line end turned into the delimiter before the record.
-        writer.write(CollectionOfOne(error), into: &buffer)
-        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
-        buffer.writeInteger(writer.delimiter)
+      case .none: break
+      case .created(let created): fields.append(created ? "true" : "false")
+      case .error(let error): fields.append(error)
       }
-      // The uploaded record follows as it came, in the job's delimiter.
-      buffer.writeBuffer(&raw)
-      buffer.writeInteger(UInt8(ascii: "\n"))
+      CSVWriter(delimiter: Self.delimiter(self.job)).write(fields + self.csvFields(record.original), into: &buffer)
     }
   }
 
   private func csvFields(_ original: OriginalRecord) -> [String] {
     switch original {
-    case .csv(let fields, _):
+    case .csv(let fields):
       return fields
     case .json(let members):
       return members.map { Self.text(ChunkParser.fieldValue($0.value)) }
@@ -159,7 +187,7 @@ struct ResultWriter {
     switch original {
     case .json(let members):
       return members
-    case .csv(let fields, _):
+    case .csv(let fields):
       return zip(self.columns, fields).map { (key: $0, value: .string($1)) }
     case .typed(let values):
       return zip(self.columns, values).map { (key: $0, value: .string(Self.text($1))) }

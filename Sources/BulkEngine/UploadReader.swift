@@ -143,5 +143,10 @@ struct UploadChunk: Sendable {
     case text(ByteBuffer, records: Int, offset: Int64)
     /// Serialised record-batch rows.
     case frames([Data])
+
+    /// The chunk's bytes, for text chunks.
+    var text: ByteBuffer? {
+      if case .text(let bytes, _, _) = self { bytes } else { nil }
+    }
   }
 }

@@ -103,13 +103,19 @@ struct JobEngineTests {
     }
   }
 
-  @Test("CSV results repeat each record as uploaded, its quoting kept and its CRLF line end not")
-  func recordsAsUploaded() async throws {
+  @Test(
+    "CSV results repeat each record as uploaded, its quoting kept and its CRLF line end not",
+    arguments: [Compression.none, .gzip]
+  )
+  func recordsAsUploaded(compression: Compression) async throws {
     try await withTemporaryDirectory { directory in
-      let harness = try EngineHarness(directory: directory, settings: Self.settings())
+      let harness = try EngineHarness(directory: directory, settings: Self.settings(chunkRecords: 2))
       try harness.sql(Self.customers)
       let csv = "id,name,email\r\n1,\"Ada\",\"a@x\"\r\n2,\"Multi\r\nline\",b@x\r\n3,,c@x\r\n"
-      let job = try await harness.run(JobSpec(operation: .insert, object: "customers"), csv: csv)
+      let bytes = compression == .gzip ? try FileStagingStoreTests.gzip(Data(csv.utf8)) : Data(csv.utf8)
+      let job = try await harness.finished(
+        try await harness.submit(JobSpec(operation: .insert, object: "customers", compression: compression), [.bytes(bytes)])
+      )
       #expect(
         try await harness.results(job, .successful).text
           == "_record,_created,id,name,email\n1,true,1,\"Ada\",\"a@x\"\n2,true,2,\"Multi\r\nline\",b@x\n"
