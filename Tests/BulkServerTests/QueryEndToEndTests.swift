@@ -3,9 +3,7 @@ import BulkServer
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
 import SwiftProtobuf
-import Synchronization
 import Testing
 
 /// A query job through the real server over loopback gRPC, the client asking for gzip.
@@ -16,17 +14,7 @@ struct QueryEndToEndTests {
   @Test("a query job on the demo tables completes and its rows download gzip-compressed, typed and paged")
   func gzipDownload() async throws {
     try await ServerEndToEndTests.withDataDirectory { directory in
-      var configuration = ServerConfiguration()
-      configuration.dataDirectory = directory
-      configuration.grpcPort = 0
-      configuration.httpPort = 0
-      configuration.developmentToken = ServerEndToEndTests.token
-      configuration.demo = true
-      let server = try BulkServer(
-        configuration: configuration,
-        logger: Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
-        announce: { _ in }
-      )
+      let server = try ServerEndToEndTests.inProcessServer(directory: directory, demo: true)
       try await withThrowingTaskGroup { group in
         group.addTask { try await server.run() }
         let port = try await server.grpcPort()

@@ -45,20 +45,30 @@ struct ServerEndToEndTests {
     return request
   }
 
+  /// A server in this process on free loopback ports, with the development tenant's token.
+  static func inProcessServer(
+    directory: String,
+    demo: Bool = false,
+    announce: @escaping @Sendable (String) -> Void = { _ in }
+  ) throws -> BulkServer {
+    var configuration = ServerConfiguration()
+    configuration.dataDirectory = directory
+    configuration.grpcPort = 0
+    configuration.httpPort = 0
+    configuration.developmentToken = Self.token
+    configuration.demo = demo
+    return try BulkServer(
+      configuration: configuration,
+      logger: Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
+      announce: announce
+    )
+  }
+
   @Test("the in-process server serves the lifecycle over a loopback socket")
   func inProcess() async throws {
     try await Self.withDataDirectory { directory in
-      var configuration = ServerConfiguration()
-      configuration.dataDirectory = directory
-      configuration.grpcPort = 0
-      configuration.httpPort = 0
-      configuration.developmentToken = Self.token
       let lines = LineCollector()
-      let server = try BulkServer(
-        configuration: configuration,
-        logger: Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
-        announce: lines.append
-      )
+      let server = try Self.inProcessServer(directory: directory, announce: lines.append)
       let port = try await withThrowingTaskGroup { group in
         group.addTask { try await server.run() }
         let port = try await server.grpcPort()
