@@ -223,6 +223,7 @@ struct ComparisonRunner: Sendable {
     }
   }
 
+  /// `duration` in seconds, for the reports.
   static func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }

@@ -78,6 +78,24 @@ struct BulkServiceTests {
     return request
   }
 
+  /// Closes acme's job `jobID` (`UploadComplete`) and watches it to the end: the states it went
+  /// through.
+  static func closeAndWatch(_ jobID: String, client: Client) async throws -> [Spectra_Bulk_V1_JobState] {
+    var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+    close.jobID = jobID
+    close.state = .uploadComplete
+    _ = try await client.updateJobState(close, metadata: Self.acme)
+    var watch = Spectra_Bulk_V1_WatchJobRequest()
+    watch.jobID = jobID
+    return try await client.watchJob(watch, metadata: Self.acme) { response in
+      var states: [Spectra_Bulk_V1_JobState] = []
+      for try await update in response.messages {
+        states.append(update.state)
+      }
+      return states
+    }
+  }
+
   static func expectCode<T>(_ code: RPCError.Code, _ body: () async throws -> T) async {
     do {
       _ = try await body()
@@ -276,20 +294,7 @@ struct BulkServiceTests {
       #expect(uploaded.bytesUploaded == Int64(csv.count))
       #expect(uploaded.recordsReceived == 3)
 
-      var close = Spectra_Bulk_V1_UpdateJobStateRequest()
-      close.jobID = job.jobID
-      close.state = .uploadComplete
-      _ = try await client.updateJobState(close, metadata: Self.acme)
-
-      var watch = Spectra_Bulk_V1_WatchJobRequest()
-      watch.jobID = job.jobID
-      let states = try await client.watchJob(watch, metadata: Self.acme) { response in
-        var states: [Spectra_Bulk_V1_JobState] = []
-        for try await update in response.messages {
-          states.append(update.state)
-        }
-        return states
-      }
+      let states = try await Self.closeAndWatch(job.jobID, client: client)
       #expect(states.last == .jobComplete)
 
       var get = Spectra_Bulk_V1_GetJobRequest()
@@ -381,15 +386,7 @@ struct BulkServiceTests {
         try await writer.write(upload)
       }
       #expect(uploaded.recordsReceived == 3)
-      var close = Spectra_Bulk_V1_UpdateJobStateRequest()
-      close.jobID = job.jobID
-      close.state = .uploadComplete
-      _ = try await client.updateJobState(close, metadata: Self.acme)
-      var watch = Spectra_Bulk_V1_WatchJobRequest()
-      watch.jobID = job.jobID
-      _ = try await client.watchJob(watch, metadata: Self.acme) { response in
-        for try await _ in response.messages {}
-      }
+      _ = try await Self.closeAndWatch(job.jobID, client: client)
       var results = Spectra_Bulk_V1_GetJobResultsRequest()
       results.jobID = job.jobID
       let chunks = try await client.getJobResults(results, metadata: Self.acme) { response in

@@ -104,8 +104,7 @@ struct Formats: ParsableCommand {
     for _ in 0 ..< max(1, self.runs) {
       let start = clock.now
       value = try body()
-      let elapsed = start.duration(to: clock.now).components
-      times.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+      times.append(ComparisonRunner.seconds(start.duration(to: clock.now)))
     }
     times.sort()
     return (value!, times[times.count / 2])

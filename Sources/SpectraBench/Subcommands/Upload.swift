@@ -88,7 +88,7 @@ struct Upload: AsyncParsableCommand {
       }
     }
     fsync(descriptor)
-    return Self.seconds(ContinuousClock.now - start)
+    return ComparisonRunner.seconds(ContinuousClock.now - start)
   }
 
   /// Starts a server, uploads `data`, stops it: the upload's seconds and the server's peak RSS.
@@ -104,12 +104,8 @@ struct Upload: AsyncParsableCommand {
       let job = try await client.create(.insert, object: "customers")
       let start = ContinuousClock.now
       try await client.upload(data, jobID: job.jobID)
-      return Self.seconds(ContinuousClock.now - start)
+      return ComparisonRunner.seconds(ContinuousClock.now - start)
     }
     return (seconds, server.peakRSS)
-  }
-
-  private static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }
