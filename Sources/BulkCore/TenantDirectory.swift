@@ -126,7 +126,7 @@ extension TenantDirectory {
       var digests: [[UInt8]] = []
       for (tokenIndex, token) in entry.tokens.enumerated() {
         if token.hasPrefix("sha256:") {
-          guard let digest = Self.hexBytes(token.dropFirst("sha256:".count)), digest.count == 32 else {
+          guard let digest = Hex.bytes(token.dropFirst("sha256:".count)), digest.count == 32 else {
             throw .invalidArgument("\(place).tokens[\(tokenIndex)]: expected sha256: and 64 hex digits")
           }
           digests.append(digest)
@@ -141,26 +141,4 @@ extension TenantDirectory {
     return (TenantDirectory(entries), warnings)
   }
 
-  private static func hexBytes(_ hex: Substring) -> [UInt8]? {
-    let characters = Array(hex.utf8)
-    guard characters.count % 2 == 0 else { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(characters.count / 2)
-    for index in stride(from: 0, to: characters.count, by: 2) {
-      guard let high = Self.nibble(characters[index]), let low = Self.nibble(characters[index + 1]) else {
-        return nil
-      }
-      bytes.append(high << 4 | low)
-    }
-    return bytes
-  }
-
-  private static func nibble(_ character: UInt8) -> UInt8? {
-    switch character {
-    case UInt8(ascii: "0") ... UInt8(ascii: "9"): character - UInt8(ascii: "0")
-    case UInt8(ascii: "a") ... UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A") ... UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-    default: nil
-    }
-  }
 }

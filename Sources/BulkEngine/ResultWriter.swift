@@ -202,7 +202,7 @@ struct ResultWriter {
     case .integer(let integer): String(integer)
     case .double(let double): String(double)
     case .bool(let bool): bool ? "true" : "false"
-    case .bytes(let bytes): "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+    case .bytes(let bytes): "\\x" + Hex.string(bytes)
     case .timestamp(let date): FieldValue.iso8601(date)
     }
   }

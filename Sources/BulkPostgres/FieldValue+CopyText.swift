@@ -21,7 +21,7 @@ extension FieldValue {
     case .bytes(let bytes):
       // The COPY escape `\\` is one backslash, so the value read is `\x…`, bytea's hex form.
       buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")])
-      Self.appendHex(bytes, to: &buffer)
+      Hex.append(bytes, to: &buffer)
     case .timestamp(let date):
       buffer.append(contentsOf: Self.iso8601(date).utf8)
     }
@@ -38,7 +38,7 @@ extension FieldValue {
     case .bool(let bool): text = bool ? "true" : "false"
     case .bytes(let bytes):
       var hex: [UInt8] = []
-      Self.appendHex(bytes, to: &hex)
+      Hex.append(bytes, to: &hex)
       text = "\\x" + String(decoding: hex, as: UTF8.self)
     case .timestamp(let date): text = Self.iso8601(date)
     }
@@ -68,15 +68,6 @@ extension FieldValue {
   /// Backslash, tab, line feed and carriage return: the bytes COPY text format escapes.
   private static func needsEscape(_ byte: UInt8) -> Bool {
     byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-  }
-
-  private static func appendHex(_ bytes: [UInt8], to buffer: inout [UInt8]) {
-    let digits = Array("0123456789abcdef".utf8)
-    buffer.reserveCapacity(buffer.count + bytes.count * 2)
-    for byte in bytes {
-      buffer.append(digits[Int(byte >> 4)])
-      buffer.append(digits[Int(byte & 0x0f)])
-    }
   }
 
   /// PostgreSQL's spellings of the values Swift writes as `inf` and `nan`.

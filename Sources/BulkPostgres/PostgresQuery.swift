@@ -2,10 +2,6 @@ internal import BulkCore
 internal import Foundation
 internal import Synchronization
 
-#if canImport(Glibc)
-internal import Glibc
-#endif
-
 /// A query job's statement on PostgreSQL, sandboxed:
 ///
 /// - one statement (the lexical check, then the server's own refusal to prepare two);
@@ -159,84 +155,13 @@ struct PostgresQuery {
     case .boolean:
       return text == "t" ? .bool(true) : text == "f" ? .bool(false) : .text(text)
     case .bytes:
-      return Self.bytes(hex: text).map(FieldValue.bytes) ?? .text(text)
+      // `\x0a1b…`, as `bytea_output = hex` writes it.
+      return text.hasPrefix("\\x") ? Hex.bytes(text.dropFirst(2)).map(FieldValue.bytes) ?? .text(text) : .text(text)
     case .timestamp:
-      return Self.timestamp(text).map(FieldValue.timestamp) ?? .text(text)
+      return FieldValue.timestamp(parsing: text).map(FieldValue.timestamp) ?? .text(text)
     case .text, .date, .json, .other:
       return .text(text)
     }
-  }
-
-  /// `\x0a1b…`, as `bytea_output = hex` writes it.
-  private static func bytes(hex: String) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count >= 2, digits[0] == UInt8(ascii: "\\"), digits[1] == UInt8(ascii: "x"), digits.count % 2 == 0
-    else { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(digits.count / 2 - 1)
-    var index = 2
-    while index < digits.count {
-      guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
-      bytes.append(high << 4 | low)
-      index += 2
-    }
-    return bytes
-  }
-
-  private static func nibble(_ digit: UInt8) -> UInt8? {
-    switch digit {
-    case UInt8(ascii: "0") ... UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-    case UInt8(ascii: "a") ... UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-    default: nil
-    }
-  }
-
-  /// `2024-01-02 03:04:05.123456+00` (or without zone, read as UTC), as `DateStyle = ISO` and
-  /// `TimeZone = UTC` write it.
-  static func timestamp(_ text: String) -> Date? {
-    let bytes = Array(text.utf8)
-    func number(_ range: Range<Int>) -> Int? {
-      guard range.upperBound <= bytes.count else { return nil }
-      var value = 0
-      for byte in bytes[range] {
-        guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-        value = value * 10 + Int(byte - UInt8(ascii: "0"))
-      }
-      return value
-    }
-    guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: " "),
-      let year = number(0 ..< 4), let month = number(5 ..< 7), let day = number(8 ..< 10),
-      let hour = number(11 ..< 13), let minute = number(14 ..< 16), let second = number(17 ..< 19)
-    else { return nil }
-    var index = 19
-    var fraction = 0.0
-    if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-      var scale = 0.1
-      index += 1
-      while index < bytes.count, let digit = number(index ..< index + 1) {
-        fraction += Double(digit) * scale
-        scale /= 10
-        index += 1
-      }
-    }
-    var offset = 0
-    if index < bytes.count {
-      let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
-      guard bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-"),
-        let hours = number(index + 1 ..< index + 3)
-      else { return nil }
-      let minutes = index + 6 <= bytes.count ? number(index + 4 ..< index + 6) ?? 0 : 0
-      offset = sign * (hours * 3600 + minutes * 60)
-    }
-    var parts = tm()
-    parts.tm_year = Int32(year - 1900)
-    parts.tm_mon = Int32(month - 1)
-    parts.tm_mday = Int32(day)
-    parts.tm_hour = Int32(hour)
-    parts.tm_min = Int32(minute)
-    parts.tm_sec = Int32(second)
-    let seconds = timegm(&parts)
-    return Date(timeIntervalSince1970: Double(seconds - offset) + fraction)
   }
 }
 

@@ -191,7 +191,7 @@ package final class PostgresWarehouse: Warehouse {
       }
       var loader = PostgresChunkLoader(connection: connection, work: work, statements: statements)
       let outcomes = try loader.load()
-      try connection.execute(ledger.insert, [work.jobID, chunk, Self.hex(RecordOutcome.ledgerData(outcomes))])
+      try connection.execute(ledger.insert, [work.jobID, chunk, Hex.string(RecordOutcome.ledgerData(outcomes))])
       try connection.execute("COMMIT")
       return outcomes
     } catch {
@@ -208,41 +208,10 @@ package final class PostgresWarehouse: Warehouse {
   }
 
   private static func decodeOutcomes(_ hex: String?) throws -> [RecordOutcome] {
-    guard let hex, let data = Self.data(hex: hex), let outcomes = RecordOutcome.fromLedgerData(data) else {
+    guard let hex, let bytes = Hex.bytes(hex), let outcomes = RecordOutcome.fromLedgerData(Data(bytes)) else {
       throw PostgresError(message: "a ledger row holds outcomes that cannot be read")
     }
     return outcomes
   }
 
-  private static func hex(_ data: Data) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    text.reserveCapacity(data.count * 2)
-    for byte in data {
-      text.append(digits[Int(byte >> 4)])
-      text.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: text, as: UTF8.self)
-  }
-
-  private static func data(hex: String) -> Data? {
-    func nibble(_ character: UInt8) -> UInt8? {
-      switch character {
-      case UInt8(ascii: "0") ... UInt8(ascii: "9"): character - UInt8(ascii: "0")
-      case UInt8(ascii: "a") ... UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-      case UInt8(ascii: "A") ... UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-      default: nil
-      }
-    }
-    let characters = Array(hex.utf8)
-    guard characters.count.isMultiple(of: 2) else { return nil }
-    var data = Data(capacity: characters.count / 2)
-    var index = 0
-    while index < characters.count {
-      guard let high = nibble(characters[index]), let low = nibble(characters[index + 1]) else { return nil }
-      data.append(high << 4 | low)
-      index += 2
-    }
-    return data
-  }
 }

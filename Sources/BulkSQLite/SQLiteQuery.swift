@@ -76,23 +76,12 @@ struct SQLiteQuery {
     case .double(let double):
       return .double(double)
     case .text(let text):
-      if type == .timestamp, let date = Self.timestamp(text) {
+      if type == .timestamp, let date = FieldValue.timestamp(parsing: text) {
         return .timestamp(date)
       }
       return .text(text)
     case .blob(let bytes):
       return .bytes(bytes)
     }
-  }
-
-  /// ISO 8601 text, with a space or a `T`, with or without fractional seconds and zone (UTC
-  /// when none is written, as SQLite's own date functions write it).
-  static func timestamp(_ text: String) -> Date? {
-    var iso = text.replacingOccurrences(of: " ", with: "T")
-    if !iso.hasSuffix("Z") && !iso.dropFirst(10).contains("+") && !iso.dropFirst(10).contains("-") {
-      iso += "Z"
-    }
-    let fractional = Date.ISO8601FormatStyle.iso8601.year().month().day().time(includingFractionalSeconds: true)
-    return (try? Date(iso, strategy: .iso8601)) ?? (try? Date(iso, strategy: fractional))
   }
 }
