@@ -11,9 +11,18 @@ struct JobStateRequest {
     guard let value = try body.string("state"), !value.isEmpty else {
       throw .invalidArgument("state is required: UploadComplete or Aborted")
     }
-    guard let state = JobState.allCases.first(where: { $0.rawValue.lowercased() == value.lowercased() }) else {
+    guard let state = JobState(named: value) else {
       throw .invalidArgument("state '\(value.prefix(40))' is not a job state: send UploadComplete or Aborted")
     }
     self.state = state
+  }
+}
+
+extension JobState {
+  /// The state whose name is `name` in any case (`uploadcomplete`, `Aborted`), `nil` for none.
+  init?(named name: String) {
+    let name = name.lowercased()
+    guard let state = Self.allCases.first(where: { $0.rawValue.lowercased() == name }) else { return nil }
+    self = state
   }
 }

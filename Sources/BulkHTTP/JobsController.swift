@@ -116,7 +116,7 @@ struct JobsController: Sendable {
 
   private static func state(_ value: String) throws(BulkError) -> JobState? {
     guard !value.isEmpty else { return nil }
-    guard let state = JobState.allCases.first(where: { $0.rawValue.lowercased() == value.lowercased() }) else {
+    guard let state = JobState(named: value) else {
       let names = JobState.allCases.map(\.rawValue).joined(separator: ", ")
       throw .invalidArgument("state '\(value.prefix(40))' is not one of \(names)")
     }

@@ -48,7 +48,8 @@ struct UploadURLSigner: Sendable {
         message: "the upload URL is not signed: get one from GET /v1/bulk/jobs/{id}/upload-url"
       )
     }
-    guard let expiry = Int64(expires), expires.allSatisfy(\.isASCIIDigit), let mac = Self.bytes(hex: signature),
+    guard let expiry = Int64(expires), expires.allSatisfy(\.isASCIIDigit), let mac = Hex.bytes(signature),
+      mac.count == SHA256.byteCount,
       HMAC<SHA256>.isValidAuthenticationCode(
         mac,
         authenticating: Data(Self.message(jobID: jobID, tenantID: tenant, expires: expiry).utf8),
@@ -75,41 +76,17 @@ struct UploadURLSigner: Sendable {
       for: Data(Self.message(jobID: jobID, tenantID: tenantID, expires: expires).utf8),
       using: self.key
     )
-    return mac.map { Self.hexDigits[Int($0 >> 4)] + Self.hexDigits[Int($0 & 0x0f)] }.joined()
+    return Hex.string(Array(mac))
   }
 
   private static func message(jobID: String, tenantID: String, expires: Int64) -> String {
     "\(jobID)\n\(tenantID)\n\(expires)"
   }
 
-  private static let hexDigits = "0123456789abcdef".map(String.init)
-
   /// RFC 3986 unreserved characters: everything else in a query value is percent-encoded.
   private static let unreserved = CharacterSet(
     charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
   )
-
-  /// The bytes of a 64-digit hex string, `nil` for anything else.
-  private static func bytes(hex: String) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count == 2 * SHA256.byteCount else { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(SHA256.byteCount)
-    for index in stride(from: 0, to: digits.count, by: 2) {
-      guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
-      bytes.append(high << 4 | low)
-    }
-    return bytes
-  }
-
-  private static func nibble(_ digit: UInt8) -> UInt8? {
-    switch digit {
-    case UInt8(ascii: "0") ... UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-    case UInt8(ascii: "a") ... UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A") ... UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-    default: nil
-    }
-  }
 }
 
 extension Character {
