@@ -35,9 +35,10 @@ struct BulkServiceTests {
     let catalog = try SQLiteJobCatalog(path: "\(folder)/catalog.sqlite")
     let staging = try FileStagingStore(directory: "\(folder)/staging", limits: Limits())
     let events = JobEvents()
+    let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let engine = try JobEngine(
       catalog: catalog,
-      warehouse: try SQLiteWarehouse(directory: "\(folder)/warehouse"),
+      warehouse: warehouse,
       staging: staging,
       resultsDirectory: "\(folder)/results",
       events: events,
@@ -47,7 +48,6 @@ struct BulkServiceTests {
       decodeRow: RecordBatchRows.decode,
       tenant: { Tenant(id: $0) }
     )
-    let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let jobs = JobService(catalog: catalog, staging: staging, processor: engine, events: events, logger: logger)
     let sql = { (text: String) throws in
       try SQLiteConnection(path: warehouse.path(of: Tenant(id: "acme"))).execute(text)
