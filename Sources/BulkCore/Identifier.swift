@@ -1,3 +1,5 @@
+internal import Foundation
+
 /// SQL identifiers (tables, columns, schemas) that the server accepts from clients.
 ///
 /// Names are checked here and always quoted when they reach SQL, so a name such as
@@ -16,6 +18,12 @@ package enum Identifier {
       Self.isLetter(byte) || (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(byte)
         || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "$")
     }
+  }
+
+  /// `name` as a quoted SQL identifier, for PostgreSQL, Redshift and SQLite alike: in double
+  /// quotes, embedded double quotes doubled.
+  package static func quoted(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 
   private static func isLetter(_ byte: UInt8) -> Bool {

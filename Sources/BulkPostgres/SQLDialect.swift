@@ -16,7 +16,7 @@ package enum SQLDialect: String, Hashable, Sendable {
   /// `identifier` as a quoted SQL identifier: in double quotes, embedded double quotes doubled.
   /// Every schema, table and column name reaches SQL through here and nowhere else.
   package static func quoted(_ identifier: String) -> String {
-    "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    Identifier.quoted(identifier)
   }
 
   /// `"schema"."name"`.

@@ -9,9 +9,9 @@ struct ChunkApplier {
   let connection: SQLiteConnection
 
   func apply() throws -> [RecordOutcome] {
-    let table = Self.quoted(self.work.table.name)
-    let columns = self.work.columns.map(Self.quoted)
-    let key = Self.quoted(self.work.keyColumn)
+    let table = Identifier.quoted(self.work.table.name)
+    let columns = self.work.columns.map(Identifier.quoted)
+    let key = Identifier.quoted(self.work.keyColumn)
     let keyIndex = self.work.columns.firstIndex(of: self.work.keyColumn)
     let placeholders = (1 ... max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
     let others = self.work.columns.enumerated().filter { $0.element != self.work.keyColumn }
@@ -25,7 +25,7 @@ struct ChunkApplier {
         try self.run(insert, record.values) { _ in .succeeded(created: true) }
       }
     case .update:
-      let assignments = others.enumerated().map { "\(Self.quoted($0.element.element)) = ?\($0.offset + 1)" }
+      let assignments = others.enumerated().map { "\(Identifier.quoted($0.element.element)) = ?\($0.offset + 1)" }
       let update = try self.connection.prepare(
         "UPDATE \(table) SET \(assignments.joined(separator: ", ")) WHERE \(key) = ?\(others.count + 1)"
       )
@@ -37,7 +37,7 @@ struct ChunkApplier {
         }
       }
     case .upsert:
-      let assignments = others.map { "\(Self.quoted($0.element)) = excluded.\(Self.quoted($0.element))" }
+      let assignments = others.map { "\(Identifier.quoted($0.element)) = excluded.\(Identifier.quoted($0.element))" }
       let conflict = assignments.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(assignments.joined(separator: ", "))"
       let upsert = try self.connection.prepare(
         "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (\(key)) \(conflict)"
@@ -121,10 +121,5 @@ struct ChunkApplier {
     case .bytes(let bytes): "\(bytes.count) bytes"
     case .timestamp(let date): date.formatted(.iso8601)
     }
-  }
-
-  /// An identifier in double quotes, embedded quotes doubled.
-  static func quoted(_ identifier: String) -> String {
-    "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }
