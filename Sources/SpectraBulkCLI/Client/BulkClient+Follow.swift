@@ -14,5 +14,4 @@ extension BulkClient {
       throw RPCError(code: .unavailable, message: "the watch ended before the job finished")
     }
   }
-
 }

@@ -39,7 +39,7 @@ struct RetryPolicy: Sendable {
     while true {
       do {
         return try await body()
-      } catch  where Self.isTransient(error) && !(started?.isSet ?? false) && attempt < self.maxRetries {
+      } catch where Self.isTransient(error) && !(started?.isSet ?? false) && attempt < self.maxRetries {
         attempt += 1
         let pause = self.backoff(attempt: attempt)
         notes?.note("\(what) failed (\(Self.reason(error))); retrying in \(pause)")
