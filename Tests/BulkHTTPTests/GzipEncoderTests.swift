@@ -68,11 +68,4 @@ struct GzipEncoderTests {
     )
     #expect(parts.count < Self.csv.count / 3)
   }
-
-  @Test("the CRC-32 is the standard one")
-  func crc() {
-    var crc = CRC32()
-    crc.update(Array("123456789".utf8))
-    #expect(crc.value == 0xCBF4_3926)
-  }
 }
