@@ -35,7 +35,9 @@ struct BadRowsTests {
       switch bad[record] {
       case "INVALID_VALUE": text += "\(record),name \(record),not-a-number\n"
       case "NOT_NULL": text += "\(record),,\(record).25\n"
-      case "DUPLICATE_KEY": text += "1,duplicate of 1,1\n"
+      // The key of the record before, which is in the same chunk: chunks run in any order, the
+      // records of one chunk in upload order.
+      case "DUPLICATE_KEY": text += "\(record - 1),duplicate of \(record - 1),1\n"
       default: text += "\(record),name \(record),\(record).25\n"
       }
     }
@@ -92,7 +94,7 @@ struct BadRowsTests {
       let updated = try await harness.run(JobSpec(operation: .update, object: "items"), csv: update)
       #expect(updated.state == .jobComplete)
       let missing = try await harness.results(updated, .failed)
-      // The ghosts, and the keys whose rows the insert refused (a duplicate row carried id 1).
+      // The ghosts, and the keys whose rows the insert refused (a duplicate carried the key before).
       #expect(missing.records == 10 + Int64(bad.keys.filter { $0 <= 1000 }.count))
       #expect(missing.text.contains("NOT_FOUND: no row with id = 1000100"))
     }
