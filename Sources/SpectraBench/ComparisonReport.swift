@@ -23,6 +23,9 @@ struct ComparisonReport: Encodable, Sendable {
     var reason: String?
     var jobSeconds: [Double] = []
     var baselineSeconds: [Double] = []
+    /// The part of each round's job spent creating the job and uploading its data; the rest is
+    /// processing (and, for an export, the download).
+    var uploadSeconds: [Double] = []
     /// The server's processor time (user and system) in each round's job.
     var serverCPUSeconds: [Double] = []
     /// The highest peak RSS of the server over the case's rounds, in bytes.
@@ -39,7 +42,8 @@ struct ComparisonReport: Encodable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-      case name, job, baseline, available, reason, jobSeconds, baselineSeconds, serverCPUSeconds, serverPeakRSSBytes
+      case name, job, baseline, available, reason, jobSeconds, baselineSeconds, uploadSeconds, serverCPUSeconds
+      case serverPeakRSSBytes
       case targetRatio
       case jobMedian, baselineMedian, ratio
     }
@@ -61,6 +65,7 @@ struct ComparisonReport: Encodable, Sendable {
       try container.encodeIfPresent(self.reason, forKey: .reason)
       try container.encode(self.jobSeconds, forKey: .jobSeconds)
       try container.encode(self.baselineSeconds, forKey: .baselineSeconds)
+      try container.encode(self.uploadSeconds, forKey: .uploadSeconds)
       try container.encode(self.serverCPUSeconds, forKey: .serverCPUSeconds)
       try container.encode(self.serverPeakRSSBytes, forKey: .serverPeakRSSBytes)
       try container.encode(self.targetRatio, forKey: .targetRatio)

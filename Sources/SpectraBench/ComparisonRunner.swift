@@ -18,6 +18,8 @@ struct ComparisonRunner: Sendable {
   /// What one job took, as its client and its server saw it.
   struct JobMeasurement {
     var seconds: Double
+    /// Creating the job and uploading its data, within `seconds`.
+    var uploadSeconds: Double
     /// The server's peak RSS, in bytes.
     var peakRSS: Int
     /// The server's processor time (user and system).
@@ -35,7 +37,7 @@ struct ComparisonRunner: Sendable {
         baseline = try self.baseline(name)
       }
     }
-    return (job ?? JobMeasurement(seconds: 0, peakRSS: 0, cpuSeconds: 0), baseline ?? 0)
+    return (job ?? JobMeasurement(seconds: 0, uploadSeconds: 0, peakRSS: 0, cpuSeconds: 0), baseline ?? 0)
   }
 
   private func job(_ name: String) async throws -> JobMeasurement {
@@ -111,7 +113,10 @@ struct ComparisonRunner: Sendable {
     defer { server.stop() }
     let csv = self.csv
     let timeout = self.timeout
-    let (seconds, job) = try await JobClient.withClient(port: server.grpcPort, token: BenchDatabases.token) { client in
+    let (seconds, uploadSeconds, job) = try await JobClient.withClient(
+      port: server.grpcPort,
+      token: BenchDatabases.token
+    ) { client in
       let start = ContinuousClock.now
       let job = try await client.create(
         operation,
@@ -119,8 +124,9 @@ struct ComparisonRunner: Sendable {
         externalIDField: operation == .upsert ? "id" : ""
       )
       try await client.upload(csv, jobID: job.jobID)
+      let uploaded = ContinuousClock.now
       let done = try await Self.withTimeout(timeout) { try await client.closeAndWait(jobID: job.jobID) }
-      return (Self.seconds(ContinuousClock.now - start), done)
+      return (Self.seconds(ContinuousClock.now - start), Self.seconds(uploaded - start), done)
     }
     guard job.state == .jobComplete, job.numberRecordsFailed == 0, job.numberRecordsProcessed == self.rows else {
       throw ValidationError(
@@ -128,7 +134,12 @@ struct ComparisonRunner: Sendable {
           + "\(job.numberRecordsFailed) failed: \(job.errorMessage)\n\(server.logTail)"
       )
     }
-    return JobMeasurement(seconds: seconds, peakRSS: server.peakRSS, cpuSeconds: server.cpuSeconds)
+    return JobMeasurement(
+      seconds: seconds,
+      uploadSeconds: uploadSeconds,
+      peakRSS: server.peakRSS,
+      cpuSeconds: server.cpuSeconds
+    )
   }
 
   /// A query job of the whole table, timed from create to the last byte of its results.
@@ -166,7 +177,7 @@ struct ComparisonRunner: Sendable {
       throw CaseUnavailable(reason: "the query job completed without rows: this server does not run queries")
     }
     try self.expect(records, "records downloaded from the query job")
-    return JobMeasurement(seconds: seconds, peakRSS: server.peakRSS, cpuSeconds: server.cpuSeconds)
+    return JobMeasurement(seconds: seconds, uploadSeconds: 0, peakRSS: server.peakRSS, cpuSeconds: server.cpuSeconds)
   }
 
   private func startServer(folder: URL, postgres: Bool) throws -> BenchServer {

@@ -104,14 +104,17 @@ struct Compare: AsyncParsableCommand {
           let (job, baseline) = try await bench.run(name, jobFirst: round.isMultiple(of: 2))
           entry.jobSeconds.append(job.seconds)
           entry.baselineSeconds.append(baseline)
+          entry.uploadSeconds.append(job.uploadSeconds)
           entry.serverCPUSeconds.append(job.cpuSeconds)
           entry.serverPeakRSSBytes = max(entry.serverPeakRSSBytes, job.peakRSS)
           print(
             String(
-              format: "  %@ round %d: job %.2f s (server CPU %.2f s), baseline %.2f s, server peak RSS %d MiB",
+              format:
+                "  %@ round %d: job %.2f s (upload %.2f s, server CPU %.2f s), baseline %.2f s, server peak RSS %d MiB",
               name as NSString,
               round + 1,
               job.seconds,
+              job.uploadSeconds,
               job.cpuSeconds,
               baseline,
               job.peakRSS >> 20
