@@ -1,17 +1,16 @@
-package import Foundation
-
 extension RecordOutcome {
   /// Encodes a chunk's outcomes for its ledger row: per record a tag byte (0 created, 1 updated
   /// or deleted, 2 failed), and for a failure its code and message, each a little-endian `UInt32`
   /// length and UTF-8 bytes.
-  package static func ledgerData(_ outcomes: [RecordOutcome]) -> Data {
-    var data = Data()
+  package static func ledgerBytes(_ outcomes: [RecordOutcome]) -> [UInt8] {
+    var data: [UInt8] = []
     data.reserveCapacity(outcomes.count)
     func appendString(_ string: String) {
-      let bytes = Array(string.utf8)
-      var length = UInt32(bytes.count).littleEndian
-      withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
-      data.append(contentsOf: bytes)
+      let length = UInt32(truncatingIfNeeded: string.utf8.count)
+      data.append(contentsOf: [
+        UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24),
+      ])
+      data.append(contentsOf: string.utf8)
     }
     for outcome in outcomes {
       switch outcome {
@@ -26,9 +25,8 @@ extension RecordOutcome {
     return data
   }
 
-  /// Decodes what `ledgerData` wrote; `nil` for bytes it did not write.
-  package static func fromLedgerData(_ data: Data) -> [RecordOutcome]? {
-    let bytes = [UInt8](data)
+  /// Decodes what `ledgerBytes` wrote; `nil` for bytes it did not write.
+  package static func fromLedgerBytes(_ bytes: [UInt8]) -> [RecordOutcome]? {
     var index = 0
     func readString() -> String? {
       guard index + 4 <= bytes.count else { return nil }

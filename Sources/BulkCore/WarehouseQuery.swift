@@ -1,4 +1,4 @@
-package import Foundation
+internal import Foundation
 internal import Synchronization
 
 /// A query job's statement, as a warehouse runs it: read-only, alone, within its timeout.

@@ -1,7 +1,7 @@
 /// The SQL of a tenant's ledger table `"<schema>"."_spectra_ledger"`: one row per committed
 /// chunk, `(job_id, chunk, outcomes)`, written in the chunk's own transaction.
 ///
-/// Outcomes travel as hex text (`RecordOutcome.ledgerData`), decoded and encoded by the server,
+/// Outcomes travel as hex text (`RecordOutcome.ledgerBytes`), decoded and encoded by the server,
 /// so no binary parameter is needed.
 package struct LedgerStatements: Hashable, Sendable {
   /// The ledger table's name in every tenant schema.

@@ -191,7 +191,7 @@ package final class PostgresWarehouse: Warehouse {
       }
       var loader = PostgresChunkLoader(connection: connection, work: work, statements: statements)
       let outcomes = try loader.load()
-      try connection.execute(ledger.insert, [work.jobID, chunk, Hex.string(RecordOutcome.ledgerData(outcomes))])
+      try connection.execute(ledger.insert, [work.jobID, chunk, Hex.string(RecordOutcome.ledgerBytes(outcomes))])
       try connection.execute("COMMIT")
       return outcomes
     } catch {
@@ -208,7 +208,7 @@ package final class PostgresWarehouse: Warehouse {
   }
 
   private static func decodeOutcomes(_ hex: String?) throws -> [RecordOutcome] {
-    guard let hex, let bytes = Hex.bytes(hex), let outcomes = RecordOutcome.fromLedgerData(Data(bytes)) else {
+    guard let hex, let bytes = Hex.bytes(hex), let outcomes = RecordOutcome.fromLedgerBytes(bytes) else {
       throw PostgresError(message: "a ledger row holds outcomes that cannot be read")
     }
     return outcomes

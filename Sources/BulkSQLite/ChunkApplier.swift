@@ -6,54 +6,67 @@ internal import Foundation
 /// statement execution per record.
 struct ChunkApplier {
   let work: ChunkWork
+  /// The records' values, ready to bind.
+  let rows: SQLiteRows
   let connection: SQLiteConnection
 
   func apply() throws -> [RecordOutcome] {
+    try self.rows.withBinder { rows in try self.apply(rows) }
+  }
+
+  private func apply(_ rows: SQLiteRows.Binder) throws -> [RecordOutcome] {
     let table = Identifier.quoted(self.work.table.name)
     let columns = self.work.columns.map(Identifier.quoted)
     let key = Identifier.quoted(self.work.keyColumn)
     let keyIndex = self.work.columns.firstIndex(of: self.work.keyColumn)
     let placeholders = (1 ... max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
+    let everyColumn = Array(self.work.columns.indices)
     let others = self.work.columns.enumerated().filter { $0.element != self.work.keyColumn }
+    let records = self.work.records.indices
 
     switch self.work.operation {
     case .insert:
       let insert = try self.connection.prepare(
         "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
       )
-      return try self.work.records.map { record in
-        try self.run(insert, record.values) { _ in .succeeded(created: true) }
+      defer { insert.clearBindings() }
+      return try records.map { record in
+        try self.run(insert, record, of: rows, columns: everyColumn) { _ in .succeeded(created: true) }
       }
     case .update:
+      guard let keyIndex else { return records.map { _ in Self.missingKey } }
       let assignments = others.enumerated().map { "\(Identifier.quoted($0.element.element)) = ?\($0.offset + 1)" }
       let update = try self.connection.prepare(
         "UPDATE \(table) SET \(assignments.joined(separator: ", ")) WHERE \(key) = ?\(others.count + 1)"
       )
-      return try self.work.records.map { record in
-        guard let keyIndex else { return Self.missingKey }
-        let values = others.map { record.values[$0.offset] } + [record.values[keyIndex]]
-        return try self.run(update, values) { changes in
-          changes == 0 ? self.notFound(record.values[keyIndex]) : .succeeded(created: false)
+      defer { update.clearBindings() }
+      let bound = others.map(\.offset) + [keyIndex]
+      return try records.map { record in
+        try self.run(update, record, of: rows, columns: bound) { changes in
+          changes == 0 ? self.notFound(record, keyIndex) : .succeeded(created: false)
         }
       }
     case .upsert:
+      guard let keyIndex else { return records.map { _ in Self.missingKey } }
       let assignments = others.map { "\(Identifier.quoted($0.element)) = excluded.\(Identifier.quoted($0.element))" }
       let conflict = assignments.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(assignments.joined(separator: ", "))"
       let upsert = try self.connection.prepare(
         "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (\(key)) \(conflict)"
       )
+      defer { upsert.clearBindings() }
       let exists = try self.connection.prepare("SELECT 1 FROM \(table) WHERE \(key) = ?1 LIMIT 1")
-      return try self.work.records.map { record in
-        guard let keyIndex else { return Self.missingKey }
-        let existed = try exists.bind([Self.sqliteValue(record.values[keyIndex])]).step()
-        return try self.run(upsert, record.values) { _ in .succeeded(created: !existed) }
+      defer { exists.clearBindings() }
+      return try records.map { record in
+        let existed = try exists.bind(record: record, of: rows, columns: [keyIndex]).step()
+        return try self.run(upsert, record, of: rows, columns: everyColumn) { _ in .succeeded(created: !existed) }
       }
     case .delete:
+      guard let keyIndex else { return records.map { _ in Self.missingKey } }
       let delete = try self.connection.prepare("DELETE FROM \(table) WHERE \(key) = ?1")
-      return try self.work.records.map { record in
-        guard let keyIndex else { return Self.missingKey }
-        return try self.run(delete, [record.values[keyIndex]]) { changes in
-          changes == 0 ? self.notFound(record.values[keyIndex]) : .succeeded(created: false)
+      defer { delete.clearBindings() }
+      return try records.map { record in
+        try self.run(delete, record, of: rows, columns: [keyIndex]) { changes in
+          changes == 0 ? self.notFound(record, keyIndex) : .succeeded(created: false)
         }
       }
     case .query:
@@ -65,11 +78,13 @@ struct ChunkApplier {
   /// anything else (a full disk, I/O) fails the chunk.
   private func run(
     _ statement: SQLiteStatement,
-    _ values: [FieldValue],
+    _ record: Int,
+    of rows: SQLiteRows.Binder,
+    columns: [Int],
     outcome: (Int) -> RecordOutcome
   ) throws -> RecordOutcome {
     do {
-      try statement.bind(values.map(Self.sqliteValue)).run()
+      try statement.bind(record: record, of: rows, columns: columns).run()
       return outcome(self.connection.changes)
     } catch let error as SQLiteError {
       guard let code = Self.recordErrorCode(error.code) else { throw error }
@@ -77,8 +92,9 @@ struct ChunkApplier {
     }
   }
 
-  private func notFound(_ key: FieldValue) -> RecordOutcome {
-    .failed(code: "NOT_FOUND", message: "no row with \(self.work.keyColumn) = \(Self.display(key))")
+  private func notFound(_ record: Int, _ keyIndex: Int) -> RecordOutcome {
+    let key = self.work.records[record].values[keyIndex]
+    return .failed(code: "NOT_FOUND", message: "no row with \(self.work.keyColumn) = \(Self.display(key))")
   }
 
   private static let missingKey = RecordOutcome.failed(code: "INVALID_VALUE", message: "the record has no key value")
@@ -94,20 +110,6 @@ struct ChunkApplier {
     case SQLITE_TOOBIG: "VALUE_TOO_LONG"
     case _ where code & 0xFF == SQLITE_CONSTRAINT: "DATABASE_ERROR"
     default: nil
-    }
-  }
-
-  static func sqliteValue(_ value: FieldValue) -> SQLiteStatement.Value {
-    switch value {
-    case .null: .null
-    case .text(let text): .text(text)
-    case .number(let literal):
-      Int64(literal).map { .integer($0) } ?? Double(literal).map { .double($0) } ?? .text(literal)
-    case .integer(let integer): .integer(integer)
-    case .double(let double): .double(double)
-    case .bool(let bool): .integer(bool ? 1 : 0)
-    case .bytes(let bytes): .blob(bytes)
-    case .timestamp(let date): .text(FieldValue.iso8601(date))
     }
   }
 

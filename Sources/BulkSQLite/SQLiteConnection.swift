@@ -159,6 +159,24 @@ package final class SQLiteStatement {
     return self
   }
 
+  /// Binds values of record `record` of `rows` to the parameters `?1`, `?2`, …: the value of
+  /// column `columns[0]`, `columns[1]`, and so on.
+  @discardableResult
+  func bind(record: Int, of rows: SQLiteRows.Binder, columns: [Int]) throws -> SQLiteStatement {
+    sqlite3_reset(self.handle)
+    for (offset, column) in columns.enumerated() {
+      let status = rows.bind(record: record, column: column, to: self.handle, parameter: Int32(offset + 1))
+      guard status == SQLITE_OK else { throw self.connection.error(status) }
+    }
+    return self
+  }
+
+  /// Unbinds every parameter (binds NULL), so the statement keeps no pointer to bound values.
+  func clearBindings() {
+    sqlite3_reset(self.handle)
+    sqlite3_clear_bindings(self.handle)
+  }
+
   /// Advances to the next row; `false` when the statement is done.
   package func step() throws -> Bool {
     let status = sqlite3_step(self.handle)

@@ -44,15 +44,16 @@ package final class SQLiteWarehouse: Warehouse {
   }
 
   package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
-    try await self.database(of: tenant).run { connection in
+    let rows = SQLiteRows(work.records, width: work.columns.count)
+    return try await self.database(of: tenant).run { connection in
       try connection.transaction {
         try Self.createLedger(connection)
         if let stored = try Self.ledgerOutcomes(jobID: work.jobID, chunk: work.chunk, connection) {
           return stored
         }
-        let outcomes = try ChunkApplier(work: work, connection: connection).apply()
+        let outcomes = try ChunkApplier(work: work, rows: rows, connection: connection).apply()
         try connection.prepare("INSERT INTO _spectra_ledger (job_id, chunk, outcomes) VALUES (?1, ?2, ?3)")
-          .bind([.text(work.jobID), .integer(Int64(work.chunk)), .blob(Array(RecordOutcome.ledgerData(outcomes)))])
+          .bind([.text(work.jobID), .integer(Int64(work.chunk)), .blob(RecordOutcome.ledgerBytes(outcomes))])
           .run()
         return outcomes
       }
@@ -114,7 +115,7 @@ package final class SQLiteWarehouse: Warehouse {
   }
 
   private static func decode(_ value: SQLiteStatement.Value, jobID: String) throws -> [RecordOutcome] {
-    guard case .blob(let bytes) = value, let outcomes = RecordOutcome.fromLedgerData(Data(bytes)) else {
+    guard case .blob(let bytes) = value, let outcomes = RecordOutcome.fromLedgerBytes(bytes) else {
       throw SQLiteError(code: 0, message: "the ledger row of job \(jobID) cannot be read")
     }
     return outcomes
