@@ -68,6 +68,13 @@ struct SQLiteRows: Sendable {
     self.lengths.append(0)
   }
 
+  private mutating func append(_ kind: Kind, _ content: String.UTF8View) {
+    if let appended: Void = content.withContiguousStorageIfAvailable({ self.append(kind, $0) }) {
+      return appended
+    }
+    self.append(kind, Array(content))
+  }
+
   private mutating func append(_ kind: Kind, _ content: some Collection<UInt8>) {
     self.kinds.append(kind)
     self.scalars.append(content.isEmpty ? 0 : Int64(self.bytes.count))
