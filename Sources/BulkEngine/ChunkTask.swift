@@ -35,7 +35,8 @@ struct ChunkTask: Sendable {
       switch records[index].values {
       case .success(let values):
         switch self.plan.coerce(values) {
-        case .success(let coerced): prepared.append((index, ChunkRecord(number: records[index].number, values: coerced)))
+        case .success(let coerced):
+          prepared.append((index, ChunkRecord(number: records[index].number, values: coerced)))
         case .failure(let failure): outcomes[index] = failure.outcome
         }
       case .failure(let failure):
@@ -62,7 +63,7 @@ struct ChunkTask: Sendable {
       }
       guard let result else {
         if !alreadyWritten {
-          try writer.write(chunk: self.chunk.index, unprocessed: records)
+          try await writer.write(chunk: self.chunk.index, unprocessed: records)
         }
         return ChunkCounts(processed: 0, failed: 0, total: Int64(records.count), completed: false)
       }
@@ -78,7 +79,7 @@ struct ChunkTask: Sendable {
     }
     let final = outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "no outcome") }
     if !alreadyWritten {
-      try writer.write(chunk: self.chunk.index, records: records, outcomes: final)
+      try await writer.write(chunk: self.chunk.index, records: records, outcomes: final)
     }
     let failed = final.reduce(into: Int64(0)) { count, outcome in
       if case .failed = outcome { count += 1 }

@@ -160,8 +160,13 @@ struct JobRunner: Sendable {
         try self.context.results.writeColumns(current.columns, jobID: job.id)
       }
       let records = current.parse(chunk)
-      try ResultWriter(job: job, columns: current.columns, results: self.context.results, source: chunk.payload.text)
-        .write(chunk: chunk.index, unprocessed: records)
+      try await ResultWriter(
+        job: job,
+        columns: current.columns,
+        results: self.context.results,
+        source: chunk.payload.text
+      )
+      .write(chunk: chunk.index, unprocessed: records)
       await tracker.add(
         ChunkCounts(processed: 0, failed: 0, total: Int64(records.count), completed: false),
         chunk: chunk.index

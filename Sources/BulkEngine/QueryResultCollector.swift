@@ -113,7 +113,7 @@ final class QueryResultCollector: QueryRowSink {
       // After a failed chunk, later ones would leave a gap: the job fails with the first error.
       guard self.written.withLock({ $0.failure == nil }) else { return }
       do {
-        try self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.query: records])
+        try self.results.writeChunkBlocking(jobID: self.job.id, chunk: chunk, sets: [.query: records])
         self.written.withLock { $0.totals = totals }
         self.progress.yield(totals)
       } catch {

@@ -57,29 +57,55 @@ struct ResultStore: Sendable {
   }
 
   /// Writes one chunk's result sets in one file; a set left out has no records in the chunk.
-  func writeChunk(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) throws {
-    let folder = self.folder(of: jobID)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    var header = ByteBuffer()
-    header.writeBytes(Self.magic)
-    var body = ByteBuffer()
-    var indexes = ByteBuffer()
-    let indexesStart = Self.headerSize + sets.values.reduce(0) { $0 + $1.bytes.readableBytes }
+  /// The file is written and made durable on a queue of its own: the fsyncs block a thread, which
+  /// must not be one of the concurrency pool's, where the next chunks are being parsed.
+  func writeChunk(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) async throws {
+    let contents = Self.encode(sets)
+    try await DispatchQueue(label: "spectra.bulk.results.\(jobID).\(chunk)").run {
+      try self.store(contents, jobID: jobID, chunk: chunk)
+    }
+  }
+
+  /// `writeChunk`, blocking the caller: for a caller already on a queue of its own.
+  func writeChunkBlocking(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) throws {
+    try self.store(Self.encode(sets), jobID: jobID, chunk: chunk)
+  }
+
+  /// A chunk's result file: the header, every set's records, then every set's indexes.
+  private static func encode(_ sets: [ResultSet: EncodedRecords]) -> ByteBuffer {
+    let data = sets.values.reduce(0) { $0 + $1.bytes.readableBytes }
+    let indexesStart = Self.headerSize + data
+    var contents = ByteBuffer()
+    contents.reserveCapacity(indexesStart + 8 * sets.values.reduce(0) { $0 + $1.count })
+    contents.writeBytes(Self.magic)
+    var dataOffset = Self.headerSize
+    var indexOffset = indexesStart
     for set in ResultSet.allCases {
       let records = sets[set] ?? EncodedRecords()
-      header.writeInteger(UInt64(Self.headerSize + body.writerIndex), endianness: .little)
-      header.writeInteger(UInt64(records.bytes.readableBytes), endianness: .little)
-      header.writeInteger(UInt64(indexesStart + indexes.writerIndex), endianness: .little)
-      header.writeInteger(UInt64(records.count), endianness: .little)
-      var bytes = records.bytes
-      body.writeBuffer(&bytes)
-      for start in records.starts {
-        indexes.writeInteger(UInt64(start), endianness: .little)
+      contents.writeInteger(UInt64(dataOffset), endianness: .little)
+      contents.writeInteger(UInt64(records.bytes.readableBytes), endianness: .little)
+      contents.writeInteger(UInt64(indexOffset), endianness: .little)
+      contents.writeInteger(UInt64(records.count), endianness: .little)
+      dataOffset += records.bytes.readableBytes
+      indexOffset += 8 * records.count
+    }
+    for set in ResultSet.allCases {
+      if let records = sets[set] {
+        contents.writeImmutableBuffer(records.bytes)
       }
     }
-    header.writeBuffer(&body)
-    header.writeBuffer(&indexes)
-    try Self.writeWhole(Data(header.readableBytesView), to: self.file(jobID: jobID, chunk: chunk))
+    for set in ResultSet.allCases {
+      for start in sets[set]?.starts ?? [] {
+        contents.writeInteger(UInt64(start), endianness: .little)
+      }
+    }
+    return contents
+  }
+
+  private func store(_ contents: ByteBuffer, jobID: String, chunk: Int) throws {
+    let folder = self.folder(of: jobID)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try contents.withUnsafeReadableBytes { try Self.writeWhole($0, to: self.file(jobID: jobID, chunk: chunk)) }
     try SpoolFile.syncDirectory(folder)
   }
 
@@ -193,14 +219,21 @@ struct ResultStore: Sendable {
     }
   }
 
-  private static func section(of set: ResultSet, in contents: Data, chunk: Int, headerOnly: Bool = false) throws -> Section {
+  private static func section(
+    of set: ResultSet,
+    in contents: Data,
+    chunk: Int,
+    headerOnly: Bool = false
+  ) throws -> Section {
     guard contents.count >= Self.headerSize, contents.prefix(4).elementsEqual(Self.magic),
       let position = ResultSet.allCases.firstIndex(of: set)
     else {
       throw BulkError(code: .internal, message: "the results of chunk \(chunk) are damaged")
     }
     let fields = contents.withUnsafeBytes { raw in
-      (0 ..< 4).map { Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + position * 32 + $0 * 8, as: UInt64.self))) }
+      (0 ..< 4).map {
+        Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + position * 32 + $0 * 8, as: UInt64.self)))
+      }
     }
     let (dataStart, dataLength, indexStart, count) = (fields[0], fields[1], fields[2], fields[3])
     guard headerOnly || (dataStart + dataLength <= contents.count && indexStart + count * 8 <= contents.count) else {
@@ -210,7 +243,7 @@ struct ResultStore: Sendable {
   }
 
   /// Writes a file through a temporary name, fsynced, so it appears whole or not at all.
-  static func writeWhole(_ data: Data, to url: URL) throws {
+  static func writeWhole(_ data: some ContiguousBytes, to url: URL) throws {
     let temporary = url.appendingPathExtension("tmp")
     try SpoolFile.writeDurably(data, to: temporary)
     guard rename(temporary.path, url.path) == 0 else {
@@ -220,7 +253,7 @@ struct ResultStore: Sendable {
 }
 
 /// Records encoded for a result file, and where each starts.
-struct EncodedRecords {
+struct EncodedRecords: Sendable {
   var bytes = ByteBuffer()
   var starts: [Int] = []
 

@@ -46,7 +46,7 @@ final class SpoolFile {
 
   /// Writes `bytes` at the end. On failure the file is cut back to its old size, so a refused
   /// append leaves nothing behind.
-  func append(_ bytes: Data) throws {
+  func append(_ bytes: some ContiguousBytes) throws {
     let start = self.size
     var written = 0
     try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
@@ -130,7 +130,7 @@ final class SpoolFile {
   }
 
   /// Writes a whole small file and fsyncs it.
-  static func writeDurably(_ data: Data, to url: URL) throws {
+  static func writeDurably(_ data: some ContiguousBytes, to url: URL) throws {
     let file = try SpoolFile(path: url.path)
     guard ftruncate(file.descriptor, 0) == 0 else {
       throw SpoolFileError(operation: "ftruncate", path: url.path, errno: errno)
