@@ -127,7 +127,11 @@ private final class ProxiedConnection: Sendable {
       guard count > 0 else { break }
       var written = 0
       while written < count {
-        let result = buffer[written ..< count].withUnsafeBytes { write(destination, $0.baseAddress, $0.count) }
+        // MSG_NOSIGNAL: after a cut the other side is shut down, and a plain write would raise
+        // SIGPIPE, which ends the whole test process.
+        let result = buffer[written ..< count].withUnsafeBytes {
+          send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+        }
         guard result > 0 else { break loop }
         written += result
       }
