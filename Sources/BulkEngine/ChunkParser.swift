@@ -66,7 +66,7 @@ struct ChunkParser: Sendable {
         let number = chunk.firstRecord + Int64(index)
         do {
           let values = try self.decodeRow(frame)
-          return ParsedRecord(number: number, original: .typed(values), values: .success(values))
+          return ParsedRecord(number: number, original: .typed(values), values: .values(values))
         } catch {
           return ParsedRecord(
             number: number,
@@ -175,7 +175,7 @@ struct ChunkParser: Sendable {
     return ParsedRecord(
       number: record.number,
       original: .csv(record.fields),
-      values: .success(record.fields.map { $0.isEmpty ? .null : .text($0) }),
+      values: .fields(record.fields),
       raw: start >= 0 ? start ..< start + record.raw.readableBytes : nil
     )
   }
@@ -197,7 +197,7 @@ struct ChunkParser: Sendable {
       }
       values[index] = Self.fieldValue(value)
     }
-    return ParsedRecord(number: record.number, original: .json(record.fields), values: .success(values))
+    return ParsedRecord(number: record.number, original: .json(record.fields), values: .values(values))
   }
 
   static func fieldValue(_ value: JSONValue) -> FieldValue {

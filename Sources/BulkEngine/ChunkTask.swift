@@ -27,18 +27,18 @@ struct ChunkTask: Sendable {
     let alreadyWritten = self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index)
 
     var outcomes = [RecordOutcome?](repeating: nil, count: records.count)
-    var prepared: [(index: Int, record: ChunkRecord)] = []
+    // The records to apply, and where each is among the chunk's.
+    var prepared: [ChunkRecord] = []
+    var positions: [Int] = []
     prepared.reserveCapacity(records.count)
+    positions.reserveCapacity(records.count)
     // By index, and the plan called directly: a copy of a record or a partial application of the
     // plan's method would retain their contents once per record.
     for index in records.indices {
-      switch records[index].values {
-      case .success(let values):
-        switch self.plan.coerce(values) {
-        case .success(let coerced):
-          prepared.append((index, ChunkRecord(number: records[index].number, values: coerced)))
-        case .failure(let failure): outcomes[index] = failure.outcome
-        }
+      switch self.plan.coerce(records[index].values) {
+      case .success(let coerced):
+        prepared.append(ChunkRecord(number: records[index].number, values: coerced))
+        positions.append(index)
       case .failure(let failure):
         outcomes[index] = failure.outcome
       }
@@ -50,7 +50,7 @@ struct ChunkTask: Sendable {
       table: self.plan.table,
       keyColumn: self.plan.keyColumn,
       columns: self.plan.appliedColumns,
-      records: prepared.map(\.record)
+      records: prepared
     )
 
     let applied: [RecordOutcome]
@@ -74,8 +74,8 @@ struct ChunkTask: Sendable {
         "chunk \(self.chunk.index) has \(prepared.count) records to apply but the warehouse reported \(applied.count) outcomes"
       )
     }
-    for (position, entry) in prepared.enumerated() {
-      outcomes[entry.index] = applied[position]
+    for (outcome, index) in zip(applied, positions) {
+      outcomes[index] = outcome
     }
     let final = outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "no outcome") }
     if !alreadyWritten {

@@ -14,6 +14,8 @@ struct JobPlan: Sendable {
   let appliedIndexes: [Int]
   /// For each applied column, its description in the table.
   private let appliedDescriptions: [ColumnDescription]
+  /// Where the key column is among the applied columns; `nil` for insert.
+  private let keyIndex: Int?
 
   /// Checks the upload's columns against the table.
   ///
@@ -69,21 +71,29 @@ struct JobPlan: Sendable {
     self.appliedColumns = job.operation == .delete ? [self.keyColumn] : columns
     self.appliedIndexes = self.appliedColumns.map { columns.firstIndex(of: $0)! }
     self.appliedDescriptions = self.appliedColumns.map { table.column(named: $0)! }
+    self.keyIndex = self.keyColumn.isEmpty ? nil : self.appliedColumns.firstIndex(of: self.keyColumn)
   }
 
   /// The record's values for the applied columns, checked against their types.
-  func coerce(_ values: [FieldValue]) -> Result<[FieldValue], RecordFailure> {
+  func coerce(_ values: ParsedValues) -> Result<[FieldValue], RecordFailure> {
+    switch values {
+    case .fields(let fields): self.coerce { fields[$0].isEmpty ? .null : .text(fields[$0]) }
+    case .values(let values): self.coerce { values[$0] }
+    case .failure(let failure): .failure(failure)
+    }
+  }
+
+  /// - Parameter value: the record's value of an upload column, by its index.
+  private func coerce(_ value: (Int) -> FieldValue) -> Result<[FieldValue], RecordFailure> {
     var coerced: [FieldValue] = []
     coerced.reserveCapacity(self.appliedIndexes.count)
     for (description, index) in zip(self.appliedDescriptions, self.appliedIndexes) {
-      switch ValueCoercion.coerce(values[index], for: description) {
+      switch ValueCoercion.coerce(value(index), for: description) {
       case .success(let value): coerced.append(value)
       case .failure(let failure): return .failure(failure)
       }
     }
-    if !self.keyColumn.isEmpty, let keyIndex = self.appliedColumns.firstIndex(of: self.keyColumn),
-      coerced[keyIndex] == .null
-    {
+    if let keyIndex = self.keyIndex, coerced[keyIndex] == .null {
       return .failure(RecordFailure(code: "INVALID_VALUE", message: "the key column \(self.keyColumn) is empty"))
     }
     return .success(coerced)

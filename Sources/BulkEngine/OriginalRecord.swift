@@ -17,8 +17,17 @@ struct ParsedRecord: Sendable {
   var number: Int64
   var original: OriginalRecord
   /// The values in the job's column order, or why the record cannot be applied.
-  var values: Result<[FieldValue], RecordFailure>
+  var values: ParsedValues
   /// For a CSV record, where its bytes as uploaded (without the line end) lie in the chunk's
   /// bytes: CSV results repeat them as they are. `nil` for a record that could not be parsed.
   var raw: Range<Int>? = nil
+}
+
+/// A parsed record's values in the job's column order.
+enum ParsedValues: Sendable {
+  /// A CSV record's fields, shared with its `OriginalRecord`; an empty field is NULL.
+  case fields([String])
+  case values([FieldValue])
+  /// Why the record cannot be applied.
+  case failure(RecordFailure)
 }
