@@ -186,4 +186,18 @@ extension FieldValue {
   package static func iso8601(_ date: Date) -> String {
     date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
   }
+
+  /// The value as a CSV field of results: NULL as an empty field, bytes as `\x` and hex digits,
+  /// timestamps in ISO 8601.
+  package var csvText: String {
+    switch self {
+    case .null: ""
+    case .text(let text), .number(let text): text
+    case .integer(let integer): String(integer)
+    case .double(let double): String(double)
+    case .bool(let bool): bool ? "true" : "false"
+    case .bytes(let bytes): "\\x" + Hex.string(bytes)
+    case .timestamp(let date): Self.iso8601(date)
+    }
+  }
 }

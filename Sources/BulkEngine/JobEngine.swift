@@ -109,7 +109,7 @@ package final class JobEngine: JobProcessor {
         writer.write(resultColumns, into: &csv)
       }
       for row in rows {
-        writer.write(row.map(ResultWriter.text), into: &csv)
+        writer.write(row.map(\.csvText), into: &csv)
       }
       try await emit(
         ResultPiece(

@@ -126,7 +126,7 @@ final class QueryResultCollector: QueryRowSink {
     switch self.job.contentType {
     case .csv:
       let delimiter = self.job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")
-      CSVWriter(delimiter: delimiter).write(row.lazy.map(ResultWriter.text), into: &buffer)
+      CSVWriter(delimiter: delimiter).write(row.lazy.map(\.csvText), into: &buffer)
     case .json:
       let members = zip(columns, row).map { column, value in (key: column.name, value: Self.json(value)) }
       JSONWriter.write(.object(members), into: &buffer)
@@ -145,7 +145,7 @@ final class QueryResultCollector: QueryRowSink {
     case .integer(let integer): .number(String(integer))
     case .number(let number): .number(number)
     case .double(let double): double.isFinite ? .number(String(double)) : .string(String(double))
-    case .text, .bytes, .timestamp: .string(ResultWriter.text(value))
+    case .text, .bytes, .timestamp: .string(value.csvText)
     }
   }
 }

@@ -215,9 +215,9 @@ struct ResultWriter {
     case .csv(let fields):
       return fields
     case .json(let members):
-      return members.map { Self.text(ChunkParser.fieldValue($0.value)) }
+      return members.map { ChunkParser.fieldValue($0.value).csvText }
     case .typed(let values):
-      return values.map(Self.text)
+      return values.map(\.csvText)
     }
   }
 
@@ -228,20 +228,7 @@ struct ResultWriter {
     case .csv(let fields):
       return zip(self.columns, fields).map { (key: $0, value: .string($1)) }
     case .typed(let values):
-      return zip(self.columns, values).map { (key: $0, value: .string(Self.text($1))) }
-    }
-  }
-
-  /// A value as CSV text.
-  static func text(_ value: FieldValue) -> String {
-    switch value {
-    case .null: ""
-    case .text(let text), .number(let text): text
-    case .integer(let integer): String(integer)
-    case .double(let double): String(double)
-    case .bool(let bool): bool ? "true" : "false"
-    case .bytes(let bytes): "\\x" + Hex.string(bytes)
-    case .timestamp(let date): FieldValue.iso8601(date)
+      return zip(self.columns, values).map { (key: $0, value: .string($1.csvText)) }
     }
   }
 }
