@@ -266,10 +266,25 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // The gRPC client of both programs: connection and credentials, resumable uploads, following
+  // a job, paged downloads, retries with backoff.
+  .target(
+    name: "BulkGRPCClient",
+    dependencies: [
+      "BulkCore", "BulkFormats", "BulkGRPC", "BulkProto",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
   // Benchmarks: programs that print figures, built in release.
   .executableTarget(
     name: "SpectraBench",
     dependencies: [
+      "BulkGRPCClient",
       "BulkTestSupport",
       "BulkFormats",
       "BulkCore",
@@ -288,6 +303,7 @@ let targets: [Target] = [
   .executableTarget(
     name: "SpectraBulkCLI",
     dependencies: [
+      "BulkGRPCClient",
       "BulkServer",
       "BulkCore",
       "BulkEngine",
@@ -307,6 +323,7 @@ let targets: [Target] = [
     name: "SpectraBulkCLITests",
     dependencies: [
       "SpectraBulkCLI",
+      "BulkGRPCClient",
       "BulkProto",
       "BulkTestSupport",
       .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -29,11 +29,6 @@ extension Spectra_Bulk_V1_JobState {
 }
 
 extension Spectra_Bulk_V1_Job {
-  /// `JobComplete`, `Failed` or `Aborted`: nothing will change any more.
-  var isTerminal: Bool {
-    self.state == .jobComplete || self.state == .failed || self.state == .aborted
-  }
-
   /// The job as proto3 JSON with the proto's field names (`job_id`, `number_records_failed`).
   func jsonText() throws -> String {
     var options = JSONEncodingOptions()

@@ -1,10 +1,11 @@
+internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
 internal import Synchronization
 
 /// Shows an upload's and a job's progress on standard error: a bar redrawn in place on a
 /// terminal, a line per step otherwise, or nothing.
-final class ProgressDisplay: Sendable {
+final class ProgressDisplay: ClientProgress {
   /// How progress is shown.
   enum Style: Sendable {
     /// Bars redrawn in place, at most ten times a second (a terminal).
@@ -102,6 +103,11 @@ final class ProgressDisplay: Sendable {
       }
     }
     line.map(Self.write)
+  }
+
+  /// The job is no longer followed: its last bar stays on screen.
+  func watchEnded() {
+    self.endBar()
   }
 
   /// A message between progress reports (a retry, a fallback), on its own line.

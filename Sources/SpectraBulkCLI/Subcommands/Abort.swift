@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import BulkProto
 
 /// `spectra-bulk abort ID`: aborts a job that has not finished.

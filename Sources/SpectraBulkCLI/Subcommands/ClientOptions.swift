@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import Foundation
 internal import GRPCCore
 
@@ -50,7 +51,8 @@ struct ClientOptions: ParsableArguments {
     let address = try ServerAddress(self.server)
     do {
       return try await BulkClient.connect(
-        to: address,
+        host: address.host,
+        port: address.port,
         token: self.resolvedToken ?? "",
         tenant: self.tenant,
         body

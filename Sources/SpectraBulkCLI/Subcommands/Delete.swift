@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 
 /// `spectra-bulk delete ID`: removes a finished job with its upload and results.
 struct Delete: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
 internal import GRPCCore
@@ -151,7 +152,7 @@ private struct BesideFile {
   let file: String
   let format: FileFormat
   let client: BulkClient
-  let retry: RetryPolicy
+  let retry: BulkGRPCClient.RetryPolicy
   let progress: ProgressDisplay
 
   /// Downloads `set` of `job` when `wanted` and it has records; returns the file's path and the

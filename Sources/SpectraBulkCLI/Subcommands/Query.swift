@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
 internal import GRPCCore

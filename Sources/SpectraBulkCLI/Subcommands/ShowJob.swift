@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 
 /// `spectra-bulk job ID`: one job with its counters.
 struct ShowJob: AsyncParsableCommand {

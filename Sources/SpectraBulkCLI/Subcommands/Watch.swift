@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 
 /// `spectra-bulk watch ID`: follows a job to its end with a progress bar.
 struct Watch: AsyncParsableCommand {

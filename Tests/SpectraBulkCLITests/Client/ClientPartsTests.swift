@@ -1,3 +1,4 @@
+internal import BulkGRPCClient
 internal import BulkProto
 internal import Testing
 

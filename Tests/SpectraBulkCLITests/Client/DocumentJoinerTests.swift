@@ -1,7 +1,6 @@
+internal import BulkGRPCClient
 internal import Foundation
 internal import Testing
-
-@testable internal import SpectraBulkCLI
 
 /// Result pages joined into one document, fed in pieces of every size.
 @Suite("DocumentJoiner")

@@ -1,11 +1,15 @@
-internal import BulkProto
+package import BulkProto
 internal import GRPCCore
 
 extension BulkClient {
   /// Follows job `id` with `WatchJob` until it is terminal, showing its progress; a watch that
   /// breaks (the connection, a server restart) is opened again with backoff.
-  func follow(_ id: String, retry: RetryPolicy, progress: ProgressDisplay) async throws -> Spectra_Bulk_V1_Job {
-    defer { progress.endBar() }
+  package func follow(
+    _ id: String,
+    retry: RetryPolicy,
+    progress: any ClientProgress
+  ) async throws -> Spectra_Bulk_V1_Job {
+    defer { progress.watchEnded() }
     return try await retry.run("the watch of \(id)", notes: progress) {
       if let last = try await self.watch(id, onUpdate: progress.processing), last.isTerminal {
         return last

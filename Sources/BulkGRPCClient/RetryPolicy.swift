@@ -2,7 +2,7 @@ internal import GRPCCore
 
 /// How often and how patiently a client command retries a call that failed for a reason that
 /// may pass: the connection dropped, the server restarted.
-struct RetryPolicy: Sendable {
+package struct RetryPolicy: Sendable {
   /// Consecutive failed attempts after the first, before giving up.
   var maxRetries = 6
   /// The pause before the first retry; it doubles for each further one.
@@ -10,8 +10,11 @@ struct RetryPolicy: Sendable {
   /// The longest pause.
   var maxBackoff: Duration = .seconds(5)
 
+  /// The policy of every command: six retries, from 200 ms up to 5 s apart.
+  package init() {}
+
   /// The pause before retry number `attempt` (1-based).
-  func backoff(attempt: Int) -> Duration {
+  package func backoff(attempt: Int) -> Duration {
     let doubled = self.initialBackoff * (1 << min(attempt - 1, 16))
     return min(doubled, self.maxBackoff)
   }
@@ -29,9 +32,9 @@ struct RetryPolicy: Sendable {
   /// Runs `body`, repeating it with backoff after a transient failure, unless `started` was set
   /// by then (the call had begun to deliver what cannot be taken back); each retry is noted on
   /// `notes` as `what` failed.
-  func run<T>(
+  package func run<T>(
     _ what: String = "the call",
-    notes: ProgressDisplay? = nil,
+    notes: (any ClientProgress)? = nil,
     unless started: StartedFlag? = nil,
     _ body: () async throws -> T
   ) async throws -> T {

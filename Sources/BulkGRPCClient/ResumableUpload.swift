@@ -5,7 +5,7 @@ internal import GRPCCore
 /// The upload of one file into an `Open` job that survives a broken stream: after a transient
 /// failure it asks `GetJob` for `bytes_uploaded` (what the server stored durably) and streams
 /// the rest of the file from there, with bounded retries and backoff.
-struct ResumableUpload {
+package struct ResumableUpload {
   let client: BulkClient
   let jobID: String
   /// The file's path and size.
@@ -14,22 +14,42 @@ struct ResumableUpload {
   /// gRPC gzip message compression; dropped for the rest of the upload if the server refuses it.
   var compressed: Bool
   let retry: RetryPolicy
-  let progress: ProgressDisplay
+  let progress: any ClientProgress
 
   /// What an upload did.
-  struct Outcome {
+  package struct Outcome {
     /// Bytes the server stored.
-    var bytesUploaded: Int64
+    package var bytesUploaded: Int64
     /// Calls broken and resumed.
-    var resumes: Int
+    package var resumes: Int
     /// Whether messages went gzip-compressed on the wire to the end.
-    var compressed: Bool
+    package var compressed: Bool
+  }
+
+  /// An upload of `file`, `size` bytes long, into job `jobID`, its messages gzip-compressed on
+  /// the wire when `compressed`.
+  package init(
+    client: BulkClient,
+    jobID: String,
+    file: String,
+    size: Int64,
+    compressed: Bool,
+    retry: RetryPolicy,
+    progress: any ClientProgress
+  ) {
+    self.client = client
+    self.jobID = jobID
+    self.file = file
+    self.size = size
+    self.compressed = compressed
+    self.retry = retry
+    self.progress = progress
   }
 
   /// Streams the file from the job's stored size to its end.
   ///
   /// - Throws: the server's `RPCError` once a failure is not transient or the retries are spent.
-  mutating func run() async throws -> Outcome {
+  package mutating func run() async throws -> Outcome {
     var offset: Int64 = 0
     var attempt = 0
     var resumes = 0

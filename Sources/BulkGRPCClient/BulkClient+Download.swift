@@ -1,5 +1,5 @@
-internal import BulkProto
-internal import Foundation
+package import BulkProto
+package import Foundation
 internal import GRPCCore
 internal import SwiftProtobuf
 internal import Synchronization
@@ -11,13 +11,13 @@ extension BulkClient {
   ///
   /// A call that fails for a transient reason before its first chunk is repeated with backoff;
   /// once bytes of a page are written, a failure ends the download.
-  func download(
+  package func download(
     _ id: String,
     set: Spectra_Bulk_V1_ResultSet,
     format: DocumentJoiner.Format,
     pageRecords: Int64,
     retry: RetryPolicy,
-    progress: ProgressDisplay,
+    progress: any ClientProgress,
     write: @escaping @Sendable (Data) throws -> Void
   ) async throws -> Int64 {
     var joiner = DocumentJoiner(format: format)
@@ -41,7 +41,7 @@ extension BulkClient {
           for try await chunk in response.messages {
             started.set()
             // Typed rows (record-batch jobs) are written as CSV, a header line in each call.
-            let data = chunk.hasRecords ? chunk.records.csv(header: chunks == 0) : chunk.data
+            let data = chunk.hasRecords ? try chunk.records.csv(header: chunks == 0) : chunk.data
             chunks += 1
             try write(joiner.feed(data))
             count += chunk.recordCount
@@ -60,7 +60,7 @@ extension BulkClient {
 }
 
 /// Set once the first chunk of a call has arrived, after which the call is not repeated.
-final class StartedFlag: Sendable {
+package final class StartedFlag: Sendable {
   private let value = Mutex(false)
 
   /// Whether ``set()`` was called.

@@ -1,4 +1,4 @@
-internal import BulkProto
+package import BulkProto
 internal import Foundation
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
@@ -8,7 +8,7 @@ internal import SwiftProtobuf
 ///
 /// Calls throw the server's `RPCError` unchanged, so that callers can tell a dropped connection
 /// (retried) from a refusal (reported); commands turn them into ``ClientError`` at their edge.
-struct BulkClient: Sendable {
+package struct BulkClient: Sendable {
   /// The generated client over HTTP/2.
   typealias Stub = Spectra_Bulk_V1_BulkService.Client<HTTP2ClientTransport.Posix>
 
@@ -25,22 +25,27 @@ struct BulkClient: Sendable {
     return options
   }
 
-  /// Connects to `address` and runs `body` with a client that sends `token` (and `tenant`).
-  static func connect<T: Sendable>(
-    to address: ServerAddress,
+  /// Connects to `host`:`port` and runs `body` with a client that sends `token` (and `tenant`).
+  ///
+  /// With `gzip`, the connection may compress messages: uploads ask for it per call, and the
+  /// server compresses what it sends back. Without it, everything goes as it is.
+  package static func connect<T: Sendable>(
+    host: String,
+    port: Int,
     token: String,
     tenant: String?,
+    gzip: Bool = true,
     _ body: (BulkClient) async throws -> T
   ) async throws -> T {
     let transport = try HTTP2ClientTransport.Posix(
-      target: .dns(host: address.host, port: address.port),
+      target: .dns(host: host, port: port),
       transportSecurity: .plaintext,
       config: .defaults { config in
         // Bulk streams want a large window: the transport's 64 KiB default caps an upload at
         // about a fifth of what the server takes (see the README's Performance section).
         config.http2.targetWindowSize = 4 << 20
         config.http2.maxFrameSize = 256 << 10
-        config.compression.enabledAlgorithms = [.gzip]
+        if gzip { config.compression.enabledAlgorithms = [.gzip] }
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
       }
     )
@@ -52,22 +57,22 @@ struct BulkClient: Sendable {
   }
 
   /// `CreateJob`.
-  func create(_ request: Spectra_Bulk_V1_CreateJobRequest) async throws -> Spectra_Bulk_V1_Job {
+  package func create(_ request: Spectra_Bulk_V1_CreateJobRequest) async throws -> Spectra_Bulk_V1_Job {
     try await self.stub.createJob(request, metadata: self.metadata, options: Self.options)
   }
 
   /// `GetJob`.
-  func job(_ id: String) async throws -> Spectra_Bulk_V1_Job {
+  package func job(_ id: String) async throws -> Spectra_Bulk_V1_Job {
     try await self.stub.getJob(.with { $0.jobID = id }, metadata: self.metadata, options: Self.options)
   }
 
   /// One page of `ListJobs`.
-  func list(_ request: Spectra_Bulk_V1_ListJobsRequest) async throws -> Spectra_Bulk_V1_ListJobsResponse {
+  package func list(_ request: Spectra_Bulk_V1_ListJobsRequest) async throws -> Spectra_Bulk_V1_ListJobsResponse {
     try await self.stub.listJobs(request, metadata: self.metadata, options: Self.options)
   }
 
   /// `UpdateJobState` to `state` (close or abort).
-  func update(_ id: String, to state: Spectra_Bulk_V1_JobState) async throws -> Spectra_Bulk_V1_Job {
+  package func update(_ id: String, to state: Spectra_Bulk_V1_JobState) async throws -> Spectra_Bulk_V1_Job {
     let request = Spectra_Bulk_V1_UpdateJobStateRequest.with {
       $0.jobID = id
       $0.state = state
@@ -76,7 +81,7 @@ struct BulkClient: Sendable {
   }
 
   /// `DeleteJob`.
-  func delete(_ id: String) async throws {
+  package func delete(_ id: String) async throws {
     _ = try await self.stub.deleteJob(.with { $0.jobID = id }, metadata: self.metadata, options: Self.options)
   }
 

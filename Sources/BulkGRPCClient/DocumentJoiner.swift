@@ -1,4 +1,4 @@
-internal import Foundation
+package import Foundation
 
 /// Joins the pages of one result set into one document.
 ///
@@ -6,9 +6,9 @@ internal import Foundation
 /// array), so the pages fetched with locators are joined by dropping the header of every CSV page
 /// after the first, and by merging JSON arrays: `[a,b]` and `[c]` become `[a,b,c]`. Bytes are
 /// passed on as they come, holding back only a page's closing `]`.
-struct DocumentJoiner: Sendable {
+package struct DocumentJoiner: Sendable {
   /// The formats of result documents.
-  enum Format: Sendable {
+  package enum Format: Sendable {
     case csv
     case json
   }
@@ -29,12 +29,12 @@ struct DocumentJoiner: Sendable {
   /// JSON: whether the current page has written an element.
   private var pageWroteElement = false
 
-  init(format: Format) {
+  package init(format: Format) {
     self.format = format
   }
 
   /// Starts a page; returns what to write before its bytes.
-  mutating func beginPage() -> Data {
+  package mutating func beginPage() -> Data {
     defer { self.pages += 1 }
     switch self.format {
     case .csv:
@@ -50,7 +50,7 @@ struct DocumentJoiner: Sendable {
   }
 
   /// The bytes of `data`, a piece of the current page, to write.
-  mutating func feed(_ data: Data) -> Data {
+  package mutating func feed(_ data: Data) -> Data {
     switch self.format {
     case .csv: return self.feedCSV(data)
     case .json: return self.feedJSON(data)
@@ -58,13 +58,13 @@ struct DocumentJoiner: Sendable {
   }
 
   /// Ends the current page.
-  mutating func endPage() {
+  package mutating func endPage() {
     self.held = []
   }
 
   /// What to write after the last page: a JSON array's `]` (the whole `[]` when there was no
   /// page at all).
-  mutating func finish() -> Data {
+  package mutating func finish() -> Data {
     guard self.format == .json else { return Data() }
     return Data((self.pages == 0 ? "[]" : "]").utf8)
   }
