@@ -18,4 +18,17 @@ extension BulkClient {
       throw RPCError(code: .unavailable, message: "the watch ended before the job finished")
     }
   }
+
+  /// Closes job `id` (`UploadComplete`: nothing more will be uploaded) and follows it until it
+  /// is terminal, retrying the close like any call.
+  package func closeAndFollow(
+    _ id: String,
+    retry: RetryPolicy,
+    progress: any ClientProgress
+  ) async throws -> Spectra_Bulk_V1_Job {
+    _ = try await retry.run("closing \(id)", notes: progress) {
+      try await self.update(id, to: .uploadComplete)
+    }
+    return try await self.follow(id, retry: retry, progress: progress)
+  }
 }

@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import BulkTestSupport
 internal import Foundation
 
@@ -57,6 +58,15 @@ final class BenchServer {
   /// The last lines of the server's log, for error messages.
   var logTail: String {
     Self.tail(of: self.log)
+  }
+
+  /// Calls `body` with a client of this server authenticated with `token`, over a connection
+  /// sized for bulk streams that compresses nothing, as `psql` and `sqlite3` do not.
+  func withClient<Result: Sendable>(
+    token: String,
+    _ body: (BulkClient) async throws -> Result
+  ) async throws -> Result {
+    try await BulkClient.connect(host: "127.0.0.1", port: self.grpcPort, token: token, tenant: nil, gzip: false, body)
   }
 
   /// Stops the server gracefully (SIGTERM) and waits for it to exit.

@@ -1,7 +1,9 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
 internal import GRPCCore
+internal import SwiftProtobuf
 
 /// Runs one round of one case of `spectra-bench compare`: the job through a fresh server, and
 /// its baseline, in the order asked, each checked for the rows it should leave.
@@ -14,6 +16,10 @@ struct ComparisonRunner: Sendable {
   let csvFile: URL
   let rows: Int
   let timeout: Duration
+
+  /// The client's retries, as `spectra-bulk` makes them.
+  private static let retry = BulkGRPCClient.RetryPolicy()
+  private static let notes = RetryNotes()
 
   /// What one job took, as its client and its server saw it.
   struct JobMeasurement {
@@ -111,21 +117,31 @@ struct ComparisonRunner: Sendable {
   ) async throws -> JobMeasurement {
     let server = try self.startServer(folder: folder, postgres: postgres)
     defer { server.stop() }
-    let csv = self.csv
+    let (file, size) = (self.csvFile.path, Int64(self.csv.count))
     let timeout = self.timeout
-    let (seconds, uploadSeconds, job) = try await JobClient.withClient(
-      port: server.grpcPort,
-      token: BenchDatabases.token
-    ) { client in
+    let (seconds, uploadSeconds, job) = try await server.withClient(token: BenchDatabases.token) { client in
       let start = ContinuousClock.now
       let job = try await client.create(
-        operation,
-        object: BenchDatabases.table,
-        externalIDField: operation == .upsert ? "id" : ""
+        .with {
+          $0.operation = operation
+          $0.object = BenchDatabases.table
+          $0.externalIDField = operation == .upsert ? "id" : ""
+        }
       )
-      try await client.upload(csv, jobID: job.jobID)
+      var upload = ResumableUpload(
+        client: client,
+        jobID: job.jobID,
+        file: file,
+        size: size,
+        compressed: false,
+        retry: Self.retry,
+        progress: Self.notes
+      )
+      _ = try await upload.run()
       let uploaded = ContinuousClock.now
-      let done = try await Self.withTimeout(timeout) { try await client.closeAndWait(jobID: job.jobID) }
+      let done = try await Self.withTimeout(timeout) {
+        try await client.closeAndFollow(job.jobID, retry: Self.retry, progress: Self.notes)
+      }
       return (Self.seconds(ContinuousClock.now - start), Self.seconds(uploaded - start), done)
     }
     guard job.state == .jobComplete, job.numberRecordsFailed == 0, job.numberRecordsProcessed == self.rows else {
@@ -153,18 +169,34 @@ struct ComparisonRunner: Sendable {
     let timeout = self.timeout
     let seconds: Double
     do {
-      seconds = try await JobClient.withClient(port: server.grpcPort, token: BenchDatabases.token) { client in
+      seconds = try await server.withClient(token: BenchDatabases.token) { client in
         let start = ContinuousClock.now
         let job = try await client.create(
-          .query,
-          object: BenchDatabases.table,
-          query: "SELECT * FROM \(BenchDatabases.table)"
+          .with {
+            $0.operation = .query
+            $0.object = BenchDatabases.table
+            $0.query = "SELECT * FROM \(BenchDatabases.table)"
+          }
         )
-        let done = try await Self.withTimeout(timeout) { try await client.closeAndWait(jobID: job.jobID) }
+        let done = try await Self.withTimeout(timeout) {
+          try await client.closeAndFollow(job.jobID, retry: Self.retry, progress: Self.notes)
+        }
         guard done.state == .jobComplete else {
           throw CaseUnavailable(reason: "the query job ended \(done.state): \(done.errorMessage)")
         }
-        _ = try await client.download(.query, jobID: job.jobID, to: file)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        _ = try await client.download(
+          job.jobID,
+          set: .query,
+          format: .csv,
+          pageRecords: 0,
+          retry: Self.retry,
+          progress: Self.notes
+        ) { data in
+          try handle.write(contentsOf: data)
+        }
         return Self.seconds(ContinuousClock.now - start)
       }
     } catch let error as RPCError {

@@ -1,7 +1,9 @@
 internal import ArgumentParser
+internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
 internal import NIOCore
+internal import SwiftProtobuf
 
 #if canImport(Glibc)
 internal import Glibc
@@ -28,6 +30,8 @@ struct Upload: AsyncParsableCommand {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
+    let file = scratch.appendingPathComponent("upload.csv")
+    try data.write(to: file)
 
     print("upload of \(data.count) bytes of CSV in 1 MiB messages, median of \(self.runs) runs")
     let disk = try Self.median(self.runs) { try Self.writeFile(data, in: scratch) }
@@ -40,7 +44,8 @@ struct Upload: AsyncParsableCommand {
       var peak = 0
       for run in 0 ..< self.runs {
         let (seconds, rss) = try await Self.upload(
-          data,
+          file,
+          size: data.count,
           flags: flags,
           folder: scratch.appendingPathComponent("\(name.hashValue)-\(run)")
         )
@@ -91,8 +96,9 @@ struct Upload: AsyncParsableCommand {
     return ComparisonRunner.seconds(ContinuousClock.now - start)
   }
 
-  /// Starts a server, uploads `data`, stops it: the upload's seconds and the server's peak RSS.
-  private static func upload(_ data: Data, flags: [String], folder: URL) async throws -> (Double, Int) {
+  /// Starts a server, uploads `file` of `size` bytes, stops it: the upload's seconds and the
+  /// server's peak RSS.
+  private static func upload(_ file: URL, size: Int, flags: [String], folder: URL) async throws -> (Double, Int) {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let server = try BenchServer(
       arguments: ["--data-dir", folder.appendingPathComponent("data").path] + flags,
@@ -100,10 +106,24 @@ struct Upload: AsyncParsableCommand {
       log: folder.appendingPathComponent("server.log")
     )
     defer { server.stop() }
-    let seconds = try await JobClient.withClient(port: server.grpcPort, token: "bench") { client in
-      let job = try await client.create(.insert, object: "customers")
+    let seconds = try await server.withClient(token: "bench") { client in
+      let job = try await client.create(
+        .with {
+          $0.operation = .insert
+          $0.object = "customers"
+        }
+      )
+      var upload = ResumableUpload(
+        client: client,
+        jobID: job.jobID,
+        file: file.path,
+        size: Int64(size),
+        compressed: false,
+        retry: RetryPolicy(),
+        progress: RetryNotes()
+      )
       let start = ContinuousClock.now
-      try await client.upload(data, jobID: job.jobID)
+      _ = try await upload.run()
       return ComparisonRunner.seconds(ContinuousClock.now - start)
     }
     return (seconds, server.peakRSS)

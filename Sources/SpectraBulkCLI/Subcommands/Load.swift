@@ -114,10 +114,7 @@ struct Load: AsyncParsableCommand {
           progress: progress
         )
         let uploaded = try await upload.run()
-        _ = try await retry.run("closing \(job.jobID)", notes: progress) {
-          try await client.update(job.jobID, to: .uploadComplete)
-        }
-        let done = try await client.follow(job.jobID, retry: retry, progress: progress)
+        let done = try await client.closeAndFollow(job.jobID, retry: retry, progress: progress)
 
         var summary = LoadSummary(job: done, uploaded: uploaded)
         let beside = BesideFile(file: self.file, format: format, client: client, retry: retry, progress: progress)

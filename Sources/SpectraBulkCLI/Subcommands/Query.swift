@@ -45,10 +45,7 @@ struct Query: AsyncParsableCommand {
     let (job, rows) = try await self.options.withClient { client in
       let job = try await retry.run("creating the job", notes: progress) { try await client.create(request) }
       do {
-        _ = try await retry.run("closing \(job.jobID)", notes: progress) {
-          try await client.update(job.jobID, to: .uploadComplete)
-        }
-        let done = try await client.follow(job.jobID, retry: retry, progress: progress)
+        let done = try await client.closeAndFollow(job.jobID, retry: retry, progress: progress)
         guard done.state == .jobComplete else {
           let reason = done.errorMessage.isEmpty ? "" : ": \(done.errorMessage)"
           throw ClientError("query job \(done.jobID) ended \(done.state.displayName)\(reason)")
