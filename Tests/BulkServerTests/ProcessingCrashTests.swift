@@ -13,23 +13,6 @@ import Testing
 struct ProcessingCrashTests {
   typealias Client = ServerEndToEndTests.Client
 
-  static func watchUntil(
-    _ client: Client,
-    jobID: String,
-    _ stop: @escaping @Sendable (Spectra_Bulk_V1_Job) -> Bool
-  ) async throws -> Spectra_Bulk_V1_Job {
-    var watch = Spectra_Bulk_V1_WatchJobRequest()
-    watch.jobID = jobID
-    return try await client.watchJob(watch, metadata: ServerEndToEndTests.auth) { response in
-      var last = Spectra_Bulk_V1_Job()
-      for try await update in response.messages {
-        last = update
-        if stop(update) { break }
-      }
-      return last
-    }
-  }
-
   enum WarehouseKind: String, CaseIterable, Sendable {
     case sqlite, postgres
   }
@@ -92,11 +75,7 @@ struct ProcessingCrashTests {
           metadata: ServerEndToEndTests.auth
         )
         _ = try await UploadCrashTests.upload(client, jobID: job.jobID, bytes: input, from: 0, pieceSize: 1 << 20)
-        var close = Spectra_Bulk_V1_UpdateJobStateRequest()
-        close.jobID = job.jobID
-        close.state = .uploadComplete
-        _ = try await client.updateJobState(close, metadata: ServerEndToEndTests.auth)
-        let seen = try await Self.watchUntil(client, jobID: job.jobID) {
+        let seen = try await ServerEndToEndTests.closeAndWatch(job.jobID, client: client) {
           $0.numberChunksCompleted >= 2 || ($0.state != .inProgress && $0.state != .uploadComplete)
         }
         return (job.jobID, seen)
@@ -106,7 +85,9 @@ struct ProcessingCrashTests {
 
       let second = try ServerProcess(arguments: arguments, environment: environment)
       try await ServerEndToEndTests.withClient(port: try second.awaitGRPCPort()) { client in
-        let done = try await Self.watchUntil(client, jobID: jobID) { $0.state == .jobComplete || $0.state == .failed }
+        // The job was closed before the kill: closing it again, as a client that lost the
+        // connection would, leaves it to finish.
+        let done = try await ServerEndToEndTests.closeAndWatch(jobID, client: client)
         #expect(done.state == .jobComplete, "\(done.errorMessage)")
         #expect(done.numberRecordsProcessed == Int64(rows + 2))
         #expect(done.numberRecordsFailed == 2)

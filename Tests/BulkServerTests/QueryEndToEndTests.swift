@@ -53,9 +53,19 @@ struct QueryEndToEndTests {
             pages.append(String(decoding: page.data, as: UTF8.self))
             locator = page.next
           } while !locator.isEmpty
-          #expect(pages == ["name,amount\nAda Lovelace,120.5\nGrace Hopper,89.99\n", "name,amount\nAda Lovelace,42\nAlan Turing,310.25\n"])
+          #expect(
+            pages == [
+              "name,amount\nAda Lovelace,120.5\nGrace Hopper,89.99\n",
+              "name,amount\nAda Lovelace,42\nAlan Turing,310.25\n",
+            ]
+          )
 
-          let typed = try await Self.run(client, "SELECT id, name FROM customers ORDER BY id", contentType: .recordBatch, options: options)
+          let typed = try await Self.run(
+            client,
+            "SELECT id, name FROM customers ORDER BY id",
+            contentType: .recordBatch,
+            options: options
+          )
           let rows = try await Self.download(client, typed.jobID, maxRecords: 0, options: options).records
           #expect(rows.columns == ["id", "name"])
           #expect(rows.rows.map { $0.values[0].intValue } == [1, 2, 3])
@@ -76,7 +86,6 @@ struct QueryEndToEndTests {
     contentType: Spectra_Bulk_V1_ContentType,
     options: CallOptions
   ) async throws -> Spectra_Bulk_V1_Job {
-    let auth = ServerEndToEndTests.auth
     let job = try await client.createJob(
       .with {
         $0.operation = .query
@@ -84,22 +93,10 @@ struct QueryEndToEndTests {
         $0.query = sql
         $0.contentType = contentType
       },
-      metadata: auth,
+      metadata: ServerEndToEndTests.auth,
       options: options
     )
-    _ = try await client.updateJobState(
-      .with {
-        $0.jobID = job.jobID
-        $0.state = .uploadComplete
-      },
-      metadata: auth,
-      options: options
-    )
-    return try await client.watchJob(.with { $0.jobID = job.jobID }, metadata: auth, options: options) { response in
-      var last = job
-      for try await change in response.messages { last = change }
-      return last
-    }
+    return try await ServerEndToEndTests.closeAndWatch(job.jobID, client: client, options: options)
   }
 
   static func download(

@@ -45,6 +45,30 @@ struct ServerEndToEndTests {
     return request
   }
 
+  /// Closes job `jobID` (`UploadComplete`; closing again is idempotent) and watches it until
+  /// `stop` holds for an update or the stream ends at a terminal state: the last update.
+  static func closeAndWatch(
+    _ jobID: String,
+    client: Client,
+    options: CallOptions = .defaults,
+    until stop: @escaping @Sendable (Spectra_Bulk_V1_Job) -> Bool = { _ in false }
+  ) async throws -> Spectra_Bulk_V1_Job {
+    var close = Spectra_Bulk_V1_UpdateJobStateRequest()
+    close.jobID = jobID
+    close.state = .uploadComplete
+    _ = try await client.updateJobState(close, metadata: Self.auth, options: options)
+    var watch = Spectra_Bulk_V1_WatchJobRequest()
+    watch.jobID = jobID
+    return try await client.watchJob(watch, metadata: Self.auth, options: options) { response in
+      var last = Spectra_Bulk_V1_Job()
+      for try await update in response.messages {
+        last = update
+        if stop(update) { break }
+      }
+      return last
+    }
+  }
+
   /// A server in this process on free loopback ports, with the development tenant's token.
   static func inProcessServer(
     directory: String,
@@ -174,17 +198,7 @@ struct ServerEndToEndTests {
           message.data = Data("id,name,email\n500,Kay,kay@example.com\n501,,x@example.com\n".utf8)
           try await writer.write(message)
         }
-        var close = Spectra_Bulk_V1_UpdateJobStateRequest()
-        close.jobID = job.jobID
-        close.state = .uploadComplete
-        _ = try await client.updateJobState(close, metadata: Self.auth)
-        var watch = Spectra_Bulk_V1_WatchJobRequest()
-        watch.jobID = job.jobID
-        return try await client.watchJob(watch, metadata: Self.auth) { response in
-          var last = Spectra_Bulk_V1_Job()
-          for try await update in response.messages { last = update }
-          return last
-        }
+        return try await Self.closeAndWatch(job.jobID, client: client)
       }
       #expect(job.state == .jobComplete)
       #expect(job.numberRecordsProcessed == 2)
