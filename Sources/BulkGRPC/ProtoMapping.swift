@@ -218,21 +218,25 @@ extension Spectra_Bulk_V1_Value {
   }
 }
 
+extension FieldValue {
+  /// The field value of a protobuf value; an unset value is NULL.
+  package init(_ value: Spectra_Bulk_V1_Value) {
+    switch value.kind {
+    case .none, .nullValue: self = .null
+    case .stringValue(let string): self = .text(string)
+    case .intValue(let integer): self = .integer(integer)
+    case .doubleValue(let double): self = .double(double)
+    case .boolValue(let bool): self = .bool(bool)
+    case .bytesValue(let bytes): self = .bytes(Array(bytes))
+    case .timestampValue(let timestamp): self = .timestamp(timestamp.date)
+    }
+  }
+}
+
 /// Decoding of stored record-batch rows for the engine.
 package enum RecordBatchRows {
   /// The values of one serialised `Row`.
   package static func decode(_ data: Data) throws -> [FieldValue] {
-    let row = try Spectra_Bulk_V1_Row(serializedBytes: data)
-    return row.values.map { value in
-      switch value.kind {
-      case .none, .nullValue: .null
-      case .stringValue(let string): .text(string)
-      case .intValue(let integer): .integer(integer)
-      case .doubleValue(let double): .double(double)
-      case .boolValue(let bool): .bool(bool)
-      case .bytesValue(let bytes): .bytes(Array(bytes))
-      case .timestampValue(let timestamp): .timestamp(timestamp.date)
-      }
-    }
+    try Spectra_Bulk_V1_Row(serializedBytes: data).values.map(FieldValue.init)
   }
 }

@@ -41,7 +41,7 @@ extension BulkClient {
           for try await chunk in response.messages {
             started.set()
             // Typed rows (record-batch jobs) are written as CSV, a header line in each call.
-            let data = chunk.hasRecords ? try chunk.records.csv(header: chunks == 0) : chunk.data
+            let data = chunk.hasRecords ? chunk.records.csv(header: chunks == 0) : chunk.data
             chunks += 1
             try write(joiner.feed(data))
             count += chunk.recordCount

@@ -1,4 +1,4 @@
-package import Foundation
+internal import Foundation
 
 /// A fresh directory under the system's temporary folder, removed when `body` returns.
 package func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
