@@ -316,6 +316,11 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
   .testTarget(
+    name: "BulkGRPCClientTests",
+    dependencies: ["BulkGRPCClient"],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
     name: "SpectraBulkCLITests",
     dependencies: [
       "SpectraBulkCLI",

@@ -4,7 +4,7 @@ internal import Testing
 
 @testable internal import SpectraBulkCLI
 
-/// The small pure parts of the client: addresses, backoff, progress figures, file formats.
+/// The small pure parts of the command-line client: addresses, progress figures, file formats.
 @Suite("client parts")
 struct ClientPartsTests {
   @Test("--server takes HOST:PORT and [IPv6]:PORT, and refuses an address without a port")
@@ -16,13 +16,6 @@ struct ClientPartsTests {
     #expect(throws: (any Error).self) { try ServerAddress("localhost") }
     #expect(throws: (any Error).self) { try ServerAddress(":50051") }
     #expect(throws: (any Error).self) { try ServerAddress("host:70000") }
-  }
-
-  @Test("backoff doubles from its start up to its cap")
-  func backoff() {
-    let policy = RetryPolicy()
-    let pauses = (1 ... 7).map(policy.backoff(attempt:))
-    #expect(pauses == [200, 400, 800, 1600, 3200, 5000, 5000].map { Duration.milliseconds($0) })
   }
 
   @Test("progress figures: bars, percentages, bytes, durations")
