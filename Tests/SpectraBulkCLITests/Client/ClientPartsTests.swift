@@ -1,4 +1,3 @@
-internal import BulkGRPCClient
 internal import BulkProto
 internal import Testing
 
