@@ -288,6 +288,7 @@ let targets: [Target] = [
       "BulkTestSupport",
       "BulkFormats",
       "BulkCore",
+      "BulkPostgres",
       "BulkProto",
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),

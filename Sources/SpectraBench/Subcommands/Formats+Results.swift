@@ -1,4 +1,6 @@
+internal import BulkCore
 internal import BulkFormats
+internal import BulkPostgres
 internal import BulkProto
 internal import Foundation
 internal import NIOCore
@@ -64,6 +66,25 @@ extension Formats {
     }
     writer.endArray(into: &buffer)
     return bytes + buffer.readableBytes
+  }
+
+  /// Encodes the records as PostgreSQL `COPY` text in chunks of 10,000, typed as the value checks
+  /// leave them (an integer id, texts, a numeric literal); returns the bytes encoded.
+  static func writeCopyText(_ records: [ChunkRecord]) -> Int {
+    stride(from: 0, to: records.count, by: 10_000).reduce(0) { bytes, start in
+      let chunk = Array(records[start ..< min(start + 10_000, records.count)])
+      return bytes + CopyRows(records: chunk, numbered: false).bytes.count
+    }
+  }
+
+  /// The records as the engine hands them to a warehouse.
+  static func chunkRecords(_ records: ResultRecords) -> [ChunkRecord] {
+    records.rows.enumerated().map { index, row in
+      ChunkRecord(
+        number: Int64(index + 1),
+        values: [.integer(Int64(row[0]) ?? 0), .text(row[1]), .text(row[2]), .text(row[3]), .number(row[4])]
+      )
+    }
   }
 
   /// The records as typed `RecordBatch`es of about 1 MiB encoded each: an integer id, three

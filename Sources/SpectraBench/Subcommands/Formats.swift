@@ -71,6 +71,8 @@ struct Formats: ParsableCommand {
     let batches = try Self.recordBatches(records)
     let csv = self.measure { Self.writeCSVResults(records) }
     let json = self.measure { Self.writeJSONResults(records) }
+    let chunkRecords = Self.chunkRecords(records)
+    let copy = self.measure { Self.writeCopyText(chunkRecords) }
     let encoding = try self.measure { try Self.encode(batches) }
     let encoded = encoding.value
     let decoding = try self.measure { try Self.decode(encoded) }
@@ -86,6 +88,7 @@ struct Formats: ParsableCommand {
     for (name, bytes, seconds) in [
       ("CSVWriter (successful rows)", csv.value, csv.seconds),
       ("JSONWriter (successful objects)", json.value, json.seconds),
+      ("PostgreSQL COPY text (CopyRows)", copy.value, copy.seconds),
       ("RecordBatch protobuf encode", batchBytes, encoding.seconds),
       ("RecordBatch protobuf decode", batchBytes, decoding.seconds),
     ] {
