@@ -24,9 +24,16 @@ struct ResultStore: Sendable {
   private static let magic = Array("SBR1".utf8)
   private static let headerSize = 4 + ResultSet.allCases.count * 32
 
+  /// The queues chunk files are written and fsynced on, off the concurrency pool: one per core,
+  /// so that blocked writes take a bounded number of threads whatever the number of jobs.
+  private let writers: [DispatchQueue]
+
   init(directory: String) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+    self.writers = (0 ..< max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
+      DispatchQueue(label: "spectra.bulk.results.\($0)")
+    }
   }
 
   func folder(of jobID: String) -> URL {
@@ -57,11 +64,11 @@ struct ResultStore: Sendable {
   }
 
   /// Writes one chunk's result sets in one file; a set left out has no records in the chunk.
-  /// The file is written and made durable on a queue of its own: the fsyncs block a thread, which
+  /// The file is written and made durable on one of `writers`: the fsyncs block a thread, which
   /// must not be one of the concurrency pool's, where the next chunks are being parsed.
   func writeChunk(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) async throws {
     let contents = Self.encode(sets)
-    try await DispatchQueue(label: "spectra.bulk.results.\(jobID).\(chunk)").run {
+    try await self.writers[chunk % self.writers.count].run {
       try self.store(contents, jobID: jobID, chunk: chunk)
     }
   }
