@@ -14,10 +14,12 @@ package struct TenantDirectory: Sendable {
   private let credentials: [Credential]
   /// Every tenant, in the order of the tenants file.
   package let tenants: [Tenant]
+  private let tenantsByID: [String: Tenant]
 
   /// A directory of tenants with the SHA-256 digests of their tokens.
   package init(_ entries: [(tenant: Tenant, tokenDigests: [[UInt8]])]) {
     self.tenants = entries.map(\.tenant)
+    self.tenantsByID = Dictionary(entries.map { ($0.tenant.id, $0.tenant) }, uniquingKeysWith: { first, _ in first })
     self.credentials = entries.flatMap { entry in
       entry.tokenDigests.map { Credential(digest: $0, tenant: entry.tenant) }
     }
@@ -34,6 +36,11 @@ package struct TenantDirectory: Sendable {
   /// The SHA-256 digest of a token.
   package static func digest(of token: String) -> [UInt8] {
     Array(SHA256.hash(data: Data(token.utf8)))
+  }
+
+  /// The tenant with this id, or `nil`.
+  package func tenant(id: String) -> Tenant? {
+    self.tenantsByID[id]
   }
 
   /// The tenant whose token this is, or `nil`.

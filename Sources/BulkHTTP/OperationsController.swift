@@ -35,7 +35,10 @@ struct OperationsController: Sendable {
     Response(
       status: .ok,
       headers: [.contentType: "application/json"],
-      body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json))
+      body: ResponseBody(byteBuffer: Self.openAPIDocument)
     )
   }
+
+  /// The OpenAPI document, encoded once.
+  private static let openAPIDocument = ByteBuffer(string: OpenAPIDocument.json)
 }

@@ -9,14 +9,19 @@ enum RESTResponse {
     status: HTTPResponse.Status = .ok,
     headers: HTTPFields = [:]
   ) throws -> Response {
-    let encoder = JSONEncoder()
-    // URLs stay readable for curl users; sorted keys make the output the same every time.
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     var fields = headers
     fields[.contentType] = "application/json"
-    let data = try encoder.encode(value)
+    let data = try Self.encoder.encode(value)
     return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
   }
+
+  /// One encoder for every response: URLs stay readable for curl users, and sorted keys make the
+  /// output the same every time.
+  private static let encoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+  }()
 
   /// The body of an error response.
   static func error(_ error: RESTError) -> Response {

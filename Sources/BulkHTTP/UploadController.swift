@@ -27,7 +27,7 @@ struct UploadController: Sendable {
       signature: query["signature"].map(String.init),
       now: self.now()
     )
-    guard let tenant = self.directory.tenants.first(where: { $0.id == grant.tenantID }) else {
+    guard let tenant = self.directory.tenant(id: grant.tenantID) else {
       throw BulkError(code: .permissionDenied, message: "the upload URL's tenant is not served by this server")
     }
     let job = try await self.jobs.job(id: id, tenant: tenant)

@@ -24,6 +24,8 @@ struct TenantDirectoryTests {
     #expect(directory.tenant(forToken: "acme-rotated")?.id == "acme")
     #expect(directory.tenant(forToken: "plain-dev-token")?.id == "Big-Co")
     #expect(directory.tenant(forToken: "acme-secre") == nil)
+    #expect(directory.tenant(id: "Big-Co")?.schema == "bigco")
+    #expect(directory.tenant(id: "big-co") == nil)
     #expect(warnings.count == 1)
     #expect(warnings.first?.contains("tenants[1].tokens[0]") == true)
     #expect(warnings.first?.contains("plain-dev-token") == false)
