@@ -24,14 +24,16 @@ struct ResultStore: Sendable {
   private static let magic = Array("SBR1".utf8)
   private static let headerSize = 4 + ResultSet.allCases.count * 32
 
-  /// The queues chunk files are written and fsynced on, off the concurrency pool: one per core,
-  /// so that blocked writes take a bounded number of threads whatever the number of jobs.
+  /// The queues chunk files are written and fsynced on, off the concurrency pool: two per core,
+  /// as many as a job with the default workers has chunks in flight, so that a job's fsyncs do
+  /// not wait for each other, while blocked writes take a bounded number of threads whatever the
+  /// number of jobs.
   private let writers: [DispatchQueue]
 
   init(directory: String) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
-    self.writers = (0 ..< max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
+    self.writers = (0 ..< 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
       DispatchQueue(label: "spectra.bulk.results.\($0)")
     }
   }
