@@ -21,7 +21,8 @@ package enum Identifier {
   }
 
   /// `name` as a quoted SQL identifier, for PostgreSQL, Redshift and SQLite alike: in double
-  /// quotes, embedded double quotes doubled.
+  /// quotes, embedded double quotes doubled. Every schema, table and column name reaches SQL
+  /// through here and nowhere else.
   package static func quoted(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }

@@ -54,7 +54,7 @@ package struct ChunkShape: Hashable, Sendable {
 
   /// The quoted target column names, comma separated.
   package var columnList: String {
-    self.columns.map(SQLDialect.quoted).joined(separator: ", ")
+    self.columns.map(Identifier.quoted).joined(separator: ", ")
   }
 
   /// The positions of the columns other than the key.

@@ -92,7 +92,7 @@ package struct PostgresChunkStatements: Hashable, Sendable {
         SELECT \(values) FROM \(Self.staging) AS s WHERE \(selected) ORDER BY s._n
         """
     }
-    let key = SQLDialect.quoted(shape.columns[keyIndex])
+    let key = Identifier.quoted(shape.columns[keyIndex])
     let stagedKey = "s.\(ChunkShape.stagingColumn(keyIndex))"
     switch shape.operation {
     case .update:
@@ -100,7 +100,7 @@ package struct PostgresChunkStatements: Hashable, Sendable {
       let assignments =
         shape.valueIndices.isEmpty
         ? "\(key) = t.\(key)"
-        : shape.valueIndices.map { "\(SQLDialect.quoted(shape.columns[$0])) = \(value($0))" }.joined(separator: ", ")
+        : shape.valueIndices.map { "\(Identifier.quoted(shape.columns[$0])) = \(value($0))" }.joined(separator: ", ")
       return """
         UPDATE \(shape.target) AS t SET \(assignments) \
         FROM \(Self.staging) AS s WHERE t.\(key) = \(stagedKey) AND \(selected) \
@@ -120,7 +120,7 @@ package struct PostgresChunkStatements: Hashable, Sendable {
         shape.valueIndices.isEmpty
         ? "\(key) = EXCLUDED.\(key)"
         : shape.valueIndices.map {
-          "\(SQLDialect.quoted(shape.columns[$0])) = EXCLUDED.\(SQLDialect.quoted(shape.columns[$0]))"
+          "\(Identifier.quoted(shape.columns[$0])) = EXCLUDED.\(Identifier.quoted(shape.columns[$0]))"
         }.joined(separator: ", ")
       return """
         WITH applied AS (\

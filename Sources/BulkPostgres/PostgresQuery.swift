@@ -36,9 +36,9 @@ struct PostgresQuery {
         set_config('IntervalStyle', 'iso_8601', true), set_config('bytea_output', 'hex', true),
         set_config('extra_float_digits', '1', true)
       """,
-      [String(max(1, self.request.timeout.inMilliseconds)), SQLDialect.quoted(self.schema)]
+      [String(max(1, self.request.timeout.inMilliseconds)), Identifier.quoted(self.schema)]
     )
-    try connection.execute("SET LOCAL ROLE \(SQLDialect.quoted(self.role))")
+    try connection.execute("SET LOCAL ROLE \(Identifier.quoted(self.role))")
 
     let columns = try self.translating { try connection.describe(self.statement) }
     try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })

@@ -32,14 +32,14 @@ struct PostgresReaderRole {
       try connection.execute("BEGIN")
       _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('spectra_reader_roles'))")
       if try connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]).isEmpty {
-        try connection.execute("CREATE ROLE \(SQLDialect.quoted(role)) NOLOGIN")
+        try connection.execute("CREATE ROLE \(Identifier.quoted(role)) NOLOGIN")
       }
-      try connection.execute("GRANT USAGE ON SCHEMA \(SQLDialect.quoted(self.schema)) TO \(SQLDialect.quoted(role))")
+      try connection.execute("GRANT USAGE ON SCHEMA \(Identifier.quoted(self.schema)) TO \(Identifier.quoted(role))")
       try connection.execute(
-        "GRANT SELECT ON ALL TABLES IN SCHEMA \(SQLDialect.quoted(self.schema)) TO \(SQLDialect.quoted(role))"
+        "GRANT SELECT ON ALL TABLES IN SCHEMA \(Identifier.quoted(self.schema)) TO \(Identifier.quoted(role))"
       )
       if try connection.query("SELECT pg_has_role(current_user, $1, 'MEMBER')", [role]).first?.first != "t" {
-        try connection.execute("GRANT \(SQLDialect.quoted(role)) TO CURRENT_USER")
+        try connection.execute("GRANT \(Identifier.quoted(role)) TO CURRENT_USER")
       }
       try connection.execute("COMMIT")
     } catch let error as PostgresError where !error.isConnectionFailure {

@@ -70,11 +70,11 @@ package struct RedshiftChunkStatements: Hashable, Sendable {
     guard let keyIndex = shape.keyIndex else {
       return "INSERT INTO \(target) (\(shape.columnList)) SELECT \(values) FROM \(Self.staging) AS s"
     }
-    let key = SQLDialect.quoted(shape.columns[keyIndex])
+    let key = Identifier.quoted(shape.columns[keyIndex])
     let assignments =
       shape.valueIndices.isEmpty
       ? "\(key) = \(target).\(key)"
-      : shape.valueIndices.map { "\(SQLDialect.quoted(shape.columns[$0])) = \(self.value($0))" }.joined(separator: ", ")
+      : shape.valueIndices.map { "\(Identifier.quoted(shape.columns[$0])) = \(self.value($0))" }.joined(separator: ", ")
     switch shape.operation {
     case .update:
       return "UPDATE \(target) SET \(assignments) FROM \(Self.staging) AS s WHERE \(self.keyMatch(keyIndex))"
@@ -97,7 +97,7 @@ package struct RedshiftChunkStatements: Hashable, Sendable {
   /// The target's key equal to the staged record's (Redshift names the target by its full name:
   /// its `UPDATE` and `MERGE` take no alias).
   private func keyMatch(_ keyIndex: Int) -> String {
-    "\(self.shape.target).\(SQLDialect.quoted(self.shape.columns[keyIndex])) = \(self.stagedKey(keyIndex))"
+    "\(self.shape.target).\(Identifier.quoted(self.shape.columns[keyIndex])) = \(self.stagedKey(keyIndex))"
   }
 
   private func stagedKey(_ keyIndex: Int) -> String {

@@ -13,15 +13,9 @@ package enum SQLDialect: String, Hashable, Sendable {
   /// Amazon Redshift: loads from S3, `MERGE`, no savepoints.
   case redshift
 
-  /// `identifier` as a quoted SQL identifier: in double quotes, embedded double quotes doubled.
-  /// Every schema, table and column name reaches SQL through here and nowhere else.
-  package static func quoted(_ identifier: String) -> String {
-    Identifier.quoted(identifier)
-  }
-
   /// `"schema"."name"`.
   package static func qualified(_ schema: String, _ name: String) -> String {
-    Self.quoted(schema) + "." + Self.quoted(name)
+    Identifier.quoted(schema) + "." + Identifier.quoted(name)
   }
 
   /// `text` as a SQL string literal, for the few places that take no parameter (a Redshift

@@ -46,8 +46,8 @@ struct SQLDialectTests {
 
   @Test("identifiers are quoted with embedded quotes doubled; literals double quotes and backslashes")
   func quoting() {
-    #expect(SQLDialect.quoted("orders") == #""orders""#)
-    #expect(SQLDialect.quoted(#"x"; DROP TABLE y; --"#) == #""x""; DROP TABLE y; --""#)
+    #expect(Identifier.quoted("orders") == #""orders""#)
+    #expect(Identifier.quoted(#"x"; DROP TABLE y; --"#) == #""x""; DROP TABLE y; --""#)
     #expect(SQLDialect.qualified("Tenant A", "Order Lines") == #""Tenant A"."Order Lines""#)
     #expect(SQLDialect.literal(#"s3://bucket/o'brien\x.csv"#) == #"'s3://bucket/o''brien\\x.csv'"#)
   }
