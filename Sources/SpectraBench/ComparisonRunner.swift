@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkCore
 internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
@@ -128,21 +129,12 @@ struct ComparisonRunner: Sendable {
           $0.externalIDField = operation == .upsert ? "id" : ""
         }
       )
-      var upload = ResumableUpload(
-        client: client,
-        jobID: job.jobID,
-        file: file,
-        size: size,
-        compressed: false,
-        retry: Self.retry,
-        progress: Self.notes
-      )
-      _ = try await upload.run()
+      try await client.upload(file, size: size, into: job.jobID)
       let uploaded = ContinuousClock.now
       let done = try await Self.withTimeout(timeout) {
         try await client.closeAndFollow(job.jobID, retry: Self.retry, progress: Self.notes)
       }
-      return (Self.seconds(ContinuousClock.now - start), Self.seconds(uploaded - start), done)
+      return ((ContinuousClock.now - start).inSeconds, (uploaded - start).inSeconds, done)
     }
     guard job.state == .jobComplete, job.numberRecordsFailed == 0, job.numberRecordsProcessed == self.rows else {
       throw ValidationError(
@@ -197,7 +189,7 @@ struct ComparisonRunner: Sendable {
         ) { data in
           try handle.write(contentsOf: data)
         }
-        return Self.seconds(ContinuousClock.now - start)
+        return (ContinuousClock.now - start).inSeconds
       }
     } catch let error as RPCError {
       throw CaseUnavailable(reason: "the server refused the query job: \(error.code): \(error.message)")
@@ -246,7 +238,7 @@ struct ComparisonRunner: Sendable {
   private static func time(_ body: () throws -> Void) rethrows -> Double {
     let start = ContinuousClock.now
     try body()
-    return Self.seconds(ContinuousClock.now - start)
+    return (ContinuousClock.now - start).inSeconds
   }
 
   /// `body`'s result, or `JobTimeout` once `timeout` has passed.
@@ -264,11 +256,6 @@ struct ComparisonRunner: Sendable {
       guard let first = try await group.next(), let result = first else { throw JobTimeout() }
       return result
     }
-  }
-
-  /// `duration` in seconds, for the reports.
-  static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }
 

@@ -17,3 +17,21 @@ struct RetryNotes: ClientProgress {
     FileHandle.standardError.write(Data("  \(message)\n".utf8))
   }
 }
+
+extension BulkClient {
+  /// Uploads `file`, `size` bytes, into job `jobID` as the benchmarks time it: uncompressed, as
+  /// `psql` and `sqlite3` read their files, resumed and retried as `spectra-bulk` does, with only
+  /// retries noted.
+  func upload(_ file: String, size: Int64, into jobID: String) async throws {
+    var upload = ResumableUpload(
+      client: self,
+      jobID: jobID,
+      file: file,
+      size: size,
+      compressed: false,
+      retry: RetryPolicy(),
+      progress: RetryNotes()
+    )
+    _ = try await upload.run()
+  }
+}

@@ -107,7 +107,7 @@ struct Formats: ParsableCommand {
     for _ in 0 ..< max(1, self.runs) {
       let start = clock.now
       value = try body()
-      times.append(ComparisonRunner.seconds(start.duration(to: clock.now)))
+      times.append(start.duration(to: clock.now).inSeconds)
     }
     times.sort()
     return (value!, times[times.count / 2])

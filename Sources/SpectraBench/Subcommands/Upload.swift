@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import BulkCore
 internal import BulkGRPCClient
 internal import BulkProto
 internal import Foundation
@@ -93,7 +94,7 @@ struct Upload: AsyncParsableCommand {
       }
     }
     fsync(descriptor)
-    return ComparisonRunner.seconds(ContinuousClock.now - start)
+    return (ContinuousClock.now - start).inSeconds
   }
 
   /// Starts a server, uploads `file` of `size` bytes, stops it: the upload's seconds and the
@@ -113,18 +114,9 @@ struct Upload: AsyncParsableCommand {
           $0.object = "customers"
         }
       )
-      var upload = ResumableUpload(
-        client: client,
-        jobID: job.jobID,
-        file: file.path,
-        size: Int64(size),
-        compressed: false,
-        retry: RetryPolicy(),
-        progress: RetryNotes()
-      )
       let start = ContinuousClock.now
-      _ = try await upload.run()
-      return ComparisonRunner.seconds(ContinuousClock.now - start)
+      try await client.upload(file.path, size: Int64(size), into: job.jobID)
+      return (ContinuousClock.now - start).inSeconds
     }
     return (seconds, server.peakRSS)
   }
