@@ -6,10 +6,7 @@ extension RecordOutcome {
     var data: [UInt8] = []
     data.reserveCapacity(outcomes.count)
     func appendString(_ string: String) {
-      let length = UInt32(truncatingIfNeeded: string.utf8.count)
-      data.append(contentsOf: [
-        UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24),
-      ])
+      withUnsafeBytes(of: UInt32(truncatingIfNeeded: string.utf8.count).littleEndian) { data.append(contentsOf: $0) }
       data.append(contentsOf: string.utf8)
     }
     for outcome in outcomes {

@@ -147,5 +147,4 @@ extension TenantDirectory {
     }
     return (TenantDirectory(entries), warnings)
   }
-
 }

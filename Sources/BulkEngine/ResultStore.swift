@@ -146,11 +146,12 @@ struct ResultStore: Sendable {
     var first = true
 
     while position.chunk < chunks && remaining > 0 {
-      let file = self.file(jobID: jobID, chunk: position.chunk)
-      guard FileManager.default.fileExists(atPath: file.path) else {
+      let contents: Data
+      do {
+        contents = try Data(contentsOf: self.file(jobID: jobID, chunk: position.chunk), options: .alwaysMapped)
+      } catch CocoaError.fileReadNoSuchFile {
         throw BulkError(code: .internal, message: "the results of chunk \(position.chunk) are missing")
       }
-      let contents = try Data(contentsOf: file, options: .alwaysMapped)
       let section = try Self.section(of: set, in: contents, chunk: position.chunk)
       if position.record < section.count {
         let take = Int(min(Int64(section.count - position.record), remaining))

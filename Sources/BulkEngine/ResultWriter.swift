@@ -24,6 +24,15 @@ struct ResultWriter {
     case none
     case created(Bool)
     case error(String)
+
+    /// The column the lead adds (`_created` or `_error`) and its value; `nil` for `none`.
+    var column: (name: String, value: JSONValue)? {
+      switch self {
+      case .none: nil
+      case .created(let created): ("_created", .bool(created))
+      case .error(let error): ("_error", .string(error))
+      }
+    }
   }
 
   /// Writes a processed chunk: each record with its outcome.
@@ -178,11 +187,7 @@ struct ResultWriter {
     switch self.job.contentType {
     case .recordBatch:
       var values: [FieldValue] = [.integer(record.number)]
-      switch lead {
-      case .none: break
-      case .created(let created): values.append(.bool(created))
-      case .error(let error): values.append(.text(error))
-      }
+      if let lead = lead.column { values.append(ChunkParser.fieldValue(lead.value)) }
       if case .typed(let original) = record.original {
         values += original
       }
@@ -191,21 +196,13 @@ struct ResultWriter {
       buffer.writeBytes(row)
     case .json:
       var fields: [(key: String, value: JSONValue)] = [("_record", .number(String(record.number)))]
-      switch lead {
-      case .none: break
-      case .created(let created): fields.append(("_created", .bool(created)))
-      case .error(let error): fields.append(("_error", .string(error)))
-      }
+      if let lead = lead.column { fields.append((key: lead.name, value: lead.value)) }
       fields += self.jsonFields(record.original)
       JSONWriter.write(.object(fields), into: &buffer)
       buffer.writeString("\n")
     case .csv:
       var fields = [String(record.number)]
-      switch lead {
-      case .none: break
-      case .created(let created): fields.append(created ? "true" : "false")
-      case .error(let error): fields.append(error)
-      }
+      if let lead = lead.column { fields.append(ChunkParser.fieldValue(lead.value).csvText) }
       CSVWriter(delimiter: Self.delimiter(self.job)).write(fields + self.csvFields(record.original), into: &buffer)
     }
   }

@@ -143,11 +143,7 @@ enum ValueCoercion {
       guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else { return false }
       // The time runs up to the zone's first byte.
       var zoneStart = 11
-      while zoneStart < bytes.count,
-        ![UInt8(ascii: "Z"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains(bytes[zoneStart])
-      {
-        zoneStart += 1
-      }
+      while zoneStart < bytes.count, !Self.isZoneStart(bytes[zoneStart]) { zoneStart += 1 }
       var clockEnd = 11
       while clockEnd < zoneStart, bytes[clockEnd] != UInt8(ascii: ".") { clockEnd += 1 }
       // HH:MM or HH:MM:SS.
@@ -203,6 +199,11 @@ enum ValueCoercion {
     let start = index
     while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
     return index - start
+  }
+
+  /// `Z`, `+` or `-`: where a timestamp's zone starts.
+  private static func isZoneStart(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: "Z") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
   }
 
   private static func isDigit(_ byte: UInt8) -> Bool {

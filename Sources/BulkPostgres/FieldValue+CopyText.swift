@@ -36,10 +36,7 @@ extension FieldValue {
     case .integer(let integer): text = String(integer)
     case .double(let double): text = Self.text(of: double)
     case .bool(let bool): text = bool ? "true" : "false"
-    case .bytes(let bytes):
-      var hex: [UInt8] = []
-      Hex.append(bytes, to: &hex)
-      text = "\\x" + String(decoding: hex, as: UTF8.self)
+    case .bytes(let bytes): text = "\\x" + Hex.string(bytes)
     case .timestamp(let date): text = Self.iso8601(date)
     }
     return text.count > 200 ? text.prefix(200) + "…" : text

@@ -151,7 +151,13 @@ package final class PostgresWarehouse: Warehouse {
     }
     let text = try QueryText(request.sql, dialect: .postgres, forbiddenFunctions: QueryText.postgresForbiddenFunctions)
     let role = PostgresReaderRole(schema: tenant.schema)
-    let query = PostgresQuery(statement: text.statement, role: role.name, schema: tenant.schema, request: request, sink: sink)
+    let query = PostgresQuery(
+      statement: text.statement,
+      role: role.name,
+      schema: tenant.schema,
+      request: request,
+      sink: sink
+    )
     return try await self.pool.withConnection { connection in
       try role.prepare(on: connection)
       return try query.run(on: connection)
@@ -213,5 +219,4 @@ package final class PostgresWarehouse: Warehouse {
     }
     return outcomes
   }
-
 }

@@ -77,11 +77,7 @@ struct UncompressedRelay: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     response: RPCWriter<Spectra_Bulk_V1_Job>,
     context: ServerContext
   ) async throws {
-    try await self.upstream.watchJob(request, metadata: self.metadata) { upstream in
-      for try await job in upstream.messages {
-        try await response.write(job)
-      }
-    }
+    try await self.upstream.watchJob(request, metadata: self.metadata) { try await Self.relay($0, to: response) }
   }
 
   func getJobResults(
@@ -89,11 +85,7 @@ struct UncompressedRelay: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     response: RPCWriter<Spectra_Bulk_V1_ResultChunk>,
     context: ServerContext
   ) async throws {
-    try await self.upstream.getJobResults(request, metadata: self.metadata) { upstream in
-      for try await chunk in upstream.messages {
-        try await response.write(chunk)
-      }
-    }
+    try await self.upstream.getJobResults(request, metadata: self.metadata) { try await Self.relay($0, to: response) }
   }
 
   func deleteJob(
@@ -103,5 +95,15 @@ struct UncompressedRelay: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     -> Spectra_Bulk_V1_DeleteJobResponse
   {
     try await self.upstream.deleteJob(request, metadata: self.metadata)
+  }
+
+  /// Writes every message of the upstream's response stream to the caller's.
+  private static func relay<Message>(
+    _ upstream: StreamingClientResponse<Message>,
+    to response: RPCWriter<Message>
+  ) async throws {
+    for try await message in upstream.messages {
+      try await response.write(message)
+    }
   }
 }
