@@ -42,15 +42,17 @@ class FrameReader:
         return kinds
 
 
-def request_headers(authority):
+def request_headers(authority, method="ListJobs", extra=()):
+    """The header block of a gRPC call to `method`, with `extra` headers after the usual ones."""
     return hpack.Encoder().encode(
         [
             (":method", "POST"),
             (":scheme", "http"),
-            (":path", "/spectra.bulk.v1.BulkService/ListJobs"),
+            (":path", f"/spectra.bulk.v1.BulkService/{method}"),
             (":authority", authority),
             ("content-type", "application/grpc"),
             ("te", "trailers"),
+            *extra,
         ]
     )
 
@@ -175,17 +177,7 @@ def test_stalled_result_reader_keeps_memory_flat(server, stubs, server_alive, se
 
     request = pb2.GetJobResultsRequest(job_id=job.job_id).SerializeToString()
     message = b"\x00" + struct.pack(">I", len(request)) + request
-    headers = hpack.Encoder().encode(
-        [
-            (":method", "POST"),
-            (":scheme", "http"),
-            (":path", "/spectra.bulk.v1.BulkService/GetJobResults"),
-            (":authority", server),
-            ("content-type", "application/grpc"),
-            ("te", "trailers"),
-            ("authorization", f"Bearer {TOKENS['acme']}"),
-        ]
-    )
+    headers = request_headers(server, "GetJobResults", [("authorization", f"Bearer {TOKENS['acme']}")])
     host, port = server.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(
