@@ -92,26 +92,61 @@ extension TenantDirectory {
       var id: String
       var tokens: [String]
       var schema: String?
+      var queryURL: String?
+      var queryRole: String?
+      var queryPasswordFile: String?
+      var queryPasswordEnv: String?
+
+      enum CodingKeys: String, CodingKey {
+        case id, tokens, schema
+        case queryURL = "query_url"
+        case queryRole = "query_role"
+        case queryPasswordFile = "query_password_file"
+        case queryPasswordEnv = "query_password_env"
+      }
     }
     var tenants: [Entry]
   }
 
   /// Reads a tenants file:
-  /// `{"tenants": [{"id": "t", "tokens": ["sha256:<hex>"], "schema": "t"}]}`.
+  /// `{"tenants": [{"id": "t", "tokens": ["sha256:<hex>"], "schema": "t"}]}`, each tenant
+  /// optionally with the login of its query jobs (`query_url` or `query_role`, and
+  /// `query_password_file` or `query_password_env`). A relative password file is found beside
+  /// the tenants file.
   ///
-  /// - Returns: the directory, and a warning for each token written in plain text.
-  package static func load(contentsOf url: URL) throws(BulkError) -> (TenantDirectory, warnings: [String]) {
+  /// - Returns: the directory, and a warning for each token written in plain text and each
+  ///   password file that others may read.
+  package static func load(
+    contentsOf url: URL,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws(BulkError) -> (TenantDirectory, warnings: [String]) {
     let data: Data
     do {
       data = try Data(contentsOf: url)
     } catch {
       throw .invalidArgument("cannot read tenants file \(url.path): \(error.localizedDescription)")
     }
-    return try Self.parse(data, source: url.path)
+    return try Self.parse(
+      data,
+      source: url.path,
+      baseDirectory: url.deletingLastPathComponent(),
+      environment: environment
+    )
   }
 
-  /// Parses the JSON of a tenants file; `source` names it in error messages.
-  package static func parse(_ data: Data, source: String) throws(BulkError) -> (TenantDirectory, warnings: [String]) {
+  /// Parses the JSON of a tenants file; `source` names it in error messages, relative password
+  /// files are read from `baseDirectory`, and `query_password_env` names a variable of
+  /// `environment`.
+  ///
+  /// Two tenants that would share storage are refused, both named: the same schema (which the
+  /// default schema makes of `team-a` and `team_a`), or embedded warehouse files whose names differ
+  /// only in case (one file on a case-insensitive file system).
+  package static func parse(
+    _ data: Data,
+    source: String,
+    baseDirectory: URL? = nil,
+    environment: [String: String] = [:]
+  ) throws(BulkError) -> (TenantDirectory, warnings: [String]) {
     let file: File
     do {
       file = try JSONDecoder().decode(File.self, from: data)
@@ -120,6 +155,8 @@ extension TenantDirectory {
     }
     var warnings: [String] = []
     var seen: Set<String> = []
+    var schemas: [String: String] = [:]
+    var fileNames: [String: String] = [:]
     var entries: [(tenant: Tenant, tokenDigests: [[UInt8]])] = []
     for (index, entry) in file.tenants.enumerated() {
       let place = "tenants file \(source), tenants[\(index)]"
@@ -143,8 +180,82 @@ extension TenantDirectory {
           digests.append(Self.digest(of: token))
         }
       }
-      entries.append((Tenant(id: entry.id, schema: entry.schema), digests))
+      let login = try Self.queryLogin(entry, place: place, baseDirectory: baseDirectory, environment: environment)
+      if let warning = login.warning { warnings.append(warning) }
+      let tenant = Tenant(id: entry.id, schema: entry.schema, queryLogin: login.login)
+      if let other = schemas.updateValue(entry.id, forKey: tenant.schema) {
+        throw .invalidArgument(
+          "\(place): tenants '\(other)' and '\(entry.id)' would share the schema '\(tenant.schema)'; "
+            + "give one of them a schema of its own"
+        )
+      }
+      if let other = fileNames.updateValue(entry.id, forKey: tenant.warehouseFileName.lowercased()) {
+        throw .invalidArgument(
+          "\(place): tenants '\(other)' and '\(entry.id)' would share the embedded warehouse file "
+            + "'\(tenant.warehouseFileName)' (names that differ only in case are one file on some file systems)"
+        )
+      }
+      entries.append((tenant, digests))
     }
     return (TenantDirectory(entries), warnings)
+  }
+
+  /// The entry's query login, if it names one; the password is read now, so that a missing one
+  /// stops the server at start rather than failing its first query job.
+  private static func queryLogin(
+    _ entry: File.Entry,
+    place: String,
+    baseDirectory: URL?,
+    environment: [String: String]
+  ) throws(BulkError) -> (login: QueryLogin?, warning: String?) {
+    let target: QueryLogin.Target
+    switch (entry.queryURL, entry.queryRole) {
+    case (nil, nil):
+      guard entry.queryPasswordFile == nil, entry.queryPasswordEnv == nil else {
+        throw .invalidArgument("\(place): a query password needs query_url or query_role")
+      }
+      return (nil, nil)
+    case (let url?, nil):
+      guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
+        throw .invalidArgument("\(place).query_url: expected a postgresql:// URL")
+      }
+      target = .url(url)
+    case (nil, let role?):
+      guard Identifier.isValid(role) else {
+        throw .invalidArgument("\(place).query_role: '\(role)' is not a valid role name")
+      }
+      target = .role(role)
+    case (.some, .some):
+      throw .invalidArgument("\(place): give query_url or query_role, not both")
+    }
+    switch (entry.queryPasswordFile, entry.queryPasswordEnv) {
+    case (nil, nil):
+      return (QueryLogin(target), nil)
+    case (let path?, nil):
+      let url =
+        if let baseDirectory, !path.hasPrefix("/") {
+          baseDirectory.appendingPathComponent(path)
+        } else {
+          URL(fileURLWithPath: path)
+        }
+      guard let data = FileManager.default.contents(atPath: url.path) else {
+        throw .invalidArgument("\(place).query_password_file: cannot read \(url.path)")
+      }
+      let password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+      guard !password.isEmpty else { throw .invalidArgument("\(place).query_password_file: \(url.path) is empty") }
+      let mode = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? 0
+      let warning =
+        mode & 0o077 != 0
+        ? "\(place).query_password_file \(url.path) may be read by others (mode \(String(mode, radix: 8))); make it 0600"
+        : nil
+      return (QueryLogin(target, password: password), warning)
+    case (nil, let name?):
+      guard let password = environment[name], !password.isEmpty else {
+        throw .invalidArgument("\(place).query_password_env: the environment variable \(name) is not set")
+      }
+      return (QueryLogin(target, password: password), nil)
+    case (.some, .some):
+      throw .invalidArgument("\(place): give query_password_file or query_password_env, not both")
+    }
   }
 }

@@ -36,22 +36,26 @@ package struct LedgerStatements: Hashable, Sendable {
     }
   }
 
-  /// Serializes the transactions that apply one chunk (`$1` its `lockKey`, `$2` chunk), so that
-  /// a second, concurrent attempt waits for the first and then finds its ledger row.
-  package var lockChunk: String {
+  /// Makes a second, concurrent attempt at one chunk wait for the first and then find its row.
+  ///
+  /// PostgreSQL: inserts the chunk's ledger row first, with no outcomes yet (`$1` job id, `$2`
+  /// chunk); a row back means this transaction has the chunk, none means another committed it. A
+  /// concurrent insert of the same key waits for the first transaction to end. The lock is a row
+  /// of the tenant's own table, which no other tenant's SQL can take or hold (an advisory lock,
+  /// which any role may take, could be held by another tenant's query to stall this load).
+  ///
+  /// Redshift, which has neither advisory locks nor `ON CONFLICT`: locks the ledger table, which
+  /// serializes all chunks; no parameters.
+  package var claimChunk: String {
     switch self.dialect {
     case .postgres:
-      // Two 32-bit keys: the hashed job (with its ledger, as tenants may share job ids) and the chunk.
-      "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1), $2::integer)"
+      """
+      INSERT INTO \(self.table) (job_id, chunk, outcomes) VALUES ($1, $2::integer, ''::bytea) \
+      ON CONFLICT (job_id, chunk) DO NOTHING RETURNING chunk
+      """
     case .redshift:
-      // Redshift has no advisory locks; the ledger table's lock serializes all chunks instead.
       "LOCK \(self.table)"
     }
-  }
-
-  /// The first parameter of `lockChunk` for a job.
-  package func lockKey(jobID: String) -> String {
-    "\(self.table)/\(jobID)"
   }
 
   /// The stored outcomes of one chunk as hex (`$1` job id, `$2` chunk).
@@ -59,10 +63,18 @@ package struct LedgerStatements: Hashable, Sendable {
     "SELECT \(self.hex("outcomes")) FROM \(self.table) WHERE job_id = $1 AND chunk = $2::integer"
   }
 
-  /// Records a chunk (`$1` job id, `$2` chunk, `$3` outcomes as hex).
-  package var insert: String {
-    let decoded = self.dialect == .postgres ? "pg_catalog.decode($3, 'hex')" : "FROM_HEX($3)"
-    return "INSERT INTO \(self.table) (job_id, chunk, outcomes) VALUES ($1, $2::integer, \(decoded))"
+  /// Records a chunk's outcomes (`$1` job id, `$2` chunk, `$3` outcomes as hex): PostgreSQL
+  /// fills the row `claimChunk` inserted, Redshift inserts it.
+  package var recordChunk: String {
+    switch self.dialect {
+    case .postgres:
+      """
+      UPDATE \(self.table) SET outcomes = pg_catalog.decode($3, 'hex'), committed_at = pg_catalog.now() \
+      WHERE job_id = $1 AND chunk = $2::integer
+      """
+    case .redshift:
+      "INSERT INTO \(self.table) (job_id, chunk, outcomes) VALUES ($1, $2::integer, FROM_HEX($3))"
+    }
   }
 
   /// Every chunk of a job with its outcomes as hex (`$1` job id).

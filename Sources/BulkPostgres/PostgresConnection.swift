@@ -12,10 +12,24 @@ package final class PostgresConnection: @unchecked Sendable {
 
   /// Connects to `url` (a `postgresql://` URL or a libpq key/value string), waiting at most
   /// `connectTimeout` seconds, with UTF-8 as the client encoding.
-  package init(url: String, connectTimeout: Int = 10) throws {
+  package convenience init(url: String, connectTimeout: Int = 10) throws {
+    try self.init(login: PostgresLogin(url: url), connectTimeout: connectTimeout)
+  }
+
+  /// Connects as `login` says, waiting at most `connectTimeout` seconds, with UTF-8 as the
+  /// client encoding.
+  package init(login: PostgresLogin, connectTimeout: Int = 10) throws {
     // Keywords after `dbname` override what its URL says; those before are defaults it may change.
-    let keywords = ["connect_timeout", "application_name", "dbname", "client_encoding"]
-    let values = [String(connectTimeout), "spectra-bulk", url, "UTF8"]
+    var keywords = ["connect_timeout", "application_name", "dbname", "client_encoding"]
+    var values = [String(connectTimeout), "spectra-bulk", login.url, "UTF8"]
+    if let user = login.user {
+      keywords.append("user")
+      values.append(user)
+    }
+    if let password = login.password {
+      keywords.append("password")
+      values.append(password)
+    }
     let handle = Self.withCStrings(keywords) { keywordPointers in
       Self.withCStrings(values) { valuePointers in
         PQconnectdbParams(keywordPointers + [nil], valuePointers + [nil], 1)
@@ -184,6 +198,16 @@ package final class PostgresConnection: @unchecked Sendable {
     }
     if let failure { throw failure }
     if let serverFailure { throw serverFailure }
+  }
+
+  /// The SCRAM-SHA-256 verifier of `password` for `role`, computed here by libpq, so that
+  /// `CREATE ROLE … PASSWORD` sends the server (and its statement log) no plain password.
+  package func encryptedPassword(_ password: String, role: String) throws -> String {
+    guard let encrypted = PQencryptPasswordConn(self.handle, password, role, "scram-sha-256") else {
+      throw PostgresError(message: "libpq could not encrypt a password: \(Self.trimmed(PQerrorMessage(self.handle)))")
+    }
+    defer { PQfreemem(encrypted) }
+    return String(cString: encrypted)
   }
 
   /// A handle that cancels the statement this connection is running, from any thread.

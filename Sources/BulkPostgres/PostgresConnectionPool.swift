@@ -34,14 +34,25 @@ package final class PostgresConnectionPool: Sendable {
     var isShutDown = false
   }
 
-  private let url: String
+  private let login: PostgresLogin
+  private let reusesConnections: Bool
   private let slots: [Slot]
   private let state: Mutex<State>
 
   /// A pool of `size` connections to `url`, none opened yet.
-  package init(url: String, size: Int) {
+  package convenience init(url: String, size: Int) {
+    self.init(login: PostgresLogin(url: url), size: size)
+  }
+
+  /// A pool of `size` connections made as `login` says, none opened yet.
+  ///
+  /// - Parameter reusesConnections: `false` closes each connection after its use, so that no
+  ///   session state (a session advisory lock, say) can outlive the use: for connections that run
+  ///   SQL a tenant wrote. The pool then bounds how many such uses run at once.
+  package init(login: PostgresLogin, size: Int, reusesConnections: Bool = true) {
     precondition(size > 0, "a connection pool needs at least one connection")
-    self.url = url
+    self.login = login
+    self.reusesConnections = reusesConnections
     self.slots = (0 ..< size).map(Slot.init(index:))
     self.state = Mutex(State(idle: Array((0 ..< size).reversed())))
   }
@@ -94,7 +105,7 @@ package final class PostgresConnectionPool: Sendable {
         if !connection.isHealthy { try connection.reset() }
         return connection
       }
-      let connection = try PostgresConnection(url: self.url)
+      let connection = try PostgresConnection(login: self.login)
       current = connection
       return connection
     }
@@ -107,7 +118,7 @@ package final class PostgresConnectionPool: Sendable {
           slot.connection.withLock { $0 = nil }
         }
       }
-      if self.state.withLock({ $0.isShutDown }) {
+      if !self.reusesConnections || self.state.withLock({ $0.isShutDown }) {
         slot.connection.withLock { $0 = nil }
       }
     }

@@ -9,8 +9,9 @@ internal import Synchronization
 ///   statement changed goes with it;
 /// - `statement_timeout` set to the job's timeout, and the caller's deadline sending a cancel
 ///   request;
-/// - `search_path` pinned to the tenant's schema, under the tenant's reader role (see
-///   `PostgresReaderRole`), which can read that schema's tables and nothing of other tenants.
+/// - `search_path` pinned to the tenant's schema;
+/// - above all, the connection is logged in as the tenant's query role (see `PostgresQueryRole`),
+///   checked here to read that schema's tables and nothing else, whatever the statement spells.
 ///
 /// Rows come out through `COPY (statement) TO STDOUT`: as CSV, passed on as the server writes it,
 /// or in the text format, typed by the columns' types.
@@ -20,7 +21,6 @@ struct PostgresQuery {
   static let batchRows = 1000
 
   let statement: String
-  let role: String
   let schema: String
   let request: QueryRequest
   let sink: any QueryRowSink
@@ -38,7 +38,7 @@ struct PostgresQuery {
       """,
       [String(max(1, self.request.timeout.inMilliseconds)), Identifier.quoted(self.schema)]
     )
-    try connection.execute("SET LOCAL ROLE \(Identifier.quoted(self.role))")
+    try PostgresQueryRole.checkFence(schema: self.schema, on: connection)
 
     let columns = try self.translating { try connection.describe(self.statement) }
     try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })

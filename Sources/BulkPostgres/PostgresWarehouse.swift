@@ -12,25 +12,51 @@ internal import Synchronization
 package final class PostgresWarehouse: Warehouse {
   /// The dialect the warehouse speaks, chosen by the URL's scheme or the initializer.
   package let dialect: SQLDialect
+  /// The loader's connections: chunks, ledgers, descriptions and query roles' grants, never
+  /// tenant-written SQL.
   private let pool: PostgresConnectionPool
+  private let url: String
   private let logger: Logger
   /// Schemas whose ledger table is known to exist, so it is created once, not per chunk.
   private let ledgerSchemas = Mutex<Set<String>>([])
+  private let queryRolePasswords: QueryRolePasswords
+  private let queryConcurrency: Int
+  /// Each tenant's pool of query connections, logged in as its query role, with the login it
+  /// was made for.
+  private let queryPools = Mutex<[String: (login: PostgresLogin, pool: PostgresConnectionPool)]>([:])
 
-  /// A warehouse at `url` with `poolSize` connections, opened on first use.
+  /// A warehouse at `url` with `poolSize` loader connections, opened on first use.
   ///
   /// A `redshift://` URL selects `.redshift` whatever `dialect` says, and is given to libpq as
   /// `postgresql://`.
-  package init(url: String, poolSize: Int, dialect: SQLDialect = .postgres, logger: Logger) {
+  ///
+  /// - Parameters:
+  ///   - queryRoleDirectory: where the passwords of the query roles the server provisions are
+  ///     kept (mode 0600); `nil` keeps them in memory, and a restart sets new ones.
+  ///   - queryConcurrency: query jobs of one tenant that run at once; each logs in afresh.
+  package init(
+    url: String,
+    poolSize: Int,
+    dialect: SQLDialect = .postgres,
+    queryRoleDirectory: String? = nil,
+    queryConcurrency: Int = 2,
+    logger: Logger
+  ) {
     let resolved = SQLDialect.resolve(url: url, fallback: dialect)
     self.dialect = resolved.dialect
+    self.url = resolved.url
     self.pool = PostgresConnectionPool(url: resolved.url, size: poolSize)
+    self.queryRolePasswords = QueryRolePasswords(directory: queryRoleDirectory)
+    self.queryConcurrency = queryConcurrency
     self.logger = logger
   }
 
   /// Closes the connections; calls after this throw.
   package func shutdown() {
     self.pool.shutdown()
+    for entry in self.queryPools.withLock({ Array($0.values) }) {
+      entry.pool.shutdown()
+    }
   }
 
   /// Reads the table from `pg_catalog`: columns in order with their declared types, nullability
@@ -140,8 +166,9 @@ package final class PostgresWarehouse: Warehouse {
     }
   }
 
-  /// Runs a query job's statement sandboxed (see `PostgresQuery`), as the tenant's reader role
-  /// (see `PostgresReaderRole`), streaming its rows to `sink` through `COPY … TO STDOUT`.
+  /// Runs a query job's statement sandboxed (see `PostgresQuery`) on a connection logged in as
+  /// the tenant's query role (see `PostgresQueryRole`), streaming its rows to `sink` through
+  /// `COPY … TO STDOUT`.
   package func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
     guard self.dialect == .postgres else {
       throw BulkError.queryRefused(
@@ -150,17 +177,35 @@ package final class PostgresWarehouse: Warehouse {
       )
     }
     let text = try QueryText(request.sql, dialect: .postgres, forbiddenFunctions: QueryText.postgresForbiddenFunctions)
-    let role = PostgresReaderRole(schema: tenant.schema)
-    let query = PostgresQuery(
-      statement: text.statement,
-      role: role.name,
-      schema: tenant.schema,
-      request: request,
-      sink: sink
-    )
-    return try await self.pool.withConnection { connection in
-      try role.prepare(on: connection)
-      return try query.run(on: connection)
+    let query = PostgresQuery(statement: text.statement, schema: tenant.schema, request: request, sink: sink)
+    let role = PostgresQueryRole(tenant: tenant)
+    do {
+      return try await self.queryPool(role).withConnection { try query.run(on: $0) }
+    } catch let error as PostgresError where error.isConnectionFailure && tenant.queryLogin == nil {
+      // Another server on this warehouse may have set a new password for the provisioned role.
+      guard error.message.contains("password authentication failed") else { throw error }
+      self.queryRolePasswords.forget(role.provisionedName)
+      return try await self.queryPool(role).withConnection { try query.run(on: $0) }
+    } catch let error as PostgresError where error.isConnectionFailure && Self.isLoginRefusal(error) {
+      throw BulkError.queryRefused(
+        "the query login of tenant \(tenant.id) (\(tenant.queryLogin.map { "\($0)" } ?? role.provisionedName)) "
+          + "was refused: \(error.message)"
+      )
+    }
+  }
+
+  /// The tenant's pool of query connections, for the login its role has now; made anew when
+  /// the login changed (a new password).
+  private func queryPool(_ role: PostgresQueryRole) async throws -> PostgresConnectionPool {
+    let (url, passwords) = (self.url, self.queryRolePasswords)
+    let login = try await self.pool.withConnection { loader in
+      try role.prepare(warehouseURL: url, passwords: passwords, on: loader)
+    }
+    return self.queryPools.withLock { pools in
+      if let entry = pools[role.tenant.id], entry.login == login { return entry.pool }
+      let pool = PostgresConnectionPool(login: login, size: self.queryConcurrency, reusesConnections: false)
+      pools[role.tenant.id] = (login, pool)
+      return pool
     }
   }
 
@@ -176,8 +221,8 @@ package final class PostgresWarehouse: Warehouse {
     }
   }
 
-  /// One chunk's transaction: the ledger first (a chunk already there is returned as stored),
-  /// then the records, then the ledger row, then the commit.
+  /// One chunk's transaction: the chunk's ledger row claimed first (a chunk already committed
+  /// is returned as stored), then the records, then the row's outcomes, then the commit.
   private static func apply(
     _ work: ChunkWork,
     statements: PostgresChunkStatements,
@@ -190,14 +235,14 @@ package final class PostgresWarehouse: Warehouse {
       // isolated; checked per statement, they fail the record that breaks them.
       try connection.execute("SET CONSTRAINTS ALL IMMEDIATE")
       let chunk = String(work.chunk)
-      _ = try connection.query(ledger.lockChunk, [ledger.lockKey(jobID: work.jobID), chunk])
-      if let stored = try connection.query(ledger.chunkOutcomes, [work.jobID, chunk]).first {
+      if try connection.query(ledger.claimChunk, [work.jobID, chunk]).isEmpty {
+        let stored = try connection.query(ledger.chunkOutcomes, [work.jobID, chunk]).first
         try connection.execute("ROLLBACK")
-        return try Self.decodeOutcomes(stored[0])
+        return try Self.decodeOutcomes(stored?[0] ?? nil)
       }
       var loader = PostgresChunkLoader(connection: connection, work: work, statements: statements)
       let outcomes = try loader.load()
-      try connection.execute(ledger.insert, [work.jobID, chunk, Hex.string(RecordOutcome.ledgerBytes(outcomes))])
+      try connection.execute(ledger.recordChunk, [work.jobID, chunk, Hex.string(RecordOutcome.ledgerBytes(outcomes))])
       try connection.execute("COMMIT")
       return outcomes
     } catch {
@@ -206,6 +251,12 @@ package final class PostgresWarehouse: Warehouse {
       if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
       throw error
     }
+  }
+
+  /// Whether the server refused a login (a wrong password, an unknown role) rather than being
+  /// out of reach, which is retried.
+  private static func isLoginRefusal(_ error: PostgresError) -> Bool {
+    error.message.contains("authentication failed") || error.message.contains("does not exist")
   }
 
   private static func isMissingLedger(_ error: PostgresError) -> Bool {

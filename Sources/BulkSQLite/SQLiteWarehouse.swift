@@ -19,22 +19,9 @@ package final class SQLiteWarehouse: Warehouse {
     try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
   }
 
-  /// The file of a tenant's tables. Characters other than letters, digits, `-`, `_` and `.` are
-  /// percent-encoded, so no tenant id can name a path outside the folder.
+  /// The file of a tenant's tables, `<directory>/<Tenant.warehouseFileName>`.
   package func path(of tenant: Tenant) -> String {
-    var name = ""
-    for byte in tenant.id.utf8 {
-      switch byte {
-      case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"),
-        UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-        name.append(Character(UnicodeScalar(byte)))
-      case UInt8(ascii: ".") where !name.isEmpty:
-        name.append(".")
-      default:
-        name += String(format: "%%%02X", byte)
-      }
-    }
-    return self.directory.appendingPathComponent(name + ".sqlite").path
+    self.directory.appendingPathComponent(tenant.warehouseFileName).path
   }
 
   package func describe(table: String, tenant: Tenant) async throws -> TableDescription? {

@@ -167,7 +167,12 @@ package final class BulkServer: Sendable {
       throw BulkError.invalidArgument("--warehouse must be a postgresql:// or redshift:// URL")
     }
     // Each worker holds a connection while it applies a chunk; two more serve describe calls.
-    return PostgresWarehouse(url: url, poolSize: configuration.engine.workers + 2, logger: logger)
+    return PostgresWarehouse(
+      url: url,
+      poolSize: configuration.engine.workers + 2,
+      queryRoleDirectory: dataDirectory.appendingPathComponent("query-roles").path,
+      logger: logger
+    )
   }
 
   private static func tenantDirectory(

@@ -83,6 +83,7 @@ package final class PostgresCluster: Sendable {
         ["-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--no-locale"],
         in: directory
       ).check()
+      try Self.writeHostAuthentication(directory: "\(directory)/data", owner: programs.owner)
       self.port = try Self.startOnFreePort(programs: programs, directory: directory)
     } catch {
       Self.removeFolder(directory, watchdog: watchdog)
@@ -164,6 +165,25 @@ package final class PostgresCluster: Sendable {
       ],
       in: directory
     ).check()
+  }
+
+  /// `postgres` logs in without a password, every other role with its password (SCRAM), as a
+  /// production server would ask of a tenant's query role.
+  private static func writeHostAuthentication(directory: String, owner: (uid: uid_t, gid: gid_t)?) throws {
+    let path = "\(directory)/pg_hba.conf"
+    let rules = """
+      local all postgres trust
+      local all all scram-sha-256
+      host all postgres 127.0.0.1/32 trust
+      host all all 127.0.0.1/32 scram-sha-256
+
+      """
+    guard FileManager.default.createFile(atPath: path, contents: Data(rules.utf8)) else {
+      throw PostgresClusterError(message: "cannot write \(path)")
+    }
+    if let owner, chown(path, owner.uid, owner.gid) != 0 {
+      throw PostgresClusterError(message: "cannot give \(path) to the postgres user: errno \(errno)")
+    }
   }
 
   /// Starts the server on a port that was free a moment ago; tries another when a concurrent

@@ -191,22 +191,25 @@ struct SQLDialectTests {
         == #"CREATE TABLE IF NOT EXISTS "acme"."_spectra_ledger" (job_id text NOT NULL, chunk integer NOT NULL, outcomes bytea NOT NULL, committed_at timestamp with time zone NOT NULL DEFAULT now(), PRIMARY KEY (job_id, chunk))"#
     )
     #expect(
-      postgres.insert
-        == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, outcomes) VALUES ($1, $2::integer, pg_catalog.decode($3, 'hex'))"#
+      postgres.claimChunk
+        == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, outcomes) VALUES ($1, $2::integer, ''::bytea) ON CONFLICT (job_id, chunk) DO NOTHING RETURNING chunk"#
     )
-    #expect(postgres.lockKey(jobID: "job-1") == #""acme"."_spectra_ledger"/job-1"#)
+    #expect(
+      postgres.recordChunk
+        == #"UPDATE "acme"."_spectra_ledger" SET outcomes = pg_catalog.decode($3, 'hex'), committed_at = pg_catalog.now() WHERE job_id = $1 AND chunk = $2::integer"#
+    )
     let redshift = LedgerStatements(schema: "acme", dialect: .redshift)
     #expect(
       redshift.create
         == #"CREATE TABLE IF NOT EXISTS "acme"."_spectra_ledger" (job_id VARCHAR(256) NOT NULL, chunk INTEGER NOT NULL, outcomes VARBYTE(1024000) NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT SYSDATE, PRIMARY KEY (job_id, chunk))"#
     )
-    #expect(redshift.lockChunk == #"LOCK "acme"."_spectra_ledger""#)
+    #expect(redshift.claimChunk == #"LOCK "acme"."_spectra_ledger""#)
     #expect(
       redshift.jobOutcomes
         == #"SELECT chunk, TO_HEX(outcomes) FROM "acme"."_spectra_ledger" WHERE job_id = $1 ORDER BY chunk"#
     )
     #expect(
-      redshift.insert
+      redshift.recordChunk
         == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, outcomes) VALUES ($1, $2::integer, FROM_HEX($3))"#
     )
   }

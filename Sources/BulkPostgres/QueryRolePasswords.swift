@@ -1,0 +1,74 @@
+internal import BulkCore
+internal import Foundation
+internal import Synchronization
+
+/// The passwords of the query roles the server provisioned, one file per role in a folder of the
+/// data directory (`<role>.password`, mode 0600 from its creation), remembered once read. Without
+/// a folder they live in memory only, and a restart sets new ones.
+final class QueryRolePasswords: Sendable {
+  private let directory: URL?
+  private let known = Mutex<[String: String]>([:])
+
+  init(directory: String?) {
+    self.directory = directory.map { URL(fileURLWithPath: $0, isDirectory: true) }
+  }
+
+  /// The stored password of `role`, or `nil`.
+  func password(of role: String) throws -> String? {
+    if let password = self.known.withLock({ $0[role] }) { return password }
+    guard let url = self.file(of: role), let data = FileManager.default.contents(atPath: url.path) else { return nil }
+    let password = String(decoding: data, as: UTF8.self)
+    self.known.withLock { $0[role] = password }
+    return password
+  }
+
+  /// A new random password for `role`, stored (durably, when there is a folder) before it is
+  /// returned, so that a crash after the role is changed never leaves it with a password nobody
+  /// knows.
+  func makePassword(of role: String) throws -> String {
+    var generator = SystemRandomNumberGenerator()
+    let password = Hex.string((0 ..< 32).map { _ in UInt8.random(in: 0 ... 255, using: &generator) })
+    if let url = self.file(of: role) {
+      try Self.writeSecret(Data(password.utf8), to: url)
+    }
+    self.known.withLock { $0[role] = password }
+    return password
+  }
+
+  /// Forgets what is remembered of `role`, after the server refused the password.
+  func forget(_ role: String) {
+    self.known.withLock { _ = $0.removeValue(forKey: role) }
+  }
+
+  private func file(of role: String) -> URL? {
+    self.directory?.appendingPathComponent("\(role).password")
+  }
+
+  /// Writes `data` to a new temporary file created 0600, fsyncs it, renames it over `url` and
+  /// fsyncs the folder.
+  private static func writeSecret(_ data: Data, to url: URL) throws {
+    let folder = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
+    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw Self.failure("create", temporary) }
+    do {
+      defer { close(descriptor) }
+      let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+      guard written == data.count else { throw Self.failure("write", temporary) }
+      guard fsync(descriptor) == 0 else { throw Self.failure("fsync", temporary) }
+    } catch {
+      unlink(temporary.path)
+      throw error
+    }
+    guard rename(temporary.path, url.path) == 0 else { throw Self.failure("rename", url) }
+    let folderDescriptor = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard folderDescriptor >= 0 else { throw Self.failure("open", folder) }
+    defer { close(folderDescriptor) }
+    guard fsync(folderDescriptor) == 0 else { throw Self.failure("fsync", folder) }
+  }
+
+  private static func failure(_ operation: String, _ url: URL) -> PostgresError {
+    PostgresError(message: "cannot \(operation) \(url.path) for a query role's password: \(String(cString: strerror(errno)))")
+  }
+}
