@@ -35,9 +35,13 @@ final class QueryRolePasswords: Sendable {
     return password
   }
 
-  /// Forgets what is remembered of `role`, after the server refused the password.
+  /// Forgets the password of `role`, remembered and stored, after the server refused it (another
+  /// server set a new one): the next provisioning sets a new one again.
   func forget(_ role: String) {
     self.known.withLock { _ = $0.removeValue(forKey: role) }
+    if let url = self.file(of: role) {
+      unlink(url.path)
+    }
   }
 
   private func file(of role: String) -> URL? {
