@@ -51,15 +51,16 @@ struct ServerEndToEndTests {
     _ jobID: String,
     client: Client,
     options: CallOptions = .defaults,
+    metadata: Metadata = Self.auth,
     until stop: @escaping @Sendable (Spectra_Bulk_V1_Job) -> Bool = { _ in false }
   ) async throws -> Spectra_Bulk_V1_Job {
     var close = Spectra_Bulk_V1_UpdateJobStateRequest()
     close.jobID = jobID
     close.state = .uploadComplete
-    _ = try await client.updateJobState(close, metadata: Self.auth, options: options)
+    _ = try await client.updateJobState(close, metadata: metadata, options: options)
     var watch = Spectra_Bulk_V1_WatchJobRequest()
     watch.jobID = jobID
-    return try await client.watchJob(watch, metadata: Self.auth, options: options) { response in
+    return try await client.watchJob(watch, metadata: metadata, options: options) { response in
       var last = Spectra_Bulk_V1_Job()
       for try await update in response.messages {
         last = update
