@@ -52,9 +52,11 @@ package struct JobSpec: Hashable, Sendable {
         "object '\(self.object.prefix(80))' is not a table name: use letters, digits and _, at most \(Identifier.maxLength) characters"
       )
     }
-    let query = self.query.trimmingCharacters(in: .whitespacesAndNewlines)
+    var query = self.query.trimmingCharacters(in: .whitespacesAndNewlines)
     if operation == .query {
-      guard !query.isEmpty else { throw .invalidArgument("query is required for a query job") }
+      // A query job without a query exports its whole object, as the product document's first
+      // example expects; the job shows the statement, so the client sees what will run.
+      if query.isEmpty { query = "SELECT * FROM \(Identifier.quoted(self.object))" }
     } else if !query.isEmpty {
       throw .invalidArgument("query is only allowed on query jobs, not on \(operation.rawValue) jobs")
     }

@@ -282,7 +282,7 @@ enum OpenAPIDocument {
               "object": {"type": "string"},
               "content_type": {"type": "string", "enum": ["CSV", "JSON"], "default": "CSV"},
               "compression": {"type": "string", "enum": ["NONE", "GZIP"], "default": "NONE"},
-              "query": {"type": "string"},
+              "query": {"type": "string", "description": "The statement of a query job; without one the job exports its whole object (SELECT * FROM \"<object>\"). Refused for the others."},
               "external_id_field": {"type": "string"},
               "column_delimiter": {"type": "string", "enum": ["COMMA", "TAB", "PIPE", "SEMICOLON", "CARET", "BACKQUOTE", ",", "\t", "|", ";", "^", "`"]},
               "request_id": {"type": "string", "maxLength": 256}

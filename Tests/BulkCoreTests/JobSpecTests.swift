@@ -21,14 +21,19 @@ struct JobSpecTests {
     #expect(job.updatedAt == self.now)
   }
 
+  @Test("a query job without a query exports its whole object, the identifier quoted")
+  func defaultQuery() throws {
+    #expect(try self.validate(JobSpec(operation: .query, object: "sales")).query == #"SELECT * FROM "sales""#)
+    #expect(try self.validate(JobSpec(operation: .query, object: "Sales_2024", query: " \n")).query == #"SELECT * FROM "Sales_2024""#)
+    #expect(try self.validate(JobSpec(operation: .query, object: "sales", query: "SELECT 1")).query == "SELECT 1")
+  }
+
   static let refused: [(JobSpec, String)] = [
     (JobSpec(operation: nil, object: "t"), "operation is required"),
     (JobSpec(operation: .insert, object: ""), "object is required"),
     (JobSpec(operation: .insert, object: "x\"; DROP TABLE y; --"), "is not a table name"),
     (JobSpec(operation: .insert, object: "1abc"), "is not a table name"),
     (JobSpec(operation: .insert, object: String(repeating: "a", count: 64)), "is not a table name"),
-    (JobSpec(operation: .query, object: "t"), "query is required"),
-    (JobSpec(operation: .query, object: "t", query: "  \n"), "query is required"),
     (JobSpec(operation: .insert, object: "t", query: "SELECT 1"), "query is only allowed on query jobs"),
     (JobSpec(operation: .upsert, object: "t"), "external_id_field is required for upsert"),
     (JobSpec(operation: .insert, object: "t", externalIDField: "id"), "external_id_field applies to"),

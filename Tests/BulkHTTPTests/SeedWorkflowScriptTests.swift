@@ -5,17 +5,34 @@ import Foundation
 import HummingbirdTesting
 import Testing
 
-/// Runs `Tests/curl/seed-workflow.sh`, the seed's curl workflow, against the surface on a real
-/// socket with the `--demo` tenant and tables, so the script and the routes stay in step.
-@Suite("seed curl workflow", .timeLimit(.minutes(2)))
+/// Runs the curl scripts against the surface on a real socket with the `--demo` tenant and
+/// tables, so the scripts and the routes stay in step: `Tests/curl/seed-workflow.sh`, the seed's
+/// curl workflow, and `Tests/curl/seed-examples.py`, every example of the product document as
+/// written. The cases run one at a time: each blocks a concurrency-pool thread while its script
+/// runs, and two at once would take both threads of a 2-core machine from the server they call.
+@Suite("seed curl workflow", .serialized, .timeLimit(.minutes(2)))
 struct SeedWorkflowScriptTests {
-  static let script = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .appendingPathComponent("curl/seed-workflow.sh")
+  /// A script, the program that runs it, and the path `API_URL` ends in.
+  struct Script: Sendable, CustomTestStringConvertible {
+    let name: String
+    let interpreter: String
+    let apiPath: String
 
-  @Test("Tests/curl/seed-workflow.sh passes")
-  func seedWorkflow() async throws {
+    var testDescription: String { "Tests/curl/\(self.name)" }
+  }
+
+  static let scripts = [
+    Script(name: "seed-workflow.sh", interpreter: "bash", apiPath: "/v1/bulk"),
+    Script(name: "seed-examples.py", interpreter: "python3", apiPath: "/v1"),
+  ]
+
+  @Test("the script passes", arguments: Self.scripts)
+  func script(_ script: Script) async throws {
+    let path = URL(fileURLWithPath: #filePath)
+      .deletingLastPathComponent()
+      .deletingLastPathComponent()
+      .appendingPathComponent("curl/\(script.name)")
+      .path
     let tenant = Tenant(id: TenantDirectory.developmentTenantID)
     try await RESTHarness.withStack(directory: .development(token: "dev-token")) { harness in
       let warehouse = URL(fileURLWithPath: harness.warehouse.path(of: tenant)).deletingLastPathComponent().path
@@ -24,10 +41,11 @@ struct SeedWorkflowScriptTests {
         let port = try #require(client.port)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", Self.script.path]
+        process.arguments = [script.interpreter, path]
         var environment = ProcessInfo.processInfo.environment
-        environment["API_URL"] = "http://127.0.0.1:\(port)/v1/bulk"
+        environment["API_URL"] = "http://127.0.0.1:\(port)\(script.apiPath)"
         environment["TOKEN"] = "dev-token"
+        environment["SPECTRA_DEMO_WAREHOUSE"] = harness.warehouse.path(of: tenant)
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output

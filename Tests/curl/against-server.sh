@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the seed's curl workflow against the real server on the embedded warehouse, as the README's
-# quickstart runs it: `spectra-bulk serve --demo`, then Tests/curl/seed-workflow.sh.
+# quickstart runs it: `spectra-bulk serve --demo`, then Tests/curl/seed-workflow.sh and every example
+# of the product document (Tests/curl/seed-examples.py).
 #   Tests/curl/against-server.sh [PATH-TO-spectra-bulk]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,3 +23,5 @@ done
 [ -n "$port" ] || { echo "the server did not print its HTTP port" >&2; exit 1; }
 
 API_URL="http://127.0.0.1:$port/v1/bulk" TOKEN=dev-token bash "$here/seed-workflow.sh"
+API_URL="http://127.0.0.1:$port/v1" TOKEN=dev-token SPECTRA_DEMO_WAREHOUSE="$data/spectra/warehouse/tenant-123.sqlite" \
+  python3 "$here/seed-examples.py"

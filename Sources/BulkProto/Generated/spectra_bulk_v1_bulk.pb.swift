@@ -516,7 +516,8 @@ package nonisolated struct Spectra_Bulk_V1_CreateJobRequest: Sendable {
 
   package var compression: Spectra_Bulk_V1_Compression = .unspecified
 
-  /// Required for query jobs, refused for the others.
+  /// The statement of a query job; without one, the job exports its whole object
+  /// (SELECT * FROM "<object>"). Refused for the others.
   package var query: String = String()
 
   /// Required for upsert; for update and delete defaults to the primary key.
