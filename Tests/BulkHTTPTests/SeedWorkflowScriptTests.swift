@@ -12,18 +12,17 @@ import Testing
 /// runs, and two at once would take both threads of a 2-core machine from the server they call.
 @Suite("seed curl workflow", .serialized, .timeLimit(.minutes(2)))
 struct SeedWorkflowScriptTests {
-  /// A script, the program that runs it, and the path `API_URL` ends in.
+  /// A script and the program that runs it.
   struct Script: Sendable, CustomTestStringConvertible {
     let name: String
     let interpreter: String
-    let apiPath: String
 
     var testDescription: String { "Tests/curl/\(self.name)" }
   }
 
   static let scripts = [
-    Script(name: "seed-workflow.sh", interpreter: "bash", apiPath: "/v1/bulk"),
-    Script(name: "seed-examples.py", interpreter: "python3", apiPath: "/v1"),
+    Script(name: "seed-workflow.sh", interpreter: "bash"),
+    Script(name: "seed-examples.py", interpreter: "python3"),
   ]
 
   @Test("the script passes", arguments: Self.scripts)
@@ -43,7 +42,7 @@ struct SeedWorkflowScriptTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [script.interpreter, path]
         var environment = ProcessInfo.processInfo.environment
-        environment["API_URL"] = "http://127.0.0.1:\(port)\(script.apiPath)"
+        environment["API_URL"] = "http://127.0.0.1:\(port)/v1"
         environment["TOKEN"] = "dev-token"
         environment["SPECTRA_DEMO_WAREHOUSE"] = harness.warehouse.path(of: tenant)
         process.environment = environment

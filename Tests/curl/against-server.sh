@@ -22,6 +22,6 @@ for _ in $(seq 1 200); do
 done
 [ -n "$port" ] || { echo "the server did not print its HTTP port" >&2; exit 1; }
 
-API_URL="http://127.0.0.1:$port/v1/bulk" TOKEN=dev-token bash "$here/seed-workflow.sh"
+API_URL="http://127.0.0.1:$port/v1" TOKEN=dev-token bash "$here/seed-workflow.sh"
 API_URL="http://127.0.0.1:$port/v1" TOKEN=dev-token SPECTRA_DEMO_WAREHOUSE="$data/spectra/warehouse/tenant-123.sqlite" \
   python3 "$here/seed-examples.py"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The seed's REST workflow with plain curl, as a user runs it against a running server:
-#   export API_URL=http://127.0.0.1:8080/v1/bulk TOKEN=dev-token
+#   export API_URL=http://127.0.0.1:8080/v1 TOKEN=dev-token
 #   Tests/curl/seed-workflow.sh
 # A query job is created, read, aborted and deleted; an insert job on `customers` (the --demo
 # table) gets a CSV through its signed upload URL, is closed, polled to JobComplete, and its
@@ -8,7 +8,7 @@
 # rows it loaded. Needs curl and python3.
 set -euo pipefail
 
-: "${API_URL:?set API_URL, e.g. http://127.0.0.1:8080/v1/bulk}"
+: "${API_URL:?set API_URL, e.g. http://127.0.0.1:8080/v1}"
 : "${TOKEN:?set TOKEN to the bearer token}"
 API_URL=${API_URL%/}
 
@@ -26,11 +26,11 @@ request() {
   STATUS=$(curl -sS -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "$url" "$@")
 }
 
-# api METHOD PATH [curl options...]: a request to $API_URL with the bearer token.
+# api METHOD PATH [curl options...]: a request to $API_URL/bulk with the bearer token.
 api() {
   local method=$1 path=$2
   shift 2
-  request "$method" "$API_URL$path" -H "Authorization: Bearer $TOKEN" "$@"
+  request "$method" "$API_URL/bulk$path" -H "Authorization: Bearer $TOKEN" "$@"
 }
 
 # field NAME: a top-level field of the JSON body, empty when the body is not JSON or lacks it.
@@ -87,7 +87,7 @@ poll() {
 }
 
 echo "== auth"
-request GET "$API_URL/jobs"
+request GET "$API_URL/bulk/jobs"
 check "a request without a token is 401" "$STATUS" 401
 check "the error names its code" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["code"])' "$work/body")" UNAUTHENTICATED
 
@@ -132,7 +132,7 @@ check "its content type is CSV" "$(field content_type)" CSV
 api GET "/jobs/$job_id/upload-url"
 check "upload-url is 200" "$STATUS" 200
 upload_url=$(field upload_url)
-check_prefix "the upload URL is on this server, for this job" "$upload_url" "${API_URL%%/v1/bulk*}/v1/bulk/uploads/$job_id?"
+check_prefix "the upload URL is on this server, for this job" "$upload_url" "$API_URL/bulk/uploads/$job_id?"
 check_prefix "it has an expiry" "$(field expires_at)" 20
 
 request PUT "$upload_url" --data-binary @"$work/data.csv" -H 'Content-Type: text/csv'
