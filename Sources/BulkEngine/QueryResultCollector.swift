@@ -92,21 +92,38 @@ final class QueryResultCollector: QueryRowSink {
           state.pending.append { self.encode(row, columns: columns, into: &$0) }
         }
       }
-      let total = state.queuedBytes + Int64(state.pending.bytes.readableBytes)
-      guard total <= self.maxBytes else {
-        let kept = state.queued.rows
-        let read = kept + Int64(state.pending.count)
-        state.pending = EncodedRecords()
-        throw BulkError(
-          code: .resourceExhausted,
-          message:
-            "the query's result passed its limit of \(self.maxBytes) bytes (--max-query-result-bytes) within its first \(read) rows; the results keep the first \(kept)"
-        )
+      if state.queuedBytes + Int64(state.pending.bytes.readableBytes) > self.maxBytes {
+        try self.stopAtLimit(&state)
       }
       if state.pending.bytes.readableBytes >= self.chunkBytes {
         try self.flush(&state)
       }
     }
+  }
+
+  /// Keeps the pending rows that fit within `maxBytes` as the last chunk and stops the statement
+  /// with the reason.
+  private func stopAtLimit(_ state: inout State) throws {
+    let read = state.queued.rows + Int64(state.pending.count)
+    let room = self.maxBytes - state.queuedBytes
+    // Row k starts where row k - 1 ends: keep the rows that end within the room.
+    var fitting = 0
+    while fitting < state.pending.count {
+      let end = fitting + 1 < state.pending.count ? state.pending.starts[fitting + 1] : state.pending.bytes.writerIndex
+      guard Int64(end) <= room else { break }
+      fitting += 1
+    }
+    let cut = fitting < state.pending.count ? state.pending.starts[fitting] : state.pending.bytes.writerIndex
+    state.pending.starts.removeLast(state.pending.count - fitting)
+    state.pending.bytes.moveWriterIndex(to: cut)
+    if fitting > 0 {
+      try self.flush(&state)
+    }
+    throw BulkError(
+      code: .resourceExhausted,
+      message:
+        "the query's result passed its limit of \(self.maxBytes) bytes (--max-query-result-bytes) within its first \(read) rows; the results keep the first \(state.queued.rows)"
+    )
   }
 
   /// Drops what is pending and waits for the writer: after a failed run, the totals are then
