@@ -61,7 +61,9 @@ struct QuotaTests {
 
   // MARK: - Bytes stored per tenant
 
-  @Test("an upload past the tenant's bytes is refused before it is stored; what was acknowledged stays; deleting makes room")
+  @Test(
+    "an upload past the tenant's bytes is refused before it is stored; what was acknowledged stays; deleting makes room"
+  )
   func tenantBytesOnUpload() async throws {
     try await withTemporaryDirectory { directory in
       let harness = try EngineHarness(
@@ -70,8 +72,17 @@ struct QuotaTests {
         limits: Limits(maxTenantBytes: 100)
       )
       let service = harness.service
-      let job = try await service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: harness.tenant)
-      let first = try await Self.upload("id,name\n" + String(repeating: "1,a\n", count: 13), to: job, tenant: harness.tenant, service)
+      let job = try await service.createJob(
+        JobSpec(operation: .insert, object: "t"),
+        requestID: "",
+        tenant: harness.tenant
+      )
+      let first = try await Self.upload(
+        "id,name\n" + String(repeating: "1,a\n", count: 13),
+        to: job,
+        tenant: harness.tenant,
+        service
+      )
       #expect(first.progress.bytesUploaded == 60)
 
       await Self.expectExhausted(naming: "limit of 100 bytes (--max-tenant-bytes)") {
@@ -79,21 +90,33 @@ struct QuotaTests {
       }
       #expect(try await service.job(id: job.id, tenant: harness.tenant).bytesUploaded == 60)
       #expect(harness.staging.ledger.bytes(ofTenant: harness.tenant.id) == 60)
-      let second = try await service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: harness.tenant)
+      let second = try await service.createJob(
+        JobSpec(operation: .insert, object: "t"),
+        requestID: "",
+        tenant: harness.tenant
+      )
       await Self.expectExhausted(naming: "--max-tenant-bytes") {
         try await Self.upload(Self.csv(rows: 3), to: second, tenant: harness.tenant, service)
       }
       #expect(try await service.job(id: second.id, tenant: harness.tenant).bytesUploaded == 0)
 
       // Another tenant has a quota of its own.
-      let theirs = try await service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: self.other)
-      #expect(try await Self.upload(Self.csv(rows: 2), to: theirs, tenant: self.other, service).progress.bytesUploaded > 0)
+      let theirs = try await service.createJob(
+        JobSpec(operation: .insert, object: "t"),
+        requestID: "",
+        tenant: self.other
+      )
+      #expect(
+        try await Self.upload(Self.csv(rows: 2), to: theirs, tenant: self.other, service).progress.bytesUploaded > 0
+      )
 
       // Aborting and deleting the job gives its bytes back.
       _ = try await service.updateState(id: job.id, to: .aborted, tenant: harness.tenant)
       try await service.deleteJob(id: job.id, tenant: harness.tenant)
       #expect(harness.staging.ledger.bytes(ofTenant: harness.tenant.id) == 0)
-      #expect(try await Self.upload(Self.csv(rows: 3), to: second, tenant: harness.tenant, service).progress.bytesUploaded > 0)
+      #expect(
+        try await Self.upload(Self.csv(rows: 3), to: second, tenant: harness.tenant, service).progress.bytesUploaded > 0
+      )
     }
   }
 
@@ -128,7 +151,11 @@ struct QuotaTests {
       let finished = try await before.run(JobSpec(operation: .insert, object: "t"), csv: Self.csv(rows: 50))
       #expect(finished.state == .jobComplete, "\(finished.errorMessage)")
       #expect(finished.numberChunks > 1)
-      let open = try await before.service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: before.tenant)
+      let open = try await before.service.createJob(
+        JobSpec(operation: .insert, object: "t"),
+        requestID: "",
+        tenant: before.tenant
+      )
       _ = try await Self.upload(Self.csv(rows: 5), to: open, tenant: before.tenant, before.service)
       let counted = before.staging.ledger.bytes(ofTenant: before.tenant.id)
       #expect(counted > Int64(Self.csv(rows: 50).utf8.count) * 2)
@@ -151,7 +178,11 @@ struct QuotaTests {
       settings.maxJobAge = .milliseconds(1)
       settings.reapInterval = .milliseconds(20)
       let harness = try EngineHarness(directory: directory, settings: settings)
-      let job = try await harness.service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: harness.tenant)
+      let job = try await harness.service.createJob(
+        JobSpec(operation: .insert, object: "t"),
+        requestID: "",
+        tenant: harness.tenant
+      )
       _ = try await Self.upload(Self.csv(rows: 5), to: job, tenant: harness.tenant, harness.service)
       #expect(harness.staging.ledger.bytes(ofTenant: harness.tenant.id) > 0)
       let engine = Task { try await harness.engine.run() }
@@ -194,7 +225,9 @@ struct QuotaTests {
       #expect(try await service.job(id: open.id, tenant: tenant).bytesUploaded == 8)
 
       // A job closed now cannot write results: it fails with the reason, and nothing is applied.
-      let refused = try await harness.finished(try await service.updateState(id: waiting.id, to: .uploadComplete, tenant: tenant))
+      let refused = try await harness.finished(
+        try await service.updateState(id: waiting.id, to: .uploadComplete, tenant: tenant)
+      )
       #expect(refused.state == .failed)
       #expect(refused.errorMessage.contains("--min-free-bytes"), "\(refused.errorMessage)")
       #expect(try harness.rows("SELECT count(*) FROM t") == [["3"]])
@@ -222,7 +255,11 @@ struct QuotaTests {
         settings: Self.settings(),
         limits: Limits(minFreeBytes: available + (1 << 30))
       )
-      let job = try await harness.service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: harness.tenant)
+      let job = try await harness.service.createJob(
+        JobSpec(operation: .insert, object: "t"),
+        requestID: "",
+        tenant: harness.tenant
+      )
       await Self.expectExhausted(naming: "--min-free-bytes") {
         try await Self.upload(Self.csv(rows: 1), to: job, tenant: harness.tenant, harness.service)
       }
@@ -238,7 +275,10 @@ struct QuotaTests {
     var testDescription: String { self.rawValue }
   }
 
-  @Test("a query whose result passes its limit fails with the reason and keeps exactly the rows it reports", arguments: Warehouse.allCases)
+  @Test(
+    "a query whose result passes its limit fails with the reason and keeps exactly the rows it reports",
+    arguments: Warehouse.allCases
+  )
   func queryResultSize(warehouse: Warehouse) async throws {
     try await withTemporaryDirectory { directory in
       let settings = Self.settings(chunkBytes: 4096)
@@ -262,8 +302,14 @@ struct QuotaTests {
       let spec = JobSpec(operation: .query, object: "items", query: "SELECT id, name FROM items ORDER BY id")
       let job = try await harness.finished(try await harness.submit(spec, []))
       #expect(job.state == .failed)
-      #expect(job.errorMessage.contains("passed its limit of 20480 bytes (--max-query-result-bytes)"), "\(job.errorMessage)")
-      #expect(job.errorMessage.contains("the results keep the first \(job.numberRecordsProcessed)"), "\(job.errorMessage)")
+      #expect(
+        job.errorMessage.contains("passed its limit of 20480 bytes (--max-query-result-bytes)"),
+        "\(job.errorMessage)"
+      )
+      #expect(
+        job.errorMessage.contains("the results keep the first \(job.numberRecordsProcessed)"),
+        "\(job.errorMessage)"
+      )
       #expect(job.numberRecordsProcessed > 0)
       #expect(job.numberRecordsProcessed < 2000)
 
@@ -321,7 +367,9 @@ struct QuotaTests {
       let csv = try await service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: tenant)
       #expect(try await Self.upload("a,b,c,d\n", to: csv, tenant: tenant, service).progress.bytesUploaded == 8)
       let wide = try await service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: tenant)
-      await Self.expectExhausted(naming: "the header at byte 0 names 5 columns, more than the 4 allowed (--max-columns)") {
+      await Self.expectExhausted(
+        naming: "the header at byte 0 names 5 columns, more than the 4 allowed (--max-columns)"
+      ) {
         try await Self.upload("a,b,c,d,e\n1,2,3,4,5\n", to: wide, tenant: tenant, service)
       }
       #expect(try await service.job(id: wide.id, tenant: tenant).bytesUploaded == 0)
@@ -358,14 +406,23 @@ struct QuotaTests {
         )
       )
       #expect(job.state == .failed)
-      #expect(job.errorMessage.contains("3 fields, more than the 2 columns allowed (--max-columns)"), "\(job.errorMessage)")
+      #expect(
+        job.errorMessage.contains("3 fields, more than the 2 columns allowed (--max-columns)"),
+        "\(job.errorMessage)"
+      )
     }
   }
 
-  @Test("a value longer than allowed fails its record with VALUE_TOO_LARGE naming the column and record; the others load")
+  @Test(
+    "a value longer than allowed fails its record with VALUE_TOO_LARGE naming the column and record; the others load"
+  )
   func valueSize() async throws {
     try await withTemporaryDirectory { directory in
-      let harness = try EngineHarness(directory: directory, settings: Self.settings(), limits: Limits(maxValueBytes: 10))
+      let harness = try EngineHarness(
+        directory: directory,
+        settings: Self.settings(),
+        limits: Limits(maxValueBytes: 10)
+      )
       try harness.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
       let csv = try await harness.run(
         JobSpec(operation: .insert, object: "t"),

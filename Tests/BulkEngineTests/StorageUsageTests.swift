@@ -64,6 +64,9 @@ struct StorageUsageTests {
     #expect(quota.message.contains("limit of 1000 bytes (--max-tenant-bytes)"), "\(quota.message)")
     let floor = StorageUsage.Refusal.freeDiskFloor(free: -5, floor: 1 << 30).error
     #expect(floor.code == .resourceExhausted)
-    #expect(floor.message.contains("0 bytes free, under its floor of 1073741824 bytes (--min-free-bytes)"), "\(floor.message)")
+    #expect(
+      floor.message.contains("0 bytes free, under its floor of 1073741824 bytes (--min-free-bytes)"),
+      "\(floor.message)"
+    )
   }
 }

@@ -73,7 +73,10 @@ struct QuotaStatusTests {
       var get = Spectra_Bulk_V1_GetJobRequest()
       get.jobID = job.jobID
       let failed = try await client.getJob(get, metadata: BulkServiceTests.acme)
-      #expect(failed.errorMessage.contains("passed its limit of 1000 bytes (--max-query-result-bytes)"), "\(failed.errorMessage)")
+      #expect(
+        failed.errorMessage.contains("passed its limit of 1000 bytes (--max-query-result-bytes)"),
+        "\(failed.errorMessage)"
+      )
     }
   }
 }

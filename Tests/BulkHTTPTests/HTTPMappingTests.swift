@@ -37,7 +37,10 @@ struct HTTPMappingTests {
     for call in RESTError.Call.allCases {
       #expect(RESTError(.requestTooLarge("query is too long"), during: call).status == .contentTooLarge)
     }
-    #expect(RESTError(BulkError(code: .resourceExhausted, message: "too many jobs"), during: .other).status == .tooManyRequests)
+    #expect(
+      RESTError(BulkError(code: .resourceExhausted, message: "too many jobs"), during: .other).status
+        == .tooManyRequests
+    )
   }
 
   @Test(

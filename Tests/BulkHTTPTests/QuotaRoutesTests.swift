@@ -23,7 +23,10 @@ struct QuotaRoutesTests {
       )
       #expect(refused.status == .contentTooLarge)
       #expect(refused.error.code == "RESOURCE_EXHAUSTED")
-      #expect(refused.error.message.contains("over its limit of 20 bytes (--max-tenant-bytes)"), "\(refused.error.message)")
+      #expect(
+        refused.error.message.contains("over its limit of 20 bytes (--max-tenant-bytes)"),
+        "\(refused.error.message)"
+      )
       let job = try await client.call(.get, "/v1/bulk/jobs/\(id)")
       #expect(job.object["bytes_uploaded"] as? Int == 12)
     }

@@ -42,7 +42,9 @@ struct QuotaServerTests {
         } catch let error as RPCError {
           #expect(error.code == .resourceExhausted)
           #expect(
-            error.message.contains("would store 148 bytes of uploads and results, over its limit of 100 bytes (--max-tenant-bytes)"),
+            error.message.contains(
+              "would store 148 bytes of uploads and results, over its limit of 100 bytes (--max-tenant-bytes)"
+            ),
             "\(error.message)"
           )
         }
