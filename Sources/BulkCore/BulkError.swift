@@ -9,6 +9,9 @@ package struct BulkError: Error, Hashable, Sendable, CustomStringConvertible {
   package var code: Code
   /// A readable explanation naming the field, record or offset at fault.
   package var message: String
+  /// For `RESOURCE_EXHAUSTED`: the request itself is over a size limit, rather than arriving when
+  /// a count or a budget is used up; REST answers it 413 on every route.
+  package var isRequestTooLarge = false
 
   package init(code: Code, message: String) {
     self.code = code
@@ -76,6 +79,13 @@ extension BulkError {
 
   package static func failedPrecondition(_ message: String) -> Self {
     Self(code: .failedPrecondition, message: message)
+  }
+
+  /// `RESOURCE_EXHAUSTED` for a request over a size limit (REST 413).
+  package static func requestTooLarge(_ message: String) -> Self {
+    var error = Self(code: .resourceExhausted, message: message)
+    error.isRequestTooLarge = true
+    return error
   }
 
   package static func jobNotFound(_ jobID: String) -> Self {

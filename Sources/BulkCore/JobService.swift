@@ -34,6 +34,12 @@ package struct JobService: Sendable {
 
   /// Creates an `Open` job. A retry with the same `requestID` returns the job created first.
   package func createJob(_ spec: JobSpec, requestID: String, tenant: Tenant) async throws(BulkError) -> Job {
+    let queryBytes = spec.query.utf8.count
+    guard queryBytes <= self.limits.maxQueryBytes else {
+      throw .requestTooLarge(
+        "query is \(queryBytes) bytes, over the limit of \(self.limits.maxQueryBytes) bytes (--max-query-bytes)"
+      )
+    }
     let job = try spec.validated(id: Job.makeID(), tenantID: tenant.id, now: self.now())
     let fingerprint = JobSpec.fingerprint(of: job)
     if requestID.utf8.count > 256 {

@@ -14,6 +14,8 @@ struct ChunkParser: Sendable {
   private let header: ByteBuffer
   private let delimiter: UInt8
   private let decodeRow: @Sendable (Data) throws -> [FieldValue]
+  /// A record with a longer value fails with `VALUE_TOO_LARGE` (`Limits.maxValueBytes`).
+  private let maxValueBytes: Int
 
   /// A parser for the upload whose columns the reader found; JSON uploads take their columns from
   /// the first record's keys.
@@ -21,10 +23,11 @@ struct ChunkParser: Sendable {
     self.job = job
     self.delimiter = job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")
     self.decodeRow = context.decodeRow
+    self.maxValueBytes = context.limits.maxValueBytes
     switch columns {
     case .csv(let header):
       self.header = header
-      var reader = CSVHeaderReader(delimiter: self.delimiter)
+      var reader = CSVHeaderReader(delimiter: self.delimiter, maxColumns: context.limits.maxColumns)
       do {
         self.columns = try reader.feed(header) ?? reader.finish()
       } catch let error as FormatError {
@@ -51,6 +54,11 @@ struct ChunkParser: Sendable {
         }
       }
       guard let keys, !keys.isEmpty else { throw JobFailure("the first JSON record has no fields") }
+      guard keys.count <= context.limits.maxColumns else {
+        throw JobFailure(
+          "the first JSON record has \(keys.count) fields, more than the \(context.limits.maxColumns) columns allowed (--max-columns)"
+        )
+      }
       self.columns = keys
     case .typed(let names):
       self.header = ByteBuffer()
@@ -66,6 +74,9 @@ struct ChunkParser: Sendable {
         let number = chunk.firstRecord + Int64(index)
         do {
           let values = try self.decodeRow(frame)
+          if let failure = self.oversizedValue(number: number, sizes: values.lazy.map(\.byteCount)) {
+            return ParsedRecord(number: number, original: .typed(values), values: .failure(failure))
+          }
           return ParsedRecord(number: number, original: .typed(values), values: .values(values))
         } catch {
           return ParsedRecord(
@@ -172,12 +183,27 @@ struct ChunkParser: Sendable {
 
   private func record(_ record: CSVRecord, chunkOffset: Int64) -> ParsedRecord {
     let start = Int(record.offset - chunkOffset)
+    let failure = self.oversizedValue(number: record.number, sizes: record.fields.lazy.map(\.utf8.count))
     return ParsedRecord(
       number: record.number,
       original: .csv(record.fields),
-      values: .fields(record.fields),
+      values: failure.map { .failure($0) } ?? .fields(record.fields),
       raw: start >= 0 ? start ..< start + record.raw.readableBytes : nil
     )
+  }
+
+  /// `VALUE_TOO_LARGE` naming the first value of the record longer than `maxValueBytes`, by its
+  /// column; `nil` when none is.
+  private func oversizedValue(number: Int64, sizes: some Sequence<Int>) -> RecordFailure? {
+    for (index, size) in sizes.enumerated() where size > self.maxValueBytes {
+      let column = index < self.columns.count ? "'\(self.columns[index].prefix(64))'" : "\(index + 1)"
+      return RecordFailure(
+        code: "VALUE_TOO_LARGE",
+        message:
+          "the value of column \(column) in record \(number) is \(size) bytes, over the limit of \(self.maxValueBytes) bytes (--max-value-bytes)"
+      )
+    }
+    return nil
   }
 
   private func record(_ record: JSONRecord) -> ParsedRecord {
@@ -197,6 +223,9 @@ struct ChunkParser: Sendable {
       }
       values[index] = Self.fieldValue(value)
     }
+    if let failure = self.oversizedValue(number: record.number, sizes: values.lazy.map(\.byteCount)) {
+      return ParsedRecord(number: record.number, original: .json(record.fields), values: .failure(failure))
+    }
     return ParsedRecord(number: record.number, original: .json(record.fields), values: .values(values))
   }
 
@@ -210,6 +239,18 @@ struct ChunkParser: Sendable {
       var buffer = ByteBuffer()
       JSONWriter.write(value, into: &buffer)
       return .text(String(buffer: buffer))
+    }
+  }
+}
+
+extension FieldValue {
+  /// The bytes of a value as `Limits.maxValueBytes` counts them: the UTF-8 of text and of a
+  /// number's literal, the length of bytes, and 8 for the fixed-size kinds.
+  fileprivate var byteCount: Int {
+    switch self {
+    case .text(let text), .number(let text): text.utf8.count
+    case .bytes(let bytes): bytes.count
+    case .null, .integer, .double, .bool, .timestamp: 8
     }
   }
 }

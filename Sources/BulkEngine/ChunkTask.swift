@@ -53,6 +53,15 @@ struct ChunkTask: Sendable {
       records: prepared
     )
 
+    // Room for the results is taken against the tenant's quota before the chunk is applied, and
+    // given back when the results are written (held to the floor only): a chunk refused here is
+    // left unprocessed, while one that committed always gets its results.
+    let ledger = self.context.staging.ledger
+    var room =
+      self.committed == nil && !alreadyWritten ? ResultWriter.estimatedBytes(of: self.chunk, records: records.count) : 0
+    try ledger.reserve(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results)
+    defer { ledger.release(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results) }
+
     let applied: [RecordOutcome]
     if let committed {
       applied = committed
@@ -79,6 +88,8 @@ struct ChunkTask: Sendable {
     }
     let final = outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "no outcome") }
     if !alreadyWritten {
+      ledger.release(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results)
+      room = 0
       try await writer.write(chunk: self.chunk.index, records: records, outcomes: final)
     }
     let failed = final.reduce(into: Int64(0)) { count, outcome in

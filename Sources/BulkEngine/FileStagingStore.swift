@@ -9,12 +9,19 @@ package final class FileStagingStore: StagingStore {
   private let root: URL
   private let limits: Limits
   private let spools = Mutex<[String: UploadSpool]>([:])
+  /// Admits every staged byte against the tenant's quota and the free-disk floor; the engine's
+  /// result files go through the same ledger.
+  package let ledger: StorageLedger
 
   /// A store in `directory`, created if missing.
-  package init(directory: String, limits: Limits) throws {
+  ///
+  /// - Parameter ledger: the storage ledger of the data directory; by default one whose floor is
+  ///   checked on `directory`.
+  package init(directory: String, limits: Limits, ledger: StorageLedger? = nil) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     self.limits = limits
     try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+    self.ledger = ledger ?? StorageLedger(limits: limits, directory: directory)
   }
 
   package func append(_ piece: UploadPayload, at offset: Int64, to job: Job) async throws -> UploadAppendOutcome {
@@ -36,6 +43,7 @@ package final class FileStagingStore: StagingStore {
     if FileManager.default.fileExists(atPath: folder.path) {
       try FileManager.default.removeItem(at: folder)
     }
+    self.ledger.remove(jobID: jobID, in: .staging)
   }
 
   /// The job's folder; the engine reads the sealed upload from here.
@@ -46,7 +54,7 @@ package final class FileStagingStore: StagingStore {
   private func spool(for job: Job) -> UploadSpool {
     self.spools.withLock { spools in
       if let spool = spools[job.id] { return spool }
-      let spool = UploadSpool(job: job, folder: self.folder(of: job.id), limits: self.limits)
+      let spool = UploadSpool(job: job, folder: self.folder(of: job.id), limits: self.limits, ledger: self.ledger)
       spools[job.id] = spool
       return spool
     }

@@ -34,7 +34,7 @@ package final class JobEngine: JobProcessor {
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
-      results: try ResultStore(directory: resultsDirectory),
+      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger),
       scheduler: ChunkScheduler(workers: settings.workers),
       events: events,
       limits: limits,
@@ -42,6 +42,18 @@ package final class JobEngine: JobProcessor {
       logger: logger,
       decodeRow: decodeRow,
       tenant: tenant
+    )
+  }
+
+  /// Counts what every job keeps on disk (its staged upload and its results) into the storage
+  /// ledger, so the tenants' quotas hold across restarts. Call once at start, before the surfaces
+  /// take uploads.
+  package func measureStorage() async throws {
+    let jobs = try await self.context.catalog.jobs(states: Set(JobState.allCases), createdBefore: nil)
+    self.context.staging.ledger.load(
+      jobs: jobs,
+      staging: self.context.staging.folder(of:),
+      results: self.context.results.folder(of:)
     )
   }
 

@@ -17,6 +17,7 @@ extension JobRunner {
       job: job,
       results: self.context.results,
       chunkBytes: settings.chunkBytes,
+      maxBytes: self.context.limits.maxQueryResultBytes,
       progress: continuation
     )
     let reporter = Task {
@@ -47,6 +48,7 @@ extension JobRunner {
       }
       _ = try collector.finish()
     } catch {
+      collector.abandon()
       if !self.cancellation.isAborted {
         outcome.failure = JobFailure(Self.describe(error))
       }

@@ -92,7 +92,7 @@ struct JobRunner: Sendable {
             parser = next
             let created = try JobPlan(job: job, table: table, columns: next.columns)
             plan = created
-            try self.context.results.writeColumns(next.columns, jobID: job.id)
+            try self.context.results.writeColumns(next.columns, of: job)
           }
           guard let plan, let parser else { return }
           outcome.chunks = chunk.index + 1
@@ -157,7 +157,7 @@ struct JobRunner: Sendable {
       let current = try parser ?? ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
       if parser == nil {
         parser = current
-        try self.context.results.writeColumns(current.columns, jobID: job.id)
+        try self.context.results.writeColumns(current.columns, of: job, admission: .floorOnly)
       }
       let records = current.parse(chunk)
       try await ResultWriter(

@@ -11,6 +11,10 @@ internal import Synchronization
 /// Chunks are written (and fsynced) on a writer queue of their own while the next one fills, at
 /// most two waiting, so the disk's flushes overlap with reading the database. It reports the rows
 /// and chunks written so far to `progress` after each chunk.
+///
+/// The result's bytes are capped at `maxBytes` (`Limits.maxQueryResultBytes`): the batch that
+/// passes it stops the statement, and what is kept is the whole chunks written before it, which
+/// are the rows the job reports.
 final class QueryResultCollector: QueryRowSink {
   /// Totals written so far.
   struct Totals: Sendable {
@@ -23,6 +27,8 @@ final class QueryResultCollector: QueryRowSink {
     var pending = EncodedRecords()
     /// What was handed to the writer queue.
     var queued = Totals()
+    /// Bytes of records handed to the writer queue.
+    var queuedBytes: Int64 = 0
   }
 
   /// What the writer queue wrote, and its first failure.
@@ -34,6 +40,7 @@ final class QueryResultCollector: QueryRowSink {
   private let job: Job
   private let results: ResultStore
   private let chunkBytes: Int
+  private let maxBytes: Int64
   private let progress: AsyncStream<Totals>.Continuation
   /// Written by the warehouse's thread, one call at a time; read by the runner when it is done.
   private let state = Mutex(State())
@@ -42,10 +49,17 @@ final class QueryResultCollector: QueryRowSink {
   /// Chunks waiting for the writer: the warehouse's thread blocks when two are.
   private let queueSlots = DispatchSemaphore(value: 2)
 
-  init(job: Job, results: ResultStore, chunkBytes: Int, progress: AsyncStream<Totals>.Continuation) {
+  init(
+    job: Job,
+    results: ResultStore,
+    chunkBytes: Int,
+    maxBytes: Int64,
+    progress: AsyncStream<Totals>.Continuation
+  ) {
     self.job = job
     self.results = results
     self.chunkBytes = chunkBytes
+    self.maxBytes = maxBytes
     self.progress = progress
   }
 
@@ -61,7 +75,7 @@ final class QueryResultCollector: QueryRowSink {
   }
 
   func columns(_ columns: [QueryColumn]) throws {
-    try self.results.writeColumns(columns.map(\.name), jobID: self.job.id)
+    try self.results.writeColumns(columns.map(\.name), of: self.job)
     self.state.withLock { $0.columns = columns }
   }
 
@@ -78,10 +92,45 @@ final class QueryResultCollector: QueryRowSink {
           state.pending.append { self.encode(row, columns: columns, into: &$0) }
         }
       }
+      if state.queuedBytes + Int64(state.pending.bytes.readableBytes) > self.maxBytes {
+        try self.stopAtLimit(&state)
+      }
       if state.pending.bytes.readableBytes >= self.chunkBytes {
         try self.flush(&state)
       }
     }
+  }
+
+  /// Keeps the pending rows that fit within `maxBytes` as the last chunk and stops the statement
+  /// with the reason.
+  private func stopAtLimit(_ state: inout State) throws {
+    let read = state.queued.rows + Int64(state.pending.count)
+    let room = self.maxBytes - state.queuedBytes
+    // Row k starts where row k - 1 ends: keep the rows that end within the room.
+    var fitting = 0
+    while fitting < state.pending.count {
+      let end = fitting + 1 < state.pending.count ? state.pending.starts[fitting + 1] : state.pending.bytes.writerIndex
+      guard Int64(end) <= room else { break }
+      fitting += 1
+    }
+    let cut = fitting < state.pending.count ? state.pending.starts[fitting] : state.pending.bytes.writerIndex
+    state.pending.starts.removeLast(state.pending.count - fitting)
+    state.pending.bytes.moveWriterIndex(to: cut)
+    if fitting > 0 {
+      try self.flush(&state)
+    }
+    throw BulkError(
+      code: .resourceExhausted,
+      message:
+        "the query's result passed its limit of \(self.maxBytes) bytes (--max-query-result-bytes) within its first \(read) rows; the results keep the first \(state.queued.rows)"
+    )
+  }
+
+  /// Drops what is pending and waits for the writer: after a failed run, the totals are then
+  /// exactly what is on disk.
+  func abandon() {
+    self.state.withLock { $0.pending = EncodedRecords() }
+    self.writer.sync {}
   }
 
   /// Writes what is pending as the last chunk, waits for the writer, and returns the totals.
@@ -105,6 +154,7 @@ final class QueryResultCollector: QueryRowSink {
     let chunk = state.queued.chunks
     state.queued.rows += Int64(records.count)
     state.queued.chunks += 1
+    state.queuedBytes += Int64(records.bytes.readableBytes)
     state.pending = EncodedRecords()
     let totals = state.queued
     self.queueSlots.wait()
@@ -113,7 +163,7 @@ final class QueryResultCollector: QueryRowSink {
       // After a failed chunk, later ones would leave a gap: the job fails with the first error.
       guard self.written.withLock({ $0.failure == nil }) else { return }
       do {
-        try self.results.writeChunkBlocking(jobID: self.job.id, chunk: chunk, sets: [.query: records])
+        try self.results.writeChunkBlocking(of: self.job, chunk: chunk, sets: [.query: records])
         self.written.withLock { $0.totals = totals }
         self.progress.yield(totals)
       } catch {

@@ -18,8 +18,12 @@ internal import Glibc
 /// The file: `SBR1`, then for each set in `ResultSet.allCases` order its data offset and length,
 /// index offset and record count (four little-endian `UInt64`), then the data and the indexes
 /// (one `UInt64` per record: where it starts in its set's data).
+///
+/// Every file is admitted by the storage ledger before it is written: past the tenant's quota or
+/// the free-disk floor the write is refused with `RESOURCE_EXHAUSTED`, and the job fails with it.
 struct ResultStore: Sendable {
   let root: URL
+  let ledger: StorageLedger
 
   private static let magic = Array("SBR1".utf8)
   private static let headerSize = 4 + ResultSet.allCases.count * 32
@@ -30,8 +34,9 @@ struct ResultStore: Sendable {
   /// number of jobs.
   private let writers: [DispatchQueue]
 
-  init(directory: String) throws {
+  init(directory: String, ledger: StorageLedger) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
+    self.ledger = ledger
     try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
     self.writers = (0 ..< 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
       DispatchQueue(label: "spectra.bulk.results.\($0)")
@@ -47,10 +52,14 @@ struct ResultStore: Sendable {
   }
 
   /// Records the result columns of a job (its upload's columns) before any chunk is written.
-  func writeColumns(_ columns: [String], jobID: String) throws {
-    let folder = self.folder(of: jobID)
+  func writeColumns(_ columns: [String], of job: Job, admission: StorageUsage.Admission = .quotaAndFloor) throws {
+    let folder = self.folder(of: job.id)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try Self.writeWhole(try JSONEncoder().encode(columns), to: folder.appendingPathComponent("columns.json"))
+    let url = folder.appendingPathComponent("columns.json")
+    let encoded = try JSONEncoder().encode(columns)
+    try self.admitted(Int64(encoded.count), replacing: url, of: job, admission: admission) {
+      try Self.writeWhole(encoded, to: url)
+    }
   }
 
   /// The result columns of a job; empty when it never started.
@@ -68,16 +77,24 @@ struct ResultStore: Sendable {
   /// Writes one chunk's result sets in one file; a set left out has no records in the chunk.
   /// The file is written and made durable on one of `writers`: the fsyncs block a thread, which
   /// must not be one of the concurrency pool's, where the next chunks are being parsed.
-  func writeChunk(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) async throws {
+  ///
+  /// - Parameter admission: the limits the file is held to; unprocessed records of a job that
+  ///   stopped are written past the tenant's quota, so each of them stays in a result set.
+  func writeChunk(
+    of job: Job,
+    chunk: Int,
+    sets: [ResultSet: EncodedRecords],
+    admission: StorageUsage.Admission = .quotaAndFloor
+  ) async throws {
     let contents = Self.encode(sets)
     try await self.writers[chunk % self.writers.count].run {
-      try self.store(contents, jobID: jobID, chunk: chunk)
+      try self.store(contents, of: job, chunk: chunk, admission: admission)
     }
   }
 
   /// `writeChunk`, blocking the caller: for a caller already on a queue of its own.
-  func writeChunkBlocking(jobID: String, chunk: Int, sets: [ResultSet: EncodedRecords]) throws {
-    try self.store(Self.encode(sets), jobID: jobID, chunk: chunk)
+  func writeChunkBlocking(of job: Job, chunk: Int, sets: [ResultSet: EncodedRecords]) throws {
+    try self.store(Self.encode(sets), of: job, chunk: chunk, admission: .quotaAndFloor)
   }
 
   /// A chunk's result file: the header, every set's records, then every set's indexes.
@@ -111,11 +128,39 @@ struct ResultStore: Sendable {
     return contents
   }
 
-  private func store(_ contents: ByteBuffer, jobID: String, chunk: Int) throws {
-    let folder = self.folder(of: jobID)
+  private func store(
+    _ contents: ByteBuffer,
+    of job: Job,
+    chunk: Int,
+    admission: StorageUsage.Admission
+  ) throws {
+    let folder = self.folder(of: job.id)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try contents.withUnsafeReadableBytes { try Self.writeWhole($0, to: self.file(jobID: jobID, chunk: chunk)) }
+    let url = self.file(jobID: job.id, chunk: chunk)
+    try self.admitted(Int64(contents.readableBytes), replacing: url, of: job, admission: admission) {
+      try contents.withUnsafeReadableBytes { try Self.writeWhole($0, to: url) }
+    }
     try SpoolFile.syncDirectory(folder)
+  }
+
+  /// Runs `write`, which writes `size` bytes to `url`, once the ledger admits them; gives back
+  /// the size of the file it replaces, or the reservation when the write fails.
+  private func admitted(
+    _ size: Int64,
+    replacing url: URL,
+    of job: Job,
+    admission: StorageUsage.Admission,
+    write: () throws -> Void
+  ) throws {
+    try self.ledger.reserve(size, jobID: job.id, tenantID: job.tenantID, in: .results, admission: admission)
+    let replaced = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int64) ?? 0
+    do {
+      try write()
+    } catch {
+      self.ledger.release(size, jobID: job.id, tenantID: job.tenantID, in: .results)
+      throw error
+    }
+    self.ledger.release(replaced, jobID: job.id, tenantID: job.tenantID, in: .results)
   }
 
   /// Removes every result file of the job.
@@ -124,6 +169,7 @@ struct ResultStore: Sendable {
     if FileManager.default.fileExists(atPath: folder.path) {
       try FileManager.default.removeItem(at: folder)
     }
+    self.ledger.remove(jobID: jobID, in: .results)
   }
 
   /// Streams a result set from `locator`, at most `maxRecords` records (0: all), framed by

@@ -35,7 +35,20 @@ struct ResultWriter {
     }
   }
 
-  /// Writes a processed chunk: each record with its outcome.
+  /// About the bytes of a chunk's result file: its records as uploaded, with room for a record
+  /// number, a lead (`_created`, or a short `_error`) and an index entry each, and the header.
+  static func estimatedBytes(of chunk: UploadChunk, records: Int) -> Int64 {
+    let bytes =
+      switch chunk.payload {
+      case .text(let text, _, _): text.readableBytes
+      case .frames(let frames): frames.reduce(0) { $0 + $1.count + 4 }
+      }
+    return Int64(bytes) + 64 * Int64(records) + 256
+  }
+
+  /// Writes a processed chunk: each record with its outcome. The file is held to the free-disk
+  /// floor only: `ChunkTask` took its room against the tenant's quota before the chunk was
+  /// applied, so a committed chunk always gets its results.
   func write(chunk: Int, records: [ParsedRecord], outcomes: [RecordOutcome]) async throws {
     var successful = EncodedRecords()
     var failed = EncodedRecords()
@@ -53,13 +66,15 @@ struct ResultWriter {
       }
     }
     try await self.results.writeChunk(
-      jobID: self.job.id,
+      of: self.job,
       chunk: chunk,
-      sets: [.successful: successful, .failed: failed]
+      sets: [.successful: successful, .failed: failed],
+      admission: .floorOnly
     )
   }
 
-  /// Writes a chunk that was not applied: every record is unprocessed.
+  /// Writes a chunk that was not applied: every record is unprocessed. It is held to the
+  /// free-disk floor only: the job has stopped, and each of its records must stay in a result set.
   func write(chunk: Int, unprocessed records: [ParsedRecord]) async throws {
     var unprocessed = EncodedRecords()
     self.withSource { source in
@@ -67,7 +82,12 @@ struct ResultWriter {
         self.append(records, index, lead: .none, source: source, to: &unprocessed)
       }
     }
-    try await self.results.writeChunk(jobID: self.job.id, chunk: chunk, sets: [.unprocessed: unprocessed])
+    try await self.results.writeChunk(
+      of: self.job,
+      chunk: chunk,
+      sets: [.unprocessed: unprocessed],
+      admission: .floorOnly
+    )
   }
 
   private func withSource(_ body: (UnsafeRawBufferPointer?) -> Void) {

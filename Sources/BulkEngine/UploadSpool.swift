@@ -19,6 +19,7 @@ final class UploadSpool: @unchecked Sendable {
   private let job: Job
   private let folder: URL
   private let limits: Limits
+  private let ledger: StorageLedger
   private let queue: DispatchQueue
 
   // Confined to `queue`.
@@ -32,10 +33,11 @@ final class UploadSpool: @unchecked Sendable {
   private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
 
-  init(job: Job, folder: URL, limits: Limits) {
+  init(job: Job, folder: URL, limits: Limits, ledger: StorageLedger) {
     self.job = job
     self.folder = folder
     self.limits = limits
+    self.ledger = ledger
     self.queue = DispatchQueue(label: "spectra.bulk.spool.\(job.id)")
   }
 
@@ -107,12 +109,14 @@ final class UploadSpool: @unchecked Sendable {
           "the upload would grow to \(stored + Int64(fresh.count)) bytes, over the job limit of \(self.limits.maxUploadBytes) bytes"
       )
     }
+    try self.reserve(Int64(fresh.count))
     var buffer = ByteBuffer(bytes: fresh)
     do {
       var validator = try self.currentValidator(file)
       try validator.validate(&buffer, at: stored)
       self.validator = validator
     } catch {
+      self.release(Int64(fresh.count))
       // The validator has seen part of a refused piece: rebuild it from the disk next time.
       self.validator = nil
       throw error
@@ -159,6 +163,7 @@ final class UploadSpool: @unchecked Sendable {
     if self.columns == nil {
       try self.storeColumns(columns)
     }
+    try self.reserve(Int64(frames.count))
     try self.write(frames, to: file)
     EngineMetrics.bytesUploaded(frames.count)
     self.records += count - Int64(skipped)
@@ -167,6 +172,13 @@ final class UploadSpool: @unchecked Sendable {
 
   private func checkColumns(_ columns: [String]) throws {
     guard !columns.isEmpty else { throw BulkError.invalidArgument("records.columns is empty: name the columns") }
+    guard columns.count <= self.limits.maxColumns else {
+      throw BulkError(
+        code: .resourceExhausted,
+        message:
+          "records.columns names \(columns.count) columns, more than the \(self.limits.maxColumns) allowed (--max-columns)"
+      )
+    }
     if let stored = self.columns, stored != columns {
       throw BulkError.invalidArgument(
         "records.columns \(columns.prefix(20)) differ from the columns of the first batch \(stored.prefix(20))"
@@ -183,14 +195,31 @@ final class UploadSpool: @unchecked Sendable {
   private func storeColumns(_ columns: [String]) throws {
     let url = self.folder.appendingPathComponent("columns.json")
     let temporary = self.folder.appendingPathComponent("columns.json.tmp")
-    try SpoolFile.writeDurably(try JSONEncoder().encode(columns), to: temporary)
+    let encoded = try JSONEncoder().encode(columns)
+    try self.reserve(Int64(encoded.count))
+    try SpoolFile.writeDurably(encoded, to: temporary)
     try FileManager.default.moveItem(at: temporary, to: url)
     try SpoolFile.syncDirectory(self.folder)
     self.columns = columns
   }
 
+  /// Admits `bytes` more of this job's upload against the tenant's quota and the free-disk floor.
+  private func reserve(_ bytes: Int64) throws(BulkError) {
+    try self.ledger.reserve(bytes, jobID: self.job.id, tenantID: self.job.tenantID, in: .staging)
+  }
+
+  private func release(_ bytes: Int64) {
+    self.ledger.release(bytes, jobID: self.job.id, tenantID: self.job.tenantID, in: .staging)
+  }
+
+  /// Appends admitted bytes; on failure the file is cut back and the bytes given back.
   private func write(_ bytes: Data, to file: SpoolFile) throws {
-    try file.append(bytes)
+    do {
+      try file.append(bytes)
+    } catch {
+      self.release(Int64(bytes.count))
+      throw error
+    }
     self.unsynced = true
   }
 

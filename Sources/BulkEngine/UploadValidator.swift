@@ -3,7 +3,7 @@ internal import BulkFormats
 internal import NIOCore
 
 /// The checks an upload gets as its bytes arrive, where they are cheap: gzip integrity and the
-/// size and ratio caps, the CSV header, and record boundaries (which also count the records).
+/// size and ratio caps, the CSV header and its width, and record boundaries (which also count the records).
 ///
 /// It is fed the upload from its first byte on, in order; a spool rebuilds it after a restart by
 /// replaying what is stored.
@@ -26,7 +26,7 @@ struct UploadValidator {
     } catch {
       throw Self.bulkError(error, inDecompressedData: false)
     }
-    self.header = job.contentType == .csv ? CSVHeaderReader(delimiter: delimiter) : nil
+    self.header = job.contentType == .csv ? CSVHeaderReader(delimiter: delimiter, maxColumns: limits.maxColumns) : nil
     // Small chunks: only the record boundaries matter here, and the chunks are dropped at once.
     self.splitter = RecordSplitter(format: job.contentType, delimiter: delimiter, maxRecords: 1024, maxBytes: 64 << 10)
   }

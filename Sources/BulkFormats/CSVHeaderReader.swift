@@ -9,9 +9,12 @@ package struct CSVHeaderReader {
   private var skipper = ByteOrderMarkSkipper()
   private var scanner: CSVRecordScanner
   private var columns: [String]?
+  private let maxColumns: Int
 
-  /// A reader for a CSV stream whose fields are separated by `delimiter`.
-  package init(delimiter: UInt8) {
+  /// A reader for a CSV stream whose fields are separated by `delimiter`, whose header may name
+  /// at most `maxColumns` columns (more is `limitExceeded`).
+  package init(delimiter: UInt8, maxColumns: Int = RecordLimits.defaultMaxColumns) {
+    self.maxColumns = maxColumns
     self.scanner = CSVRecordScanner(
       delimiter: delimiter,
       maxRecordBytes: RecordLimits.defaultMaxRecordBytes,
@@ -64,13 +67,24 @@ package struct CSVHeaderReader {
   }
 
   private mutating func accept(_ record: CSVScannedRecord) throws(FormatError) -> [String] {
-    let columns = try Self.columns(of: record, spans: self.scanner.spans)
+    let columns = try Self.columns(of: record, spans: self.scanner.spans, maxColumns: self.maxColumns)
     self.columns = columns
     return columns
   }
 
   /// The column names of a scanned header record, checked.
-  static func columns(of record: CSVScannedRecord, spans: [CSVFieldSpan]) throws(FormatError) -> [String] {
+  static func columns(
+    of record: CSVScannedRecord,
+    spans: [CSVFieldSpan],
+    maxColumns: Int = RecordLimits.defaultMaxColumns
+  ) throws(FormatError) -> [String] {
+    guard spans.count <= maxColumns else {
+      throw .limitExceeded(
+        "the header at byte \(record.offset) names \(spans.count) columns, more than the \(maxColumns) allowed (--max-columns)",
+        offset: record.offset,
+        record: 0
+      )
+    }
     let names = CSVRecord.fields(of: record.raw, spans: spans)
     var seen: Set<String> = []
     for (index, name) in names.enumerated() {

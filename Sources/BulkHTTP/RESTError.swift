@@ -31,16 +31,22 @@ package struct RESTError: Error, Hashable, Sendable {
 
   /// The REST form of a `BulkError`.
   package init(_ error: BulkError, during call: Call = .other) {
-    self.init(status: Self.status(for: error.code, during: call), code: error.code, message: error.message)
+    self.init(
+      status: Self.status(for: error.code, during: error.isRequestTooLarge ? .upload : call),
+      code: error.code,
+      message: error.message
+    )
   }
 
   /// The HTTP status of each `BulkError` code (API.md §2).
   ///
   /// `OUT_OF_RANGE` is only raised by uploads (an offset beyond the stored size), so it is 416
   /// Range Not Satisfiable: the `Content-Range` the client sent does not fit what is stored.
-  /// `RESOURCE_EXHAUSTED` is 413 Content Too Large on uploads (a size or ratio cap) and 429 Too
-  /// Many Requests elsewhere (the limit of unfinished jobs), decided by the call rather than by
-  /// the message so a reworded message cannot change the status.
+  /// `RESOURCE_EXHAUSTED` is 413 Content Too Large on uploads (a size or ratio cap, the tenant's
+  /// quota, the free-disk floor) and for any request that is itself too large
+  /// (`BulkError.isRequestTooLarge`, e.g. a query over its length limit), and 429 Too Many
+  /// Requests elsewhere (the limit of unfinished jobs), decided by the call and that flag rather
+  /// than by the message so a reworded message cannot change the status.
   package static func status(for code: BulkError.Code, during call: Call) -> HTTPResponse.Status {
     switch code {
     case .invalidArgument: .badRequest

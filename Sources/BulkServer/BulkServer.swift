@@ -48,7 +48,8 @@ package final class BulkServer: Sendable {
     let catalog = try SQLiteJobCatalog(path: dataDirectory.appendingPathComponent("catalog.sqlite").path)
     let staging = try FileStagingStore(
       directory: dataDirectory.appendingPathComponent("staging").path,
-      limits: configuration.limits
+      limits: configuration.limits,
+      ledger: StorageLedger(limits: configuration.limits, directory: dataDirectory.path)
     )
     let events = JobEvents()
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -124,6 +125,8 @@ package final class BulkServer: Sendable {
   /// Serves until SIGTERM or SIGINT, or until the calling task is cancelled; then drains the
   /// surfaces gracefully.
   package func run() async throws {
+    // The tenants' stored bytes are known before any upload is taken.
+    try await self.engine.measureStorage()
     let group = ServiceGroup(
       configuration: .init(
         // Shut down in reverse order: the surfaces drain first, then the engine stops.

@@ -19,19 +19,25 @@ struct EngineHarness {
   /// - Parameters:
   ///   - base: the warehouse jobs load into; the embedded SQLite one when `nil`.
   ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
+  ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
   init(
     directory: String,
     settings: EngineSettings,
     limits: Limits = Limits(),
     tenant: Tenant = Tenant(id: "acme"),
     base: (any Warehouse)? = nil,
-    warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil
+    warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
+    freeBytes: (@Sendable () throws -> Int64)? = nil
   ) throws {
     self.directory = directory
     self.tenant = tenant
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     self.catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
-    self.staging = try FileStagingStore(directory: "\(directory)/staging", limits: limits)
+    self.staging = try FileStagingStore(
+      directory: "\(directory)/staging",
+      limits: limits,
+      ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
+    )
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
     let events = JobEvents()
     self.engine = try JobEngine(

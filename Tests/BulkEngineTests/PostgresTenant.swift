@@ -37,8 +37,16 @@ struct PostgresTenant {
   func harness(
     directory: String,
     settings: EngineSettings,
+    limits: Limits = Limits(),
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil
   ) throws -> EngineHarness {
-    try EngineHarness(directory: directory, settings: settings, tenant: self.tenant, base: self.warehouse, warehouse: wrapping)
+    try EngineHarness(
+      directory: directory,
+      settings: settings,
+      limits: limits,
+      tenant: self.tenant,
+      base: self.warehouse,
+      warehouse: wrapping
+    )
   }
 }

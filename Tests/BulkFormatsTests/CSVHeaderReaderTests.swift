@@ -55,6 +55,23 @@ struct CSVHeaderReaderTests {
     #expect(try reader.feed(Feeding.buffer("ignored")) == ["first\r\nname", "last"])
   }
 
+  @Test("a header naming more columns than allowed is limitExceeded at its byte offset; 4,096 are allowed by default")
+  func columnLimit() throws {
+    var narrow = CSVHeaderReader(delimiter: UInt8(ascii: ","), maxColumns: 3)
+    #expect(try narrow.feed(Feeding.buffer("a,b,c\n")) == ["a", "b", "c"])
+
+    var wide = CSVHeaderReader(delimiter: UInt8(ascii: ","), maxColumns: 3)
+    let error = #expect(throws: FormatError.self) { try wide.feed(Feeding.buffer("\n\na,b,c,d\n")) }
+    #expect(error?.kind == .limitExceeded)
+    #expect(error?.message == "the header at byte 2 names 4 columns, more than the 3 allowed (--max-columns)")
+
+    let names = (1 ... 4097).map { "c\($0)" }
+    var byDefault = CSVHeaderReader(delimiter: UInt8(ascii: ","))
+    #expect(throws: FormatError.self) { try byDefault.feed(Feeding.buffer(names.joined(separator: ",") + "\n")) }
+    var atDefault = CSVHeaderReader(delimiter: UInt8(ascii: ","))
+    #expect(try atDefault.feed(Feeding.buffer(names.dropLast().joined(separator: ",") + "\n"))?.count == 4096)
+  }
+
   @Test("bytes after the header are not read, even when they are malformed")
   func afterHeader() throws {
     var reader = CSVHeaderReader(delimiter: UInt8(ascii: ","))

@@ -18,12 +18,15 @@ struct BulkServiceTests {
   static let acme: Metadata = ["authorization": "Bearer acme-token"]
   static let other: Metadata = ["authorization": "Bearer other-token"]
 
-  func withClient(_ body: (Client) async throws -> Void) async throws {
-    try await self.withClient { client, _ in try await body(client) }
+  func withClient(limits: Limits = Limits(), _ body: (Client) async throws -> Void) async throws {
+    try await self.withClient(limits: limits) { client, _ in try await body(client) }
   }
 
   /// A client, and a function that runs SQL in the tenant acme's warehouse file.
-  func withClient(_ body: (Client, (String) throws -> Void) async throws -> Void) async throws {
+  func withClient(
+    limits: Limits = Limits(),
+    _ body: (Client, (String) throws -> Void) async throws -> Void
+  ) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-grpc-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -33,7 +36,7 @@ struct BulkServiceTests {
       (Tenant(id: "other"), [TenantDirectory.digest(of: "other-token")]),
     ])
     let catalog = try SQLiteJobCatalog(path: "\(folder)/catalog.sqlite")
-    let staging = try FileStagingStore(directory: "\(folder)/staging", limits: Limits())
+    let staging = try FileStagingStore(directory: "\(folder)/staging", limits: limits)
     let events = JobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let engine = try JobEngine(
@@ -42,13 +45,20 @@ struct BulkServiceTests {
       staging: staging,
       resultsDirectory: "\(folder)/results",
       events: events,
-      limits: Limits(),
+      limits: limits,
       settings: EngineSettings(workers: 2),
       logger: logger,
       decodeRow: RecordBatchRows.decode,
       tenant: { Tenant(id: $0) }
     )
-    let jobs = JobService(catalog: catalog, staging: staging, processor: engine, events: events, logger: logger)
+    let jobs = JobService(
+      catalog: catalog,
+      staging: staging,
+      processor: engine,
+      events: events,
+      limits: limits,
+      logger: logger
+    )
     let sql = { (text: String) throws in
       try SQLiteConnection(path: warehouse.path(of: Tenant(id: "acme"))).execute(text)
     }

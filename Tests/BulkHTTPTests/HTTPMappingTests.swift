@@ -32,6 +32,17 @@ struct HTTPMappingTests {
     #expect(error.message == "m")
   }
 
+  @Test("a request over a size limit is 413 on every route; other RESOURCE_EXHAUSTED outside uploads is 429")
+  func requestTooLarge() {
+    for call in RESTError.Call.allCases {
+      #expect(RESTError(.requestTooLarge("query is too long"), during: call).status == .contentTooLarge)
+    }
+    #expect(
+      RESTError(BulkError(code: .resourceExhausted, message: "too many jobs"), during: .other).status
+        == .tooManyRequests
+    )
+  }
+
   @Test(
     "Content-Range values",
     arguments: [

@@ -56,6 +56,24 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Bytes a gzip upload may inflate to; the inflated-to-compressed ratio is also capped at 100.")
   var maxInflatedBytes: Int64 = Self.environment["SPECTRA_MAX_INFLATED_BYTES"].flatMap { Int64($0) } ?? 16 << 30
 
+  @Option(help: "Bytes of uploads and results one tenant may keep stored, finished jobs included.")
+  var maxTenantBytes: Int64 = Self.environment["SPECTRA_MAX_TENANT_BYTES"].flatMap { Int64($0) } ?? 100 << 30
+
+  @Option(help: "Free bytes the data directory keeps; below them uploads and new result files are refused.")
+  var minFreeBytes: Int64 = Self.environment["SPECTRA_MIN_FREE_BYTES"].flatMap { Int64($0) } ?? 1 << 30
+
+  @Option(help: "Bytes of results one query job may write; past them the job fails.")
+  var maxQueryResultBytes: Int64 = Self.environment["SPECTRA_MAX_QUERY_RESULT_BYTES"].flatMap { Int64($0) } ?? 10 << 30
+
+  @Option(help: "UTF-8 bytes of a query job's SQL.")
+  var maxQueryBytes: Int = Self.environment["SPECTRA_MAX_QUERY_BYTES"].flatMap { Int($0) } ?? 100_000
+
+  @Option(help: "Columns an upload may name (a CSV header, records.columns, the first JSON record's keys).")
+  var maxColumns: Int = Self.environment["SPECTRA_MAX_COLUMNS"].flatMap { Int($0) } ?? 4096
+
+  @Option(help: "Bytes of one uploaded value; a record with a longer one fails with VALUE_TOO_LARGE.")
+  var maxValueBytes: Int = Self.environment["SPECTRA_MAX_VALUE_BYTES"].flatMap { Int($0) } ?? 16 << 20
+
   @Option(
     help:
       "postgresql://… or redshift://… to use that warehouse; the embedded SQLite warehouse when absent. [env: SPECTRA_WAREHOUSE]"
@@ -87,6 +105,12 @@ struct Serve: AsyncParsableCommand {
     }
     guard self.maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be positive") }
     guard self.maxInflatedBytes > 0 else { throw ValidationError("--max-inflated-bytes must be positive") }
+    guard self.maxTenantBytes > 0 else { throw ValidationError("--max-tenant-bytes must be positive") }
+    guard self.minFreeBytes >= 0 else { throw ValidationError("--min-free-bytes must not be negative") }
+    guard self.maxQueryResultBytes > 0 else { throw ValidationError("--max-query-result-bytes must be positive") }
+    guard self.maxQueryBytes > 0 else { throw ValidationError("--max-query-bytes must be positive") }
+    guard self.maxColumns > 0 else { throw ValidationError("--max-columns must be positive") }
+    guard self.maxValueBytes > 0 else { throw ValidationError("--max-value-bytes must be positive") }
     if let workers = self.workers ?? Self.environment["SPECTRA_WORKERS"].flatMap({ Int($0) }), workers < 1 {
       throw ValidationError("--workers must be at least 1")
     }
@@ -119,6 +143,12 @@ struct Serve: AsyncParsableCommand {
     configuration.limits.maxActiveJobsPerTenant = self.maxActiveJobs
     configuration.limits.maxUploadBytes = self.maxUploadBytes
     configuration.limits.maxInflatedBytes = self.maxInflatedBytes
+    configuration.limits.maxTenantBytes = self.maxTenantBytes
+    configuration.limits.minFreeBytes = self.minFreeBytes
+    configuration.limits.maxQueryResultBytes = self.maxQueryResultBytes
+    configuration.limits.maxQueryBytes = self.maxQueryBytes
+    configuration.limits.maxColumns = self.maxColumns
+    configuration.limits.maxValueBytes = self.maxValueBytes
     configuration.warehouseURL = self.warehouse ?? Self.environment["SPECTRA_WAREHOUSE"]
     if let workers = self.workers ?? Self.environment["SPECTRA_WORKERS"].flatMap({ Int($0) }) {
       configuration.engine.workers = workers
