@@ -49,9 +49,11 @@ struct Serve: AsyncParsableCommand {
   )
   var tlsClientCA: String?
 
-  @Flag(help: "Allow a non-loopback --host without TLS, e.g. behind a proxy that terminates TLS.")
-  var allowPlaintext: Bool =
-    Self.environment["SPECTRA_ALLOW_PLAINTEXT"] == "1" || Self.environment["SPECTRA_ALLOW_PLAINTEXT"] == "true"
+  @Flag(
+    help:
+      "Allow a non-loopback --host without TLS, e.g. behind a proxy that terminates TLS. [env: SPECTRA_ALLOW_PLAINTEXT=1]"
+  )
+  var allowPlaintext: Bool = false
 
   @Option(help: "Bearer token GET /metrics then needs; without it /metrics is open. [env: SPECTRA_METRICS_TOKEN]")
   var metricsToken: String?
@@ -143,7 +145,9 @@ struct Serve: AsyncParsableCommand {
     configuration.tlsCertificateFile = self.tlsCert ?? Self.environment["SPECTRA_TLS_CERT"]
     configuration.tlsKeyFile = self.tlsKey ?? Self.environment["SPECTRA_TLS_KEY"]
     configuration.tlsClientCAFile = self.tlsClientCA ?? Self.environment["SPECTRA_TLS_CLIENT_CA"]
-    configuration.allowPlaintext = self.allowPlaintext
+    // The environment is read here: a flag whose default is true fails ArgumentParser's validation.
+    configuration.allowPlaintext =
+      self.allowPlaintext || ["1", "true"].contains(Self.environment["SPECTRA_ALLOW_PLAINTEXT"] ?? "")
     configuration.metricsToken = self.metricsToken ?? Self.environment["SPECTRA_METRICS_TOKEN"]
     configuration.limits.maxActiveJobsPerTenant = self.maxActiveJobs
     configuration.limits.maxUploadBytes = self.maxUploadBytes
