@@ -108,7 +108,11 @@ struct ServerTLS: Sendable {
     }
   }
 
-  private static func certificates(in pem: [UInt8], file: String, flag: String) throws(BulkError)
+  private static func certificates(
+    in pem: [UInt8],
+    file: String,
+    flag: String
+  ) throws(BulkError)
     -> [NIOSSLCertificate]
   {
     let certificates = try? NIOSSLCertificate.fromPEMBytes(pem)

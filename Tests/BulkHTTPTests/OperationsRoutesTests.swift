@@ -54,14 +54,18 @@ struct OperationsRoutesTests {
   @Test("with a metrics token, /metrics answers 401 to any other authorization; /healthz stays open")
   func metricsToken() async throws {
     let router = Router(context: BulkRequestContext.self)
-    router.add(middleware: RESTErrorMiddleware(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+    router.add(
+      middleware: RESTErrorMiddleware(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    )
     OperationsController(
       exposition: { Array("spectra_up 1\n".utf8) },
       state: SurfaceState(),
       metricsTokenDigest: OperationsController.digest(of: "scrape-token")
     ).addRoutes(to: router)
     try await Application(router: router).test(.router) { client in
-      let refused = [nil, "Bearer", "Bearer ", "Bearer scrape", "Bearer scrape-token-2", "Basic scrape-token", "scrape-token"]
+      let refused = [
+        nil, "Bearer", "Bearer ", "Bearer scrape", "Bearer scrape-token-2", "Basic scrape-token", "scrape-token",
+      ]
       for authorization in refused {
         var headers: HTTPFields = [:]
         headers[.authorization] = authorization

@@ -221,7 +221,10 @@ struct ServerTLSTests {
       #expect(anonymous.status == 401, "\(anonymous)")
       let wrong = try Self.curl(trust + bearer + ["\(base)/metrics"], in: directory)
       #expect(wrong.status == 401, "\(wrong)")
-      let scraped = try Self.curl(trust + ["-H", "Authorization: Bearer scrape-token", "\(base)/metrics"], in: directory)
+      let scraped = try Self.curl(
+        trust + ["-H", "Authorization: Bearer scrape-token", "\(base)/metrics"],
+        in: directory
+      )
       #expect(scraped.status == 200, "\(scraped)")
       #expect(scraped.body.contains("spectra_http_requests_total"))
       #expect(server.stop() == 0)

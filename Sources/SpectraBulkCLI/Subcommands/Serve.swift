@@ -36,7 +36,8 @@ struct Serve: AsyncParsableCommand {
   var tenants: String?
 
   @Option(
-    help: "PEM certificate chain; with --tls-key, both surfaces serve TLS (gRPC over TLS, HTTPS). [env: SPECTRA_TLS_CERT]"
+    help:
+      "PEM certificate chain; with --tls-key, both surfaces serve TLS (gRPC over TLS, HTTPS). [env: SPECTRA_TLS_CERT]"
   )
   var tlsCert: String?
 
@@ -45,7 +46,8 @@ struct Serve: AsyncParsableCommand {
 
   @Option(
     name: .customLong("tls-client-ca"),
-    help: "PEM CA certificates; clients must then present a certificate signed by one (mTLS). [env: SPECTRA_TLS_CLIENT_CA]"
+    help:
+      "PEM CA certificates; clients must then present a certificate signed by one (mTLS). [env: SPECTRA_TLS_CLIENT_CA]"
   )
   var tlsClientCA: String?
 
