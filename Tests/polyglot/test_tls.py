@@ -1,6 +1,6 @@
 """Polyglot TLS check: a Python grpcio client with root certificates (and, for mTLS, a client
 certificate) against the real server started with --tls-cert/--tls-key (and --tls-client-ca).
-The PKI is made here with the openssl command.
+The PKI is made with the openssl command (pki.py).
 """
 
 import os
@@ -11,40 +11,17 @@ import grpc
 import pytest
 
 from conftest import BINARY, expect_code
+from pki import make_pki
 
 TOKEN = "py-tls-token"
 AUTH = [("authorization", f"Bearer {TOKEN}")]
 
 
-def openssl(directory, *arguments):
-    subprocess.run(["openssl", *arguments], cwd=directory, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def pki():
-    """PEM files: a CA, a server certificate for localhost and 127.0.0.1, a client certificate
-    signed by the CA, and one signed by another CA."""
+    """The PEM files of pki.make_pki, and a reader of them."""
     directory = tempfile.mkdtemp(prefix="spectra-pki-")
-    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for ca in ("ca", "other-ca"):
-        openssl(
-            directory, "req", "-x509", *curve, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "1",
-            "-subj", f"/CN=Spectra test {ca}", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        )
-    leaves = [
-        ("server", "ca", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
-        ("client", "ca", "extendedKeyUsage=clientAuth\n"),
-        ("stranger", "other-ca", "extendedKeyUsage=clientAuth\n"),
-    ]
-    for serial, (name, ca, extensions) in enumerate(leaves, start=2):
-        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
-            f.write(extensions)
-        openssl(directory, "req", *curve, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=spectra-{name}")
-        openssl(
-            directory, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-            "-set_serial", str(serial), "-days", "1", "-extfile", f"{name}.ext", "-out", f"{name}.pem",
-        )
+    make_pki(directory)
 
     def read(name):
         with open(os.path.join(directory, name), "rb") as f:
