@@ -1,8 +1,10 @@
 package import BulkCore
 package import Foundation
 package import Hummingbird
+internal import HummingbirdTLS
 package import Logging
 internal import Metrics
+package import NIOSSL
 package import Prometheus
 internal import ServiceLifecycle
 
@@ -19,6 +21,8 @@ package struct HTTPSurface: Service {
   private let host: String
   private let port: Int
   private let publicBaseURL: String?
+  private let tls: TLSConfiguration?
+  private let metricsToken: String?
   private let uploadURLLifetime: Duration
   private let resultBufferSize: Int
   private let registry: PrometheusCollectorRegistry
@@ -33,6 +37,9 @@ package struct HTTPSurface: Service {
   ///   - host, port: where to listen; port 0 picks a free port.
   ///   - publicBaseURL: `scheme://host[:port]` that upload URLs start with, for a proxy in front;
   ///     without it they use the `Host` the client sent.
+  ///   - tls: serve HTTPS with this configuration (upload URLs then start with `https://`);
+  ///     plain HTTP when `nil`.
+  ///   - metricsToken: the bearer token `GET /metrics` needs; open to all when `nil`.
   ///   - uploadURLLifetime: how long an upload URL stays valid.
   ///   - resultBufferSize: bytes of results a download holds before its response starts (see
   ///     `ResultsController`); it bounds the memory of each download.
@@ -47,6 +54,8 @@ package struct HTTPSurface: Service {
     host: String,
     port: Int,
     publicBaseURL: String? = nil,
+    tls: TLSConfiguration? = nil,
+    metricsToken: String? = nil,
     uploadURLLifetime: Duration = .seconds(3600),
     resultBufferSize: Int = 8 << 20,
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -61,6 +70,8 @@ package struct HTTPSurface: Service {
     self.host = host
     self.port = port
     self.publicBaseURL = publicBaseURL
+    self.tls = tls
+    self.metricsToken = metricsToken
     self.uploadURLLifetime = uploadURLLifetime
     self.resultBufferSize = resultBufferSize
     self.registry = metrics
@@ -98,6 +109,7 @@ package struct HTTPSurface: Service {
       signer: self.signer,
       uploadURLLifetime: self.uploadURLLifetime,
       publicBaseURL: self.publicBaseURL,
+      scheme: self.tls == nil ? "http" : "https",
       host: self.host,
       state: self.state,
       now: self.now
@@ -121,17 +133,22 @@ package struct HTTPSurface: Service {
       uploadController.addRoutes(to: router.group("\(prefix)/uploads"))
     }
     let registry = self.registry
-    OperationsController(exposition: { registry.emitToBuffer() }, state: self.state).addRoutes(to: router)
+    OperationsController(
+      exposition: { registry.emitToBuffer() },
+      state: self.state,
+      metricsTokenDigest: self.metricsToken.map(OperationsController.digest)
+    ).addRoutes(to: router)
     return router
   }
 
-  /// The Hummingbird application serving `router()` on `host:port`.
-  package func application() -> Application<RouterResponder<BulkRequestContext>> {
+  /// The Hummingbird application serving `router()` on `host:port`, over TLS when configured.
+  package func application() throws -> Application<RouterResponder<BulkRequestContext>> {
     let host = self.host
     let state = self.state
     let onListening = self.onListening
     return Application(
       router: self.router(),
+      server: try self.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
       configuration: ApplicationConfiguration(address: .hostname(host, port: self.port)),
       onServerRunning: { channel in
         let port = channel.localAddress?.port ?? 0
@@ -144,7 +161,7 @@ package struct HTTPSurface: Service {
 
   /// Serves until graceful shutdown (or cancellation), then drains the running requests.
   package func run() async throws {
-    let application = self.application()
+    let application = try self.application()
     try await withGracefulShutdownHandler {
       try await application.run()
     } onGracefulShutdown: {

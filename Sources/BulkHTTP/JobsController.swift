@@ -13,6 +13,8 @@ struct JobsController: Sendable {
   let uploadURLLifetime: Duration
   /// The scheme, host and port upload URLs start with when configured (for a proxy in front).
   let publicBaseURL: String?
+  /// `https` when the surface serves TLS, else `http`.
+  let scheme: String
   /// The listen address, for upload URLs of a request without a usable `Host`.
   let host: String
   let state: SurfaceState
@@ -108,10 +110,10 @@ struct JobsController: Sendable {
     if let authority = request.head.authority, !authority.isEmpty, authority.count <= 255,
       authority.allSatisfy({ $0.isLetter && $0.isASCII || $0.isNumber && $0.isASCII || ".-:[]".contains($0) })
     {
-      return "http://\(authority)"
+      return "\(self.scheme)://\(authority)"
     }
     let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-    return "http://\(host):\(self.state.boundPort ?? 0)"
+    return "\(self.scheme)://\(host):\(self.state.boundPort ?? 0)"
   }
 
   private static func state(_ value: String) throws(BulkError) -> JobState? {

@@ -215,9 +215,11 @@ enum OpenAPIDocument {
         "/metrics": {
           "get": {
             "operationId": "metrics",
-            "security": [],
+            "description": "Open, unless the server was started with --metrics-token: then it needs that token as a bearer token.",
+            "security": [{}, {"metricsToken": []}],
             "responses": {
-              "200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
+              "200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}},
+              "401": {"$ref": "#/components/responses/Unauthenticated"}
             }
           }
         },
@@ -233,7 +235,8 @@ enum OpenAPIDocument {
       },
       "components": {
         "securitySchemes": {
-          "bearer": {"type": "http", "scheme": "bearer"}
+          "bearer": {"type": "http", "scheme": "bearer"},
+          "metricsToken": {"type": "http", "scheme": "bearer", "description": "The server's --metrics-token"}
         },
         "parameters": {
           "JobID": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},

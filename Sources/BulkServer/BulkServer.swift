@@ -36,6 +36,19 @@ package final class BulkServer: Sendable {
     self.logger = logger
     self.announce = announce
 
+    let tls = try ServerTLS.load(configuration)
+    if tls == nil && !configuration.allowPlaintext && !Self.isLoopback(configuration.host) {
+      throw BulkError.invalidArgument(
+        "--host \(configuration.host) is not a loopback address: serving it without TLS is refused; "
+          + "give --tls-cert and --tls-key, or --allow-plaintext when a proxy in front terminates TLS"
+      )
+    }
+    if let tls {
+      logger.info(
+        "TLS on both surfaces",
+        metadata: ["client_certificates": "\(tls.requiresClientCertificate ? "required" : "not asked for")"]
+      )
+    }
     let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
     try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
     let directory = try Self.tenantDirectory(configuration, logger: logger, announce: announce)
@@ -81,6 +94,8 @@ package final class BulkServer: Sendable {
       host: configuration.host,
       port: configuration.httpPort,
       publicBaseURL: configuration.publicBaseURL,
+      tls: tls?.httpConfiguration,
+      metricsToken: configuration.metricsToken,
       metrics: metrics,
       logger: logger,
       onListening: { host, port in announce("http listening on \(host):\(port)") }
@@ -91,7 +106,7 @@ package final class BulkServer: Sendable {
       address: configuration.host.contains(":")
         ? .ipv6(host: configuration.host, port: configuration.grpcPort)
         : .ipv4(host: configuration.host, port: configuration.grpcPort),
-      transportSecurity: .plaintext,
+      transportSecurity: tls?.grpcSecurity ?? .plaintext,
       config: .defaults { config in
         config.http2.maxConcurrentStreams = settings.maxConcurrentStreams
         config.http2.targetWindowSize = settings.targetWindowSize

@@ -29,6 +29,17 @@ package struct ServerConfiguration: Sendable {
   package var engine = EngineSettings(workers: ProcessInfo.processInfo.activeProcessorCount)
   /// HTTP/2 and gRPC transport settings.
   package var grpc = GRPCTransportSettings()
+  /// The PEM certificate chain both surfaces present; with `tlsKeyFile`, TLS is on.
+  package var tlsCertificateFile: String?
+  /// The PEM private key of the certificate's leaf.
+  package var tlsKeyFile: String?
+  /// A PEM file of CA certificates; when set, both surfaces require a client certificate signed
+  /// by one of them (mTLS). Needs TLS.
+  package var tlsClientCAFile: String?
+  /// Listen on a non-loopback `host` without TLS (refused otherwise).
+  package var allowPlaintext: Bool = false
+  /// The bearer token `GET /metrics` then needs; `nil` leaves it open.
+  package var metricsToken: String?
 
   package init() {}
 }

@@ -2,6 +2,7 @@ import BulkCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Synchronization
 import Testing
 
@@ -47,6 +48,39 @@ struct OperationsRoutesTests {
           #"spectra_http_request_duration_seconds_count{method="POST",route="/v1/bulk/jobs",status="201"} 1"#
         )
       )
+    }
+  }
+
+  @Test("with a metrics token, /metrics answers 401 to any other authorization; /healthz stays open")
+  func metricsToken() async throws {
+    let router = Router(context: BulkRequestContext.self)
+    router.add(
+      middleware: RESTErrorMiddleware(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    )
+    OperationsController(
+      exposition: { Array("spectra_up 1\n".utf8) },
+      state: SurfaceState(),
+      metricsTokenDigest: OperationsController.digest(of: "scrape-token")
+    ).addRoutes(to: router)
+    try await Application(router: router).test(.router) { client in
+      let refused = [
+        nil, "Bearer", "Bearer ", "Bearer scrape", "Bearer scrape-token-2", "Basic scrape-token", "scrape-token",
+      ]
+      for authorization in refused {
+        var headers: HTTPFields = [:]
+        headers[.authorization] = authorization
+        let response = try await client.execute(uri: "/metrics", method: .get, headers: headers)
+        #expect(response.status == .unauthorized, "\(authorization ?? "no header")")
+        #expect(String(buffer: response.body).contains(#""code":"UNAUTHENTICATED""#))
+      }
+      for authorization in ["Bearer scrape-token", "bearer  scrape-token"] {
+        var headers: HTTPFields = [:]
+        headers[.authorization] = authorization
+        let response = try await client.execute(uri: "/metrics", method: .get, headers: headers)
+        #expect(response.status == .ok, "\(authorization)")
+        #expect(String(buffer: response.body) == "spectra_up 1\n")
+      }
+      #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
     }
   }
 

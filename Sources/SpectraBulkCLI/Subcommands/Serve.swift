@@ -35,6 +35,31 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Tenants file (JSON); without it one development tenant, tenant-123, is served. [env: SPECTRA_TENANTS]")
   var tenants: String?
 
+  @Option(
+    help:
+      "PEM certificate chain; with --tls-key, both surfaces serve TLS (gRPC over TLS, HTTPS). [env: SPECTRA_TLS_CERT]"
+  )
+  var tlsCert: String?
+
+  @Option(help: "PEM private key of --tls-cert. [env: SPECTRA_TLS_KEY]")
+  var tlsKey: String?
+
+  @Option(
+    name: .customLong("tls-client-ca"),
+    help:
+      "PEM CA certificates; clients must then present a certificate signed by one (mTLS). [env: SPECTRA_TLS_CLIENT_CA]"
+  )
+  var tlsClientCA: String?
+
+  @Flag(
+    help:
+      "Allow a non-loopback --host without TLS, e.g. behind a proxy that terminates TLS. [env: SPECTRA_ALLOW_PLAINTEXT=1]"
+  )
+  var allowPlaintext: Bool = false
+
+  @Option(help: "Bearer token GET /metrics then needs; without it /metrics is open. [env: SPECTRA_METRICS_TOKEN]")
+  var metricsToken: String?
+
   @Flag(help: "Create tables customers and sales with a few rows for tenant-123 (quickstart).")
   var demo: Bool = Self.environment["SPECTRA_DEMO"] == "1" || Self.environment["SPECTRA_DEMO"] == "true"
 
@@ -117,6 +142,9 @@ struct Serve: AsyncParsableCommand {
     guard self.chunkRecords > 0 else { throw ValidationError("--chunk-records must be positive") }
     guard self.queryTimeout > 0 else { throw ValidationError("--query-timeout must be positive") }
     guard self.maxActiveJobs > 0 else { throw ValidationError("--max-active-jobs must be positive") }
+    if let token = self.metricsToken ?? Self.environment["SPECTRA_METRICS_TOKEN"], token.isEmpty {
+      throw ValidationError("--metrics-token must not be empty")
+    }
     guard Logger.Level(rawValue: self.logLevel) != nil else {
       throw ValidationError("--log-level \(self.logLevel) is not a level")
     }
@@ -140,6 +168,13 @@ struct Serve: AsyncParsableCommand {
     configuration.tenantsFile = self.tenants ?? Self.environment["SPECTRA_TENANTS"]
     configuration.developmentToken = Self.environment["SPECTRA_DEV_TOKEN"]
     configuration.demo = self.demo
+    configuration.tlsCertificateFile = self.tlsCert ?? Self.environment["SPECTRA_TLS_CERT"]
+    configuration.tlsKeyFile = self.tlsKey ?? Self.environment["SPECTRA_TLS_KEY"]
+    configuration.tlsClientCAFile = self.tlsClientCA ?? Self.environment["SPECTRA_TLS_CLIENT_CA"]
+    // The environment is read here: a flag whose default is true fails ArgumentParser's validation.
+    configuration.allowPlaintext =
+      self.allowPlaintext || ["1", "true"].contains(Self.environment["SPECTRA_ALLOW_PLAINTEXT"] ?? "")
+    configuration.metricsToken = self.metricsToken ?? Self.environment["SPECTRA_METRICS_TOKEN"]
     configuration.limits.maxActiveJobsPerTenant = self.maxActiveJobs
     configuration.limits.maxUploadBytes = self.maxUploadBytes
     configuration.limits.maxInflatedBytes = self.maxInflatedBytes
