@@ -98,6 +98,11 @@ package final class SQLiteConnection: @unchecked Sendable {
     )
   }
 
+  /// Lowers one of SQLite's run-time limits (`SQLITE_LIMIT_…`) for this connection.
+  func limit(_ category: Int32, to value: Int32) {
+    sqlite3_limit(self.handle, category, value)
+  }
+
   /// Rows changed by the last statement.
   package var changes: Int { Int(sqlite3_changes(self.handle)) }
 

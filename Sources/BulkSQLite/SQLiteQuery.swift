@@ -7,6 +7,10 @@ internal import Foundation
 struct SQLiteQuery {
   /// Rows per batch handed to the sink.
   static let batchRows = 1000
+  /// The largest string or blob a query may read or make (`SQLITE_LIMIT_LENGTH`): 64 MiB, the
+  /// longest record a load accepts, so whatever was loaded reads back, while `randomblob`,
+  /// `zeroblob`, `printf` or a doubling recursive query cannot make SQLite allocate gigabytes.
+  static let maxValueBytes: Int32 = 64 << 20
 
   let path: String
   let statement: String
@@ -20,6 +24,12 @@ struct SQLiteQuery {
     }
     let connection = try SQLiteConnection(path: self.path, readOnly: true)
     try connection.execute("PRAGMA busy_timeout = 5000")
+    connection.limit(SQLITE_LIMIT_LENGTH, to: Self.maxValueBytes)
+    // No database can be attached, whatever reaches past the authorizer (`VACUUM INTO` too).
+    connection.limit(SQLITE_LIMIT_ATTACHED, to: 0)
+    // The JSON table-valued functions are the useful ones; using them once here, before the
+    // sandbox, keeps the sandbox from seeing SQLite record them in the schema.
+    _ = try connection.prepare("SELECT * FROM json_each('[]'), json_tree('[]')")
     let sandbox = SQLiteSandbox(timeout: self.request.timeout, cancellation: self.request.cancellation)
     connection.install(sandbox)
 
@@ -27,10 +37,11 @@ struct SQLiteQuery {
     do {
       prepared = try connection.prepare(self.statement)
     } catch let error as SQLiteError {
-      if error.code == SQLITE_AUTH, let refusal = sandbox.refusal {
+      // SQLite reports a refused function as a plain error ("not authorized to use function").
+      if let refusal = sandbox.refusal {
         throw BulkError.queryRefused(refusal)
       }
-      throw BulkError.queryRefused("the query failed: \(error.message)")
+      throw BulkError.queryRefused("the query failed: \(Self.reason(error))")
     }
     guard prepared.isReadOnly else {
       throw BulkError.queryRefused("the query may only read, but this statement writes")
@@ -56,13 +67,20 @@ struct SQLiteQuery {
       if error.code == SQLITE_INTERRUPT {
         throw BulkError.queryCancelled(sandbox.interruption, timeout: self.request.timeout)
       }
-      throw BulkError.queryRefused("the query failed after \(rows + Int64(batch.count)) rows: \(error.message)")
+      throw BulkError.queryRefused("the query failed after \(rows + Int64(batch.count)) rows: \(Self.reason(error))")
     }
     if !batch.isEmpty {
       try self.sink.rows(.values(batch))
       rows += Int64(batch.count)
     }
     return rows
+  }
+
+  /// SQLite's message, with the limit named when a value grew past it.
+  private static func reason(_ error: SQLiteError) -> String {
+    guard error.code & 0xFF == SQLITE_TOOBIG else { return error.message }
+    return
+      "\(error.message): a value would be larger than the \(Self.maxValueBytes) bytes (64 MiB) a query may read or make"
   }
 
   /// A value as SQLite stored it, refined by the column's declared type: booleans stored as
