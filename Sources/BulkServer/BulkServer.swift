@@ -150,8 +150,7 @@ package final class BulkServer: Sendable {
       return Array(key)
     }
     let key = HTTPSurface.makeSigningKey()
-    try Data(key).write(to: url, options: [.atomic])
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    try PrivateFile.write(key, to: url.path)
     return key
   }
 
