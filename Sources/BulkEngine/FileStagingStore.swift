@@ -8,13 +8,17 @@ internal import Synchronization
 package final class FileStagingStore: StagingStore {
   private let root: URL
   private let limits: Limits
+  private let directorySync: DirectorySync
   private let spools = Mutex<[String: UploadSpool]>([:])
 
   /// A store in `directory`, created if missing.
-  package init(directory: String, limits: Limits) throws {
+  ///
+  /// - Parameter directorySync: makes new job folders and their files durable.
+  package init(directory: String, limits: Limits, directorySync: DirectorySync = .fsync) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     self.limits = limits
-    try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+    self.directorySync = directorySync
+    try directorySync.createFolder(self.root)
   }
 
   package func append(_ piece: UploadPayload, at offset: Int64, to job: Job) async throws -> UploadAppendOutcome {
@@ -46,7 +50,12 @@ package final class FileStagingStore: StagingStore {
   private func spool(for job: Job) -> UploadSpool {
     self.spools.withLock { spools in
       if let spool = spools[job.id] { return spool }
-      let spool = UploadSpool(job: job, folder: self.folder(of: job.id), limits: self.limits)
+      let spool = UploadSpool(
+        job: job,
+        folder: self.folder(of: job.id),
+        limits: self.limits,
+        directorySync: self.directorySync
+      )
       spools[job.id] = spool
       return spool
     }

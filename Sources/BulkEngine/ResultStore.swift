@@ -30,9 +30,13 @@ struct ResultStore: Sendable {
   /// number of jobs.
   private let writers: [DispatchQueue]
 
-  init(directory: String) throws {
+  /// Makes new job folders and result files durable.
+  private let directorySync: DirectorySync
+
+  init(directory: String, directorySync: DirectorySync = .fsync) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
-    try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+    self.directorySync = directorySync
+    try directorySync.createFolder(self.root)
     self.writers = (0 ..< 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
       DispatchQueue(label: "spectra.bulk.results.\($0)")
     }
@@ -49,8 +53,9 @@ struct ResultStore: Sendable {
   /// Records the result columns of a job (its upload's columns) before any chunk is written.
   func writeColumns(_ columns: [String], jobID: String) throws {
     let folder = self.folder(of: jobID)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try self.directorySync.createFolder(folder)
     try Self.writeWhole(try JSONEncoder().encode(columns), to: folder.appendingPathComponent("columns.json"))
+    try self.directorySync(folder)
   }
 
   /// The result columns of a job; empty when it never started.
@@ -113,9 +118,9 @@ struct ResultStore: Sendable {
 
   private func store(_ contents: ByteBuffer, jobID: String, chunk: Int) throws {
     let folder = self.folder(of: jobID)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try self.directorySync.createFolder(folder)
     try contents.withUnsafeReadableBytes { try Self.writeWhole($0, to: self.file(jobID: jobID, chunk: chunk)) }
-    try SpoolFile.syncDirectory(folder)
+    try self.directorySync(folder)
   }
 
   /// Removes every result file of the job.

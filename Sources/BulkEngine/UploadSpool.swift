@@ -19,6 +19,7 @@ final class UploadSpool: @unchecked Sendable {
   private let job: Job
   private let folder: URL
   private let limits: Limits
+  private let directorySync: DirectorySync
   private let queue: DispatchQueue
 
   // Confined to `queue`.
@@ -32,10 +33,11 @@ final class UploadSpool: @unchecked Sendable {
   private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
 
-  init(job: Job, folder: URL, limits: Limits) {
+  init(job: Job, folder: URL, limits: Limits, directorySync: DirectorySync) {
     self.job = job
     self.folder = folder
     self.limits = limits
+    self.directorySync = directorySync
     self.queue = DispatchQueue(label: "spectra.bulk.spool.\(job.id)")
   }
 
@@ -185,7 +187,7 @@ final class UploadSpool: @unchecked Sendable {
     let temporary = self.folder.appendingPathComponent("columns.json.tmp")
     try SpoolFile.writeDurably(try JSONEncoder().encode(columns), to: temporary)
     try FileManager.default.moveItem(at: temporary, to: url)
-    try SpoolFile.syncDirectory(self.folder)
+    try self.directorySync(self.folder)
     self.columns = columns
   }
 
@@ -212,7 +214,7 @@ final class UploadSpool: @unchecked Sendable {
   private func openFile() throws -> SpoolFile {
     if let file = self.file { return file }
     guard !self.closed else { throw BulkError(code: .notFound, message: "job '\(self.job.id)' was deleted") }
-    try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
+    try self.directorySync.createFolder(self.folder)
     let file: SpoolFile
     switch self.job.contentType {
     case .recordBatch:
@@ -225,7 +227,7 @@ final class UploadSpool: @unchecked Sendable {
     case .csv, .json:
       file = try SpoolFile(path: self.folder.appendingPathComponent("upload").path)
     }
-    try SpoolFile.syncDirectory(self.folder)
+    try self.directorySync(self.folder)
     self.file = file
     return file
   }
