@@ -26,6 +26,8 @@ package final class SQLiteConnection: @unchecked Sendable {
       // SQLite would create the file 0644 less the umask; an empty file is an empty database.
       try PrivateFile.create(path)
     }
+    // The allocator can only be chosen before SQLite starts, which the first open does.
+    _ = SQLiteMemoryBudget.isInstalled
     var handle: OpaquePointer?
     let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
     let status = sqlite3_open_v2(path, &handle, flags, nil)

@@ -13,7 +13,7 @@ import Testing
 struct SQLiteSandboxTests {
   static let secret = "rival-secret-7f3a"
 
-  /// A harness for tenant `acme` (table `items`) beside tenant `rival`, whose file holds
+  /// A harness for tenant `acme` (table `items`, and `big` with a 30 MB value) beside tenant `rival`, whose file holds
   /// `secrets` and an `items` of its own, both with the secret.
   static func withTenants(
     timeout: Duration = .seconds(60),
@@ -21,7 +21,12 @@ struct SQLiteSandboxTests {
   ) async throws {
     try await withTemporaryDirectory { directory in
       let harness = try EngineHarness(directory: directory, settings: QueryJobTests.settings(timeout: timeout))
-      try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, 'own');")
+      try harness.sql(
+        """
+        CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, 'own');
+        CREATE TABLE big AS SELECT zeroblob(30000000) AS b;
+        """
+      )
       let rivalPath = harness.warehouse.path(of: Tenant(id: "rival"))
       try SQLiteConnection(path: rivalPath).execute(
         """
@@ -100,7 +105,20 @@ struct SQLiteSandboxTests {
       "WITH RECURSIVE c(x) AS (SELECT 'ab' UNION ALL SELECT x || x FROM c) SELECT length(x) FROM c",
       .fails("larger than the 67108864 bytes")
     ),
+    // Many values under the bound in one row: SQLite holds them all at once (8 x 60 MB took
+    // 940 MB, 40 took 2.4 GB), so the query's SQLite memory has a bound of its own.
+    (Self.wideRow(columns: 8, bytes: 60_000_000), .fails("256 MiB) of memory one query may")),
+    (Self.wideRow(columns: 3, bytes: 30_000_000), .readsOwnRows),
+    // A large stored value still reads back whole.
+    ("SELECT CASE WHEN length(hex(b)) = 60000000 THEN 'own' END FROM big", .readsOwnRows),
   ]
+
+  /// A row of `columns` random blobs of `bytes` each; its text is `own` when it was made.
+  static func wideRow(columns: Int, bytes: Int) -> String {
+    let blobs = (1 ... columns).map { "randomblob(\(bytes)) AS c\($0)" }.joined(separator: ", ")
+    let total = (1 ... columns).map { "length(c\($0))" }.joined(separator: " + ")
+    return "SELECT CASE WHEN \(total) = \(columns * bytes) THEN 'own' END FROM (SELECT \(blobs))"
+  }
 
   @Test("each escape fails with a reason or returns nothing of the other tenant's")
   func escapes() async throws {

@@ -11,18 +11,20 @@ import Testing
 /// the connection's limits are shown to stop them by themselves.
 @Suite("SQLite query authorizer")
 struct SQLiteAuthorizerTests {
-  /// Collects nothing; the statements here must not get as far as a row.
+  /// Counts the rows of each batch it is handed.
   final class Sink: QueryRowSink {
-    let rows = Mutex(0)
+    let batches = Mutex<[Int]>([])
 
     func columns(_ columns: [QueryColumn]) throws {}
 
     func rows(_ batch: QueryRows) throws {
-      self.rows.withLock { $0 += 1 }
+      guard case .values(let rows) = batch else { return }
+      self.batches.withLock { $0.append(rows.count) }
     }
   }
 
-  static func run(_ statement: String, on path: String) throws {
+  @discardableResult
+  static func run(_ statement: String, on path: String) throws -> Sink {
     let request = QueryRequest(
       jobID: "bulk-job-authorizer",
       sql: statement,
@@ -30,7 +32,9 @@ struct SQLiteAuthorizerTests {
       timeout: .seconds(30),
       cancellation: QueryCancellation()
     )
-    _ = try SQLiteQuery(path: path, statement: statement, request: request, sink: Sink()).run()
+    let sink = Sink()
+    _ = try SQLiteQuery(path: path, statement: statement, request: request, sink: sink).run()
+    return sink
   }
 
   @Test(
@@ -55,6 +59,21 @@ struct SQLiteAuthorizerTests {
       let error = try #require(throws: BulkError.self) { try Self.run(statement, on: own) }
       #expect(error.message.contains(reason), "\(statement): \(error.message)")
       #expect(!FileManager.default.fileExists(atPath: other + ".copy"))
+    }
+  }
+
+  @Test("rows of large values are handed on a few at a time, not a thousand")
+  func batches() async throws {
+    try await withTemporaryDirectory { directory in
+      let path = "\(directory)/own.sqlite"
+      try SQLiteConnection(path: path).execute("CREATE TABLE t (a INTEGER)")
+      let sink = try Self.run(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 40) SELECT randomblob(1000000) FROM c",
+        on: path
+      )
+      let batches = sink.batches.withLock { $0 }
+      #expect(batches.reduce(0, +) == 40)
+      #expect(batches.allSatisfy { $0 <= 5 }, "\(batches)")
     }
   }
 }
