@@ -4,6 +4,9 @@ internal import CSQLite
 /// A bound on the SQLite memory that one thread's statements may hold, for query jobs: the
 /// allocator in the `CSQLite` shim fails an allocation past it, and the statement with
 /// `SQLITE_NOMEM`.
+///
+/// Every call into that part of the shim stays in this file: each object file that calls it
+/// has its own copy of the shim's state.
 enum SQLiteMemoryBudget {
   /// Whether SQLite allocates through the budgeted allocator. `SQLiteConnection` reads it
   /// before it opens a database, so it is installed before SQLite starts.

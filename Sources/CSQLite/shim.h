@@ -8,7 +8,8 @@
  * jobs run their statement on one thread under a budget: SQLITE_LIMIT_LENGTH bounds one value,
  * but a row of many values, all in registers at once, is bounded only by this.
  *
- * Only BulkSQLite calls these functions, so the static state below exists once.
+ * Each object file that calls these functions gets its own copy of their static state, so only
+ * BulkSQLite's SQLiteMemoryBudget.swift may call them.
  */
 
 /* Bytes the thread may still allocate; negative: no budget. (Function-local, because Swift
