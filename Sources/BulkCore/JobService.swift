@@ -11,6 +11,7 @@ package struct JobService: Sendable {
   private let processor: any JobProcessor
   private let events: JobEvents
   private let limits: Limits
+  private let pageTokens: PageToken
   private let now: @Sendable () -> Date
   private let logger: Logger
 
@@ -20,6 +21,7 @@ package struct JobService: Sendable {
     processor: any JobProcessor,
     events: JobEvents,
     limits: Limits = Limits(),
+    pageTokens: PageToken = PageToken(),
     logger: Logger,
     now: @escaping @Sendable () -> Date = { Date() }
   ) {
@@ -28,6 +30,7 @@ package struct JobService: Sendable {
     self.processor = processor
     self.events = events
     self.limits = limits
+    self.pageTokens = pageTokens
     self.logger = logger
     self.now = now
   }
@@ -82,19 +85,23 @@ package struct JobService: Sendable {
   }
 
   /// One page of the tenant's jobs, newest first, and the token of the next page ("" at the end).
+  ///
+  /// - Parameter pageTokenField: the name of the request field that carries `pageToken`.
   package func listJobs(
     tenant: Tenant,
     state: JobState?,
     limit: Int,
-    pageToken: String
+    pageToken: String,
+    pageTokenField: String = "page_token"
   ) async throws(BulkError) -> (jobs: [Job], nextPageToken: String) {
     guard limit >= 0 else { throw .invalidArgument("limit must not be negative") }
     let pageSize = limit == 0 ? self.limits.defaultPageSize : min(limit, self.limits.maxPageSize)
-    let cursor = try PageToken.decode(pageToken)
+    let cursor = try self.pageTokens.decode(pageToken, tenantID: tenant.id, field: pageTokenField)
     let page = try await self.catalogCall {
       try await self.catalog.jobs(tenantID: tenant.id, state: state, limit: pageSize, after: cursor)
     }
-    return (page.jobs, page.nextCursor.map(PageToken.encode) ?? "")
+    guard let next = page.nextCursor else { return (page.jobs, "") }
+    return (page.jobs, try self.pageTokens.encode(next, tenantID: tenant.id))
   }
 
   /// Moves the job to `state` (`UploadComplete` or `Aborted`) as the state machine allows.
@@ -358,25 +365,5 @@ package struct JobService: Sendable {
       self.logger.error("job catalog call failed", metadata: ["error": "\(error)"])
       throw BulkError(code: .unavailable, message: "the job catalog is unavailable; retry later")
     }
-  }
-}
-
-/// The opaque page token of a job listing.
-package enum PageToken {
-  private static let prefix = "jobs.v1:"
-
-  package static func encode(_ cursor: Int64) -> String {
-    OpaqueToken.encode(prefix + String(cursor))
-  }
-
-  /// The cursor in a token; `nil` for the empty token (the first page).
-  package static func decode(_ token: String) throws(BulkError) -> Int64? {
-    guard !token.isEmpty else { return nil }
-    guard let text = OpaqueToken.decode(token), text.hasPrefix(prefix),
-      let cursor = Int64(text.dropFirst(prefix.count)), cursor > 0
-    else {
-      throw .invalidArgument("page_token is not a token this server issued")
-    }
-    return cursor
   }
 }

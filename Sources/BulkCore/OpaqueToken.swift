@@ -4,7 +4,12 @@ internal import Foundation
 /// so it travels in URLs and headers unchanged.
 package enum OpaqueToken {
   package static func encode(_ text: String) -> String {
-    Data(text.utf8).base64EncodedString()
+    Self.encode(bytes: Array(text.utf8))
+  }
+
+  /// `bytes` as unpadded base64url.
+  package static func encode(bytes: [UInt8]) -> String {
+    Data(bytes).base64EncodedString()
       .replacingOccurrences(of: "+", with: "-")
       .replacingOccurrences(of: "/", with: "_")
       .replacingOccurrences(of: "=", with: "")
@@ -12,9 +17,13 @@ package enum OpaqueToken {
 
   /// The text of a token `encode` made; `nil` for anything else.
   package static func decode(_ token: String) -> String? {
+    Self.bytes(of: token).flatMap { String(bytes: $0, encoding: .utf8) }
+  }
+
+  /// The bytes of a token `encode(bytes:)` made; `nil` for anything else.
+  package static func bytes(of token: String) -> [UInt8]? {
     var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
     base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-    guard let data = Data(base64Encoded: base64) else { return nil }
-    return String(data: data, encoding: .utf8)
+    return Data(base64Encoded: base64).map(Array.init)
   }
 }

@@ -71,8 +71,12 @@ package struct QueryText: Sendable {
     "lo_import", "lo_export", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_notify",
   ]
 
-  /// Functions of SQLite that reach outside the database file.
-  package static let sqliteForbiddenFunctions: Set<String> = ["load_extension", "readfile", "writefile", "edit"]
+  /// Functions of SQLite that reach outside the database file, or into the server's memory:
+  /// `fts3_tokenizer` discloses a C pointer and, with two arguments, installs one (the system
+  /// library is built with `SQLITE_ENABLE_FTS3_TOKENIZER`).
+  package static let sqliteForbiddenFunctions: Set<String> = [
+    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
+  ]
 }
 
 /// A token of SQL: only what the checks need to tell apart.

@@ -8,6 +8,7 @@ internal import Synchronization
 package final class FileStagingStore: StagingStore {
   private let root: URL
   private let limits: Limits
+  private let directorySync: DirectorySync
   private let spools = Mutex<[String: UploadSpool]>([:])
   /// Admits every staged byte against the tenant's quota and the free-disk floor; the engine's
   /// result files go through the same ledger.
@@ -15,12 +16,20 @@ package final class FileStagingStore: StagingStore {
 
   /// A store in `directory`, created if missing.
   ///
-  /// - Parameter ledger: the storage ledger of the data directory; by default one whose floor is
-  ///   checked on `directory`.
-  package init(directory: String, limits: Limits, ledger: StorageLedger? = nil) throws {
+  /// - Parameters:
+  ///   - ledger: the storage ledger of the data directory; by default one whose floor is checked
+  ///     on `directory`.
+  ///   - directorySync: makes new job folders and their files durable.
+  package init(
+    directory: String,
+    limits: Limits,
+    ledger: StorageLedger? = nil,
+    directorySync: DirectorySync = .fsync
+  ) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     self.limits = limits
-    try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+    self.directorySync = directorySync
+    try directorySync.createFolder(self.root)
     self.ledger = ledger ?? StorageLedger(limits: limits, directory: directory)
   }
 
@@ -54,7 +63,13 @@ package final class FileStagingStore: StagingStore {
   private func spool(for job: Job) -> UploadSpool {
     self.spools.withLock { spools in
       if let spool = spools[job.id] { return spool }
-      let spool = UploadSpool(job: job, folder: self.folder(of: job.id), limits: self.limits, ledger: self.ledger)
+      let spool = UploadSpool(
+        job: job,
+        folder: self.folder(of: job.id),
+        limits: self.limits,
+        ledger: self.ledger,
+        directorySync: self.directorySync
+      )
       spools[job.id] = spool
       return spool
     }

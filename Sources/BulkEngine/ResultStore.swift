@@ -34,10 +34,14 @@ struct ResultStore: Sendable {
   /// number of jobs.
   private let writers: [DispatchQueue]
 
-  init(directory: String, ledger: StorageLedger) throws {
+  /// Makes new job folders and result files durable.
+  private let directorySync: DirectorySync
+
+  init(directory: String, ledger: StorageLedger, directorySync: DirectorySync = .fsync) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     self.ledger = ledger
-    try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+    self.directorySync = directorySync
+    try directorySync.createFolder(self.root)
     self.writers = (0 ..< 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
       DispatchQueue(label: "spectra.bulk.results.\($0)")
     }
@@ -54,12 +58,13 @@ struct ResultStore: Sendable {
   /// Records the result columns of a job (its upload's columns) before any chunk is written.
   func writeColumns(_ columns: [String], of job: Job, admission: StorageUsage.Admission = .quotaAndFloor) throws {
     let folder = self.folder(of: job.id)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try self.directorySync.createFolder(folder)
     let url = folder.appendingPathComponent("columns.json")
     let encoded = try JSONEncoder().encode(columns)
     try self.admitted(Int64(encoded.count), replacing: url, of: job, admission: admission) {
       try Self.writeWhole(encoded, to: url)
     }
+    try self.directorySync(folder)
   }
 
   /// The result columns of a job; empty when it never started.
@@ -135,12 +140,12 @@ struct ResultStore: Sendable {
     admission: StorageUsage.Admission
   ) throws {
     let folder = self.folder(of: job.id)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try self.directorySync.createFolder(folder)
     let url = self.file(jobID: job.id, chunk: chunk)
     try self.admitted(Int64(contents.readableBytes), replacing: url, of: job, admission: admission) {
       try contents.withUnsafeReadableBytes { try Self.writeWhole($0, to: url) }
     }
-    try SpoolFile.syncDirectory(folder)
+    try self.directorySync(folder)
   }
 
   /// Runs `write`, which writes `size` bytes to `url`, once the ledger admits them; gives back

@@ -27,7 +27,8 @@ final class SpoolFile {
   private(set) var size: Int64
 
   init(path: String) throws {
-    let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+    // Uploads and results hold tenants' rows: the server's user alone may read them.
+    let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else { throw SpoolFileError(operation: "open", path: path, errno: errno) }
     let end = lseek(descriptor, 0, SEEK_END)
     guard end >= 0 else {

@@ -20,6 +20,7 @@ final class UploadSpool: @unchecked Sendable {
   private let folder: URL
   private let limits: Limits
   private let ledger: StorageLedger
+  private let directorySync: DirectorySync
   private let queue: DispatchQueue
 
   // Confined to `queue`.
@@ -33,11 +34,12 @@ final class UploadSpool: @unchecked Sendable {
   private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
 
-  init(job: Job, folder: URL, limits: Limits, ledger: StorageLedger) {
+  init(job: Job, folder: URL, limits: Limits, ledger: StorageLedger, directorySync: DirectorySync) {
     self.job = job
     self.folder = folder
     self.limits = limits
     self.ledger = ledger
+    self.directorySync = directorySync
     self.queue = DispatchQueue(label: "spectra.bulk.spool.\(job.id)")
   }
 
@@ -199,7 +201,7 @@ final class UploadSpool: @unchecked Sendable {
     try self.reserve(Int64(encoded.count))
     try SpoolFile.writeDurably(encoded, to: temporary)
     try FileManager.default.moveItem(at: temporary, to: url)
-    try SpoolFile.syncDirectory(self.folder)
+    try self.directorySync(self.folder)
     self.columns = columns
   }
 
@@ -241,7 +243,7 @@ final class UploadSpool: @unchecked Sendable {
   private func openFile() throws -> SpoolFile {
     if let file = self.file { return file }
     guard !self.closed else { throw BulkError(code: .notFound, message: "job '\(self.job.id)' was deleted") }
-    try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
+    try self.directorySync.createFolder(self.folder)
     let file: SpoolFile
     switch self.job.contentType {
     case .recordBatch:
@@ -254,7 +256,7 @@ final class UploadSpool: @unchecked Sendable {
     case .csv, .json:
       file = try SpoolFile(path: self.folder.appendingPathComponent("upload").path)
     }
-    try SpoolFile.syncDirectory(self.folder)
+    try self.directorySync(self.folder)
     self.file = file
     return file
   }

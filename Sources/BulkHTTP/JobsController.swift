@@ -55,18 +55,12 @@ struct JobsController: Sendable {
     let query = try QueryParameters(request, accepted: ["state", "limit", "offset"])
     let state = try query.string("state").flatMap(Self.state)
     let limit = try query.integer("limit") ?? 0
-    let offset = query.string("offset") ?? ""
-    do {
-      _ = try PageToken.decode(offset)
-    } catch {
-      // The same check the service makes, run first so the message names REST's parameter.
-      throw BulkError.invalidArgument("offset is not a token this server issued: pass the previous page's next_offset")
-    }
     let page = try await self.jobs.listJobs(
       tenant: tenant,
       state: state,
       limit: Int(clamping: limit),
-      pageToken: offset
+      pageToken: query.string("offset") ?? "",
+      pageTokenField: "offset"
     )
     return try RESTResponse.json(JobList(jobs: page.jobs.map(JobResource.init), nextOffset: page.nextPageToken))
   }

@@ -1,3 +1,4 @@
+internal import BulkCore
 internal import CSQLite
 internal import Foundation
 
@@ -18,9 +19,15 @@ package final class SQLiteConnection: @unchecked Sendable {
   /// The sandbox whose callbacks are installed, kept alive as long as they may be called.
   private var sandbox: SQLiteSandbox?
 
-  /// Opens (creating if needed) the database at `path`; with `readOnly`, opens an existing
-  /// database for reading only.
+  /// Opens (creating if needed, with mode 0600) the database at `path`; with `readOnly`, opens
+  /// an existing database for reading only.
   package init(path: String, readOnly: Bool = false) throws {
+    if !readOnly {
+      // SQLite would create the file 0644 less the umask; an empty file is an empty database.
+      try PrivateFile.create(path)
+    }
+    // The allocator can only be chosen before SQLite starts, which the first open does.
+    _ = SQLiteMemoryBudget.isInstalled
     var handle: OpaquePointer?
     let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
     let status = sqlite3_open_v2(path, &handle, flags, nil)
@@ -96,6 +103,11 @@ package final class SQLiteConnection: @unchecked Sendable {
       },
       context
     )
+  }
+
+  /// Lowers one of SQLite's run-time limits (`SQLITE_LIMIT_…`) for this connection.
+  func limit(_ category: Int32, to value: Int32) {
+    sqlite3_limit(self.handle, category, value)
   }
 
   /// Rows changed by the last statement.

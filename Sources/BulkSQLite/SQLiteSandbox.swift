@@ -3,8 +3,9 @@ internal import CSQLite
 
 /// What a query job's statement may do on SQLite: read the tenant's own file (its tables, views
 /// and schema) and call functions other than those that reach outside it. No write, schema
-/// change, `ATTACH`, `PRAGMA`, transaction control or `load_extension`. It also interrupts the
-/// statement at its deadline or when the job is cancelled.
+/// change, `ATTACH` (nor `VACUUM INTO`, which attaches its target), `PRAGMA` or a table-valued
+/// pragma function, transaction control, `load_extension` or `fts3_tokenizer`. It also
+/// interrupts the statement at its deadline or when the job is cancelled.
 ///
 /// SQLite calls it on the connection's thread only; `refusal` is read there after a prepare.
 final class SQLiteSandbox {
@@ -38,6 +39,13 @@ final class SQLiteSandbox {
         return false
       }
       return true
+    case SQLITE_UPDATE where first == "sqlite_master":
+      // SQLite records a table-valued function in the schema the first time a connection uses
+      // it; `SQLiteQuery` does that for json_each and json_tree before the sandbox is in place.
+      // A pragma function that got past this would still meet SQLITE_PRAGMA below.
+      self.refusal =
+        "the query uses a table-valued function other than json_each and json_tree (a pragma_… function, dbstat, …), which query jobs may not"
+      return false
     default:
       self.refusal = "the query may only read, but it asks to \(Self.describe(action: action, first: first))"
       return false
@@ -60,7 +68,7 @@ final class SQLiteSandbox {
     case SQLITE_UPDATE: return "update\(object)"
     case SQLITE_DELETE: return "delete from\(object)"
     case SQLITE_ATTACH, SQLITE_DETACH: return "attach or detach a database"
-    case SQLITE_PRAGMA: return "run PRAGMA\(object)"
+    case SQLITE_PRAGMA: return "run PRAGMA\(object) (or read its function pragma_\(first ?? ""))"
     case SQLITE_TRANSACTION, SQLITE_SAVEPOINT: return "control a transaction"
     case SQLITE_CREATE_TABLE, SQLITE_CREATE_INDEX, SQLITE_CREATE_VIEW, SQLITE_CREATE_TRIGGER, SQLITE_CREATE_TEMP_TABLE,
       SQLITE_CREATE_TEMP_INDEX, SQLITE_CREATE_TEMP_VIEW, SQLITE_CREATE_TEMP_TRIGGER, SQLITE_CREATE_VTABLE:

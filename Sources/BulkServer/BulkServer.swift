@@ -78,19 +78,21 @@ package final class BulkServer: Sendable {
       decodeRow: RecordBatchRows.decode,
       tenant: { id in tenants[id] ?? Tenant(id: id) }
     )
+    let signingKey = try Self.signingKey(in: dataDirectory)
     let jobs = JobService(
       catalog: catalog,
       staging: staging,
       processor: self.engine,
       events: events,
       limits: configuration.limits,
+      pageTokens: PageToken(secret: signingKey),
       logger: logger
     )
 
     self.http = HTTPSurface(
       jobs: jobs,
       directory: directory,
-      signingKey: try Self.signingKey(in: dataDirectory),
+      signingKey: signingKey,
       host: configuration.host,
       port: configuration.httpPort,
       publicBaseURL: configuration.publicBaseURL,
@@ -161,15 +163,15 @@ package final class BulkServer: Sendable {
     }
   }
 
-  /// The key that signs upload URLs, kept in the data directory so URLs survive a restart.
+  /// The key that signs upload URLs and seals page tokens, kept in the data directory so both
+  /// survive a restart.
   private static func signingKey(in dataDirectory: URL) throws -> [UInt8] {
     let url = dataDirectory.appendingPathComponent("upload-signing.key")
     if let key = try? Data(contentsOf: url), key.count >= 32 {
       return Array(key)
     }
     let key = HTTPSurface.makeSigningKey()
-    try Data(key).write(to: url, options: [.atomic])
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    try PrivateFile.write(key, to: url.path)
     return key
   }
 
