@@ -34,12 +34,13 @@ package struct BulkClient: Sendable {
     port: Int,
     token: String,
     tenant: String?,
+    security: ClientSecurity = .plaintext,
     gzip: Bool = true,
     _ body: (BulkClient) async throws -> T
   ) async throws -> T {
     let transport = try HTTP2ClientTransport.Posix(
-      target: .dns(host: host, port: port),
-      transportSecurity: .plaintext,
+      target: Self.target(host: host, port: port),
+      transportSecurity: security.transportSecurity,
       config: .defaults { config in
         // Bulk streams want a large window: the transport's 64 KiB default caps an upload at
         // about a fifth of what the server takes (see the README's Performance section).
@@ -54,6 +55,16 @@ package struct BulkClient: Sendable {
     return try await withGRPCClient(transport: transport) { grpc in
       try await body(BulkClient(stub: Stub(wrapping: grpc), metadata: metadata))
     }
+  }
+
+  /// An address literal as itself, so that TLS checks it against the certificate's IP names
+  /// (and sends no IP address as a server name); any other host through DNS.
+  private static func target(host: String, port: Int) -> any ResolvableTarget {
+    var address4 = in_addr()
+    var address6 = in6_addr()
+    if inet_pton(AF_INET, host, &address4) == 1 { return .ipv4(address: host, port: port) }
+    if inet_pton(AF_INET6, host, &address6) == 1 { return .ipv6(address: host, port: port) }
+    return .dns(host: host, port: port)
   }
 
   /// `CreateJob`.

@@ -14,6 +14,18 @@ struct ClientOptions: ParsableArguments {
   @Option(help: "Tenant id, sent as x-tenant-id; it must be the token's tenant.")
   var tenant: String?
 
+  @Flag(help: "Connect with TLS, trusting the system's root certificates (implied by --ca-cert). [env: SPECTRA_TLS=1]")
+  var tls = false
+
+  @Option(help: "PEM certificates to trust for the server's TLS certificate. [env: SPECTRA_CA_CERT]")
+  var caCert: String?
+
+  @Option(help: "PEM client certificate for mTLS, with --client-key. [env: SPECTRA_CLIENT_CERT]")
+  var clientCert: String?
+
+  @Option(help: "PEM private key of --client-cert. [env: SPECTRA_CLIENT_KEY]")
+  var clientKey: String?
+
   @Flag(help: "Print no progress and no summary; the exit status tells the outcome.")
   var quiet = false
 
@@ -25,11 +37,36 @@ struct ClientOptions: ParsableArguments {
     guard self.resolvedToken != nil else {
       throw ValidationError("no token: pass --token or set SPECTRA_TOKEN")
     }
+    let (certificate, key) = (self.setting(self.clientCert, "SPECTRA_CLIENT_CERT"), self.setting(self.clientKey, "SPECTRA_CLIENT_KEY"))
+    guard (certificate == nil) == (key == nil) else {
+      throw ValidationError("--client-cert and --client-key go together: give both or neither")
+    }
+    for (flag, path) in [("--ca-cert", self.setting(self.caCert, "SPECTRA_CA_CERT")), ("--client-cert", certificate), ("--client-key", key)] {
+      if let path, !FileManager.default.isReadableFile(atPath: path) {
+        throw ValidationError("\(flag) \(path) cannot be read")
+      }
+    }
+  }
+
+  /// How to protect the connection: TLS when `--tls`, `--ca-cert` or a client certificate (or
+  /// their environment variables) says so.
+  var security: ClientSecurity {
+    let trusted = self.setting(self.caCert, "SPECTRA_CA_CERT")
+    let certificate = self.setting(self.clientCert, "SPECTRA_CLIENT_CERT")
+    let key = self.setting(self.clientKey, "SPECTRA_CLIENT_KEY")
+    let tls = self.tls || ProcessInfo.processInfo.environment["SPECTRA_TLS"] == "1"
+    guard tls || trusted != nil || certificate != nil else { return .plaintext }
+    return .tls(trustedCertificates: trusted, certificate: certificate, key: key)
+  }
+
+  /// A flag's value, else its environment variable's when set and not empty.
+  private func setting(_ value: String?, _ variable: String) -> String? {
+    value ?? ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
   }
 
   /// `--token`, else `SPECTRA_TOKEN`.
   var resolvedToken: String? {
-    self.token ?? ProcessInfo.processInfo.environment["SPECTRA_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    self.setting(self.token, "SPECTRA_TOKEN")
   }
 
   /// How progress is shown on standard error: bars on a terminal, plain lines otherwise, only
@@ -55,6 +92,7 @@ struct ClientOptions: ParsableArguments {
         port: address.port,
         token: self.resolvedToken ?? "",
         tenant: self.tenant,
+        security: self.security,
         body
       )
     } catch let error as RPCError {

@@ -13,12 +13,14 @@ final class DemoServer {
   /// The data folder; also where tests put their files.
   let directory: String
 
-  init() throws {
+  /// - Parameter arguments: more arguments of `serve`, made from the server's folder.
+  init(arguments: (String) throws -> [String] = { _ in [] }) throws {
     self.directory =
       FileManager.default.temporaryDirectory.appendingPathComponent("spectra-cli-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
     self.process = try ServerProcess(
-      arguments: ["--data-dir", "\(self.directory)/data", "--grpc-port", "0", "--http-port", "0", "--demo"],
+      arguments: ["--data-dir", "\(self.directory)/data", "--grpc-port", "0", "--http-port", "0", "--demo"]
+        + arguments(self.directory),
       environment: ["SPECTRA_DEV_TOKEN": Self.token]
     )
     self.grpcPort = try self.process.awaitGRPCPort()
