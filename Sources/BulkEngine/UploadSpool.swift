@@ -123,7 +123,13 @@ final class UploadSpool: @unchecked Sendable {
       self.validator = nil
       throw error
     }
-    try self.write(fresh, to: file)
+    do {
+      try self.write(fresh, to: file)
+    } catch {
+      // The validator has counted bytes that were never stored: rebuild it from what is.
+      self.validator = nil
+      throw error
+    }
     EngineMetrics.bytesUploaded(fresh.count)
     return UploadAppendOutcome(skipped: skipped, storedSize: file.size)
   }

@@ -103,6 +103,7 @@ package struct HTTPSurface: Service {
     let router = Router(context: BulkRequestContext.self)
     // Metrics first, so they see the status the error middleware answered with.
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: self.registry)))
+    router.add(middleware: RequestLogMiddleware(logger: self.logger))
     router.add(middleware: RESTErrorMiddleware(logger: self.logger))
     let jobsController = JobsController(
       jobs: self.jobs,
@@ -123,7 +124,8 @@ package struct HTTPSurface: Service {
       jobs: self.jobs,
       directory: self.directory,
       signer: self.signer,
-      now: self.now
+      now: self.now,
+      logger: self.logger
     )
     for prefix in ["/v1/bulk", "/bulk"] {
       let jobs = router.group("\(prefix)/jobs")

@@ -117,6 +117,12 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
 
+  @Option(
+    help:
+      "Log lines as text or json (one JSON object a line); text when standard error is a terminal, json otherwise. [env: SPECTRA_LOG_FORMAT]"
+  )
+  var logFormat: String?
+
   func validate() throws {
     guard (0 ... 65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
     guard self.grpcMaxConcurrentStreams > 0 else {
@@ -148,14 +154,18 @@ struct Serve: AsyncParsableCommand {
     guard Logger.Level(rawValue: self.logLevel) != nil else {
       throw ValidationError("--log-level \(self.logLevel) is not a level")
     }
+    if let format = self.logFormat ?? Self.environment["SPECTRA_LOG_FORMAT"], LogFormat(rawValue: format) == nil {
+      throw ValidationError("--log-format \(format) is not text or json")
+    }
   }
 
   func run() async throws {
     let level = Logger.Level(rawValue: self.logLevel) ?? .info
+    let format =
+      (self.logFormat ?? Self.environment["SPECTRA_LOG_FORMAT"]).flatMap(LogFormat.init(rawValue:))
+      ?? .standardErrorDefault
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
+      LogLineHandler(label: label, format: format, level: level)
     }
     let logger = Logger(label: "spectra.bulk")
 
