@@ -16,7 +16,7 @@ internal import ServiceLifecycle
 ///
 /// It is a lifecycle `Service`: add it to the composition root's `ServiceGroup`. Graceful
 /// shutdown turns `/healthz` to 503, stops accepting connections and lets running requests end.
-package struct HTTPSurface: Service {
+package struct HTTPSurface: Service, CustomStringConvertible {
   private let jobs: JobService
   private let directory: TenantDirectory
   private let signer: UploadURLSigner
@@ -85,6 +85,10 @@ package struct HTTPSurface: Service {
     self.onListening = onListening
     self.now = now
   }
+
+  /// Where it listens, and nothing more: ServiceLifecycle logs its services' descriptions, and
+  /// the reflected default would print the metrics token.
+  package var description: String { "HTTPSurface(\(self.host):\(self.port))" }
 
   /// A random 32-byte key for signing upload URLs.
   package static func makeSigningKey() -> [UInt8] {
