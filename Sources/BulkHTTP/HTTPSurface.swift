@@ -1,10 +1,10 @@
 package import BulkCore
 package import Foundation
 package import Hummingbird
+internal import HummingbirdCore
 internal import HummingbirdTLS
 package import Logging
 internal import Metrics
-internal import HummingbirdCore
 internal import NIOCore
 package import NIOSSL
 package import Prometheus

@@ -7,8 +7,8 @@ internal import BulkSQLite
 internal import Foundation
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
-internal import NIOCore
 package import Logging
+internal import NIOCore
 package import Prometheus
 internal import ServiceLifecycle
 internal import UnixSignals

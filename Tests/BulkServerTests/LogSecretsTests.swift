@@ -52,7 +52,9 @@ struct LogSecretsTests {
       let jobID = try #require(created.object["job_id"] as? String, "\(created)")
       let signed = try ServerTLSTests.curl(bearer + ["\(base)/v1/bulk/jobs/\(jobID)/upload-url"], in: directory)
       let uploadURL = try #require(signed.object["upload_url"] as? String, "\(signed)")
-      let signature = try #require(URLComponents(string: uploadURL)?.queryItems?.first { $0.name == "signature" }?.value)
+      let signature = try #require(
+        URLComponents(string: uploadURL)?.queryItems?.first { $0.name == "signature" }?.value
+      )
       let csv = "\(directory)/data.csv"
       try Data("id,name,email\n100,Edsger,e@example.com\n".utf8).write(to: URL(fileURLWithPath: csv))
       let put = try ServerTLSTests.curl(
@@ -61,7 +63,9 @@ struct LogSecretsTests {
       )
       #expect(put.status == 200, "\(put)")
       let tampered = uploadURL.replacingOccurrences(of: "signature=", with: "signature=0")
-      #expect(try ServerTLSTests.curl(["-X", "PUT", "--data-binary", "@\(csv)", tampered], in: directory).status == 403)
+      #expect(
+        try ServerTLSTests.curl(["-X", "PUT", "--data-binary", "@\(csv)", tampered], in: directory).status == 403
+      )
       for wrong in [wrongToken, plainToken + "x"] {
         let refused = try ServerTLSTests.curl(
           ["-H", "Authorization: Bearer \(wrong)", "\(base)/v1/bulk/jobs/\(jobID)"],
@@ -74,8 +78,14 @@ struct LogSecretsTests {
         in: directory
       )
       #expect(plain.status == 200)
-      #expect(try ServerTLSTests.curl(["-H", "Authorization: Bearer \(metricsToken)", "\(base)/metrics"], in: directory).status == 200)
-      #expect(try ServerTLSTests.curl(["-H", "Authorization: Bearer \(wrongToken)", "\(base)/metrics"], in: directory).status == 401)
+      #expect(
+        try ServerTLSTests.curl(["-H", "Authorization: Bearer \(metricsToken)", "\(base)/metrics"], in: directory)
+          .status == 200
+      )
+      #expect(
+        try ServerTLSTests.curl(["-H", "Authorization: Bearer \(wrongToken)", "\(base)/metrics"], in: directory).status
+          == 401
+      )
 
       try await ServerEndToEndTests.withClient(port: grpcPort) { client in
         var get = Spectra_Bulk_V1_GetJobRequest()
@@ -110,7 +120,9 @@ struct LogSecretsTests {
           #expect(object["time"].map { $0.wholeMatch(of: iso8601) != nil } == true, "\(line)")
           objects.append(object)
         }
-        #expect(objects.contains { $0["message"] == "job created" && $0["job_id"] == jobID && $0["request_id"] == "create-1" })
+        #expect(
+          objects.contains { $0["message"] == "job created" && $0["job_id"] == jobID && $0["request_id"] == "create-1" }
+        )
         #expect(objects.contains { $0["message"] == "request answered" && $0["request_id"] == "req-\(format)" })
         #expect(objects.contains { $0["tenant_id"] == "tenant-123" && $0["job_id"] == jobID })
       } else {
@@ -126,7 +138,10 @@ struct LogSecretsTests {
     "free text loses bearer tokens, signatures and URL passwords",
     arguments: [
       ("Authorization: Bearer abc.def", "Authorization: Bearer [redacted]"),
-      ("PUT /v1/bulk/uploads/j?tenant=t&expires=1&signature=f00d", "PUT /v1/bulk/uploads/j?tenant=t&expires=1&signature=[redacted]"),
+      (
+        "PUT /v1/bulk/uploads/j?tenant=t&expires=1&signature=f00d",
+        "PUT /v1/bulk/uploads/j?tenant=t&expires=1&signature=[redacted]"
+      ),
       ("postgresql://reader:s3cret@db:5432/w failed", "postgresql://reader:[redacted]@db:5432/w failed"),
       ("host=db password=hunter2 user=x", "host=db password=[redacted] user=x"),
       ("job bulk-job-1 done", "job bulk-job-1 done"),

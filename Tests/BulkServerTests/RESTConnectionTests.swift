@@ -93,7 +93,10 @@ struct RESTConnectionTests {
       // Without an answer to its Expect header, curl would wait the 10 seconds given here.
       let start = ContinuousClock.now
       let put = try ServerTLSTests.curl(
-        ["--expect100-timeout", "10", "-X", "PUT", "--data-binary", "@\(body)", "-H", "Content-Type: text/csv", uploadURL],
+        [
+          "--expect100-timeout", "10", "-X", "PUT", "--data-binary", "@\(body)", "-H", "Content-Type: text/csv",
+          uploadURL,
+        ],
         in: directory
       )
       let elapsed = ContinuousClock.now - start
@@ -158,7 +161,10 @@ struct RESTConnectionTests {
         return
       }
       try await ServerEndToEndTests.withClient(port: grpc) { client in
-        let job = try await client.createJob(ServerEndToEndTests.create("customers"), metadata: ServerEndToEndTests.auth)
+        let job = try await client.createJob(
+          ServerEndToEndTests.create("customers"),
+          metadata: ServerEndToEndTests.auth
+        )
         let third = try LoopbackSocket(port: grpc)
         third.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0])
         #expect(third.receive(timeout: .seconds(10)) == .closed)
