@@ -56,7 +56,10 @@ package struct JobService: Sendable {
     case .inserted(let job):
       self.logger.info(
         "job created",
-        metadata: ["tenant_id": "\(tenant.id)", "job_id": "\(job.id)", "operation": "\(job.operation.rawValue)"]
+        metadata: [
+          "tenant_id": "\(tenant.id)", "job_id": "\(job.id)", "operation": "\(job.operation.rawValue)",
+          "request_id": "\(requestID)",
+        ]
       )
       return job
     case .existing(let existing, let storedFingerprint):

@@ -30,6 +30,7 @@ package final class FileStagingStore: StagingStore {
     self.limits = limits
     self.directorySync = directorySync
     try directorySync.createFolder(self.root)
+    try directorySync.createFolder(self.root.appendingPathComponent(".checkpoints", isDirectory: true))
     self.ledger = ledger ?? StorageLedger(limits: limits, directory: directory)
   }
 
@@ -52,6 +53,10 @@ package final class FileStagingStore: StagingStore {
     if FileManager.default.fileExists(atPath: folder.path) {
       try FileManager.default.removeItem(at: folder)
     }
+    let checkpoint = self.checkpointFile(of: jobID)
+    if FileManager.default.fileExists(atPath: checkpoint.path) {
+      try FileManager.default.removeItem(at: checkpoint)
+    }
     self.ledger.remove(jobID: jobID, in: .staging)
   }
 
@@ -60,12 +65,19 @@ package final class FileStagingStore: StagingStore {
     self.root.appendingPathComponent(jobID, isDirectory: true)
   }
 
+  /// Where the job's upload checker state is saved: outside the job's folder, so that it counts
+  /// toward no tenant's stored bytes.
+  private func checkpointFile(of jobID: String) -> URL {
+    self.root.appendingPathComponent(".checkpoints", isDirectory: true).appendingPathComponent("\(jobID).json")
+  }
+
   private func spool(for job: Job) -> UploadSpool {
     self.spools.withLock { spools in
       if let spool = spools[job.id] { return spool }
       let spool = UploadSpool(
         job: job,
         folder: self.folder(of: job.id),
+        checkpointFile: self.checkpointFile(of: job.id),
         limits: self.limits,
         ledger: self.ledger,
         directorySync: self.directorySync

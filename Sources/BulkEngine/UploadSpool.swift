@@ -1,4 +1,5 @@
 internal import BulkCore
+internal import BulkFormats
 internal import Foundation
 internal import NIOCore
 
@@ -18,6 +19,7 @@ internal import Glibc
 final class UploadSpool: @unchecked Sendable {
   private let job: Job
   private let folder: URL
+  private let checkpointFile: URL
   private let limits: Limits
   private let ledger: StorageLedger
   private let directorySync: DirectorySync
@@ -33,10 +35,22 @@ final class UploadSpool: @unchecked Sendable {
   /// What was durable when the upload was sealed.
   private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
+  /// The checker state last saved to `checkpointFile`.
+  private var savedCheckpoint: ResumePoint?
 
-  init(job: Job, folder: URL, limits: Limits, ledger: StorageLedger, directorySync: DirectorySync) {
+  /// - Parameter checkpointFile: where the upload checker's state is saved with each sync, so a
+  ///   restart does not replay the whole upload to rebuild it.
+  init(
+    job: Job,
+    folder: URL,
+    checkpointFile: URL,
+    limits: Limits,
+    ledger: StorageLedger,
+    directorySync: DirectorySync
+  ) {
     self.job = job
     self.folder = folder
+    self.checkpointFile = checkpointFile
     self.limits = limits
     self.ledger = ledger
     self.directorySync = directorySync
@@ -123,7 +137,13 @@ final class UploadSpool: @unchecked Sendable {
       self.validator = nil
       throw error
     }
-    try self.write(fresh, to: file)
+    do {
+      try self.write(fresh, to: file)
+    } catch {
+      // The validator has counted bytes that were never stored: rebuild it from what is.
+      self.validator = nil
+      throw error
+    }
     EngineMetrics.bytesUploaded(fresh.count)
     return UploadAppendOutcome(skipped: skipped, storedSize: file.size)
   }
@@ -230,6 +250,9 @@ final class UploadSpool: @unchecked Sendable {
     if self.unsynced {
       try file.sync()
       self.unsynced = false
+      if let point = self.validator?.checkpoint, point != self.savedCheckpoint {
+        try self.saveCheckpoint(point)
+      }
     }
     switch self.job.contentType {
     case .recordBatch:
@@ -261,12 +284,21 @@ final class UploadSpool: @unchecked Sendable {
     return file
   }
 
-  /// The validator for what is stored, rebuilt by replaying the spool when there is none.
+  /// The validator for what is stored; when there is none, rebuilt from the saved checkpoint and
+  /// the bytes after it, or by replaying the whole spool.
   private func currentValidator(_ file: SpoolFile) throws -> UploadValidator {
     if let validator = self.validator { return validator }
-    var validator = try UploadValidator(job: self.job, limits: self.limits)
+    var validator: UploadValidator
     var offset: Int64 = 0
-    try file.read(from: 0, upTo: file.size) { piece in
+    if let point = self.loadCheckpoint(storedSize: file.size) {
+      let header = try file.readPiece(at: 0, maxLength: Int(point.headerEnd))
+      validator = try UploadValidator(job: self.job, limits: self.limits, resumingAt: point, header: header)
+      offset = point.offset
+      self.savedCheckpoint = point
+    } else {
+      validator = try UploadValidator(job: self.job, limits: self.limits)
+    }
+    try file.read(from: offset, upTo: file.size) { piece in
       var buffer = piece
       let length = Int64(buffer.readableBytes)
       try validator.validate(&buffer, at: offset)
@@ -274,5 +306,27 @@ final class UploadSpool: @unchecked Sendable {
     }
     self.validator = validator
     return validator
+  }
+
+  /// Saves the checker's state after an fsync of the upload: written whole, then renamed over the
+  /// old one. An older checkpoint, or none, is still right (the upload only grows), so a crash
+  /// between the two costs a longer replay, never a wrong count.
+  private func saveCheckpoint(_ point: ResumePoint) throws {
+    let temporary = self.checkpointFile.appendingPathExtension("tmp")
+    try SpoolFile.writeDurably(try JSONEncoder().encode(point), to: temporary)
+    guard rename(temporary.path, self.checkpointFile.path) == 0 else {
+      throw SpoolFileError(operation: "rename", path: temporary.path, errno: errno)
+    }
+    self.savedCheckpoint = point
+  }
+
+  /// The saved checkpoint when it fits what is stored; `nil` (replay all) otherwise.
+  private func loadCheckpoint(storedSize: Int64) -> ResumePoint? {
+    guard self.job.contentType == .csv, self.job.compression != .gzip,
+      let data = try? Data(contentsOf: self.checkpointFile),
+      let point = try? JSONDecoder().decode(ResumePoint.self, from: data),
+      point.headerEnd >= 4, point.headerEnd <= point.offset, point.offset <= storedSize, point.records >= 0
+    else { return nil }
+    return point
   }
 }

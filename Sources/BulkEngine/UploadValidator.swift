@@ -5,8 +5,9 @@ internal import NIOCore
 /// The checks an upload gets as its bytes arrive, where they are cheap: gzip integrity and the
 /// size and ratio caps, the CSV header and its width, and record boundaries (which also count the records).
 ///
-/// It is fed the upload from its first byte on, in order; a spool rebuilds it after a restart by
-/// replaying what is stored.
+/// It is fed the upload from its first byte on, in order. A spool rebuilds it after a restart
+/// from its `checkpoint` (CSV sent uncompressed: the header, then only the bytes after the last
+/// complete record), or by replaying what is stored.
 struct UploadValidator {
   private let inflater: GzipInflater?
   private var header: CSVHeaderReader?
@@ -29,6 +30,22 @@ struct UploadValidator {
     self.header = job.contentType == .csv ? CSVHeaderReader(delimiter: delimiter, maxColumns: limits.maxColumns) : nil
     // Small chunks: only the record boundaries matter here, and the chunks are dropped at once.
     self.splitter = RecordSplitter(format: job.contentType, delimiter: delimiter, maxRecords: 1024, maxBytes: 64 << 10)
+  }
+
+  /// A validator for an upload checked before up to `point.offset`: it reads `header` (the
+  /// upload's first `point.headerEnd` bytes), then expects the bytes from `point.offset` on.
+  init(job: Job, limits: Limits, resumingAt point: ResumePoint, header: ByteBuffer) throws(BulkError) {
+    try self.init(job: job, limits: limits)
+    var header = header
+    try self.validate(&header, at: 0)
+    self.splitter.resume(at: point)
+  }
+
+  /// What to store beside the upload to rebuild this validator without replaying it: only for
+  /// CSV sent uncompressed (inflating cannot be taken up midway) once the header has ended.
+  var checkpoint: ResumePoint? {
+    guard self.inflater == nil, let point = self.splitter.resumePoint, point.headerEnd >= 4 else { return nil }
+    return point
   }
 
   /// Checks the next bytes of the upload, as sent.

@@ -31,6 +31,13 @@ struct CSVBoundaryScanner {
     self.pieceOffset += count
   }
 
+  /// Continues as if `bytes` more bytes holding `records` records had been read, at a record
+  /// boundary.
+  mutating func skipRecords(bytes: Int64, records: Int64) {
+    self.pieceOffset += bytes
+    self.number += records
+  }
+
   /// Starts the next piece.
   mutating func beginPiece() {
     self.nextQuote = -1

@@ -18,6 +18,8 @@ struct ChunkAssembler {
   private var headerUnits: Int
   /// The header unit's bytes, once it ended.
   private(set) var header: ByteBuffer?
+  /// The stream offset just after the header unit, once it ended.
+  private(set) var headerEnd: Int64?
 
   /// The open chunk's bytes from earlier pieces, in order: positions `chunkStart ..< pieceStart`.
   private var held: [ByteBuffer] = []
@@ -46,6 +48,16 @@ struct ChunkAssembler {
   /// The bytes of the unit in progress, from the end of the last unit to the end of the pieces.
   var openUnitLength: Int64 {
     self.pieceStart + Int64(self.piece.readableBytes) - self.lastUnitEnd
+  }
+
+  /// The stream offset just after the last unit that ended.
+  var lastUnitEndOffset: Int64 { self.lastUnitEnd + self.positionBias }
+
+  /// Continues as if `bytes` more bytes holding `records` complete records had been read, at a
+  /// unit boundary (see `RecordSplitter.resume(at:)`).
+  mutating func skipRecords(bytes: Int64, records: Int64) {
+    self.positionBias += bytes
+    self.recordsEmitted += records
   }
 
   /// Starts the next piece of the stream.
@@ -108,6 +120,7 @@ struct ChunkAssembler {
       var header = ByteBufferAllocator().buffer(capacity: bytes.readableBytes)
       header.writeImmutableBuffer(bytes)
       self.header = header
+      self.headerEnd = end + self.positionBias
       return
     }
     if self.chunkRecords > 0 {

@@ -63,6 +63,26 @@ package struct RecordSplitter {
   /// The CSV header record's bytes with its line end (and any blank lines before it), once read.
   package var header: ByteBuffer? { self.assembler.header }
 
+  /// Where a CSV stream can be taken up again without the records before it: after the header,
+  /// at the end of the last complete record. `nil` for JSON, and before the header has ended.
+  package var resumePoint: ResumePoint? {
+    guard self.format == .csv, let headerEnd = self.assembler.headerEnd else { return nil }
+    return ResumePoint(
+      headerEnd: headerEnd,
+      offset: self.assembler.lastUnitEndOffset,
+      records: self.assembler.completedRecords
+    )
+  }
+
+  /// Takes the stream up again at `point`: call it after feeding exactly the stream's first
+  /// `point.headerEnd` bytes (the header), then feed the bytes from `point.offset` on. Counts,
+  /// record numbers and offsets continue as if every byte had been read.
+  package mutating func resume(at point: ResumePoint) {
+    let gap = point.offset - point.headerEnd
+    self.csv.skipRecords(bytes: gap, records: point.records)
+    self.assembler.skipRecords(bytes: gap, records: point.records)
+  }
+
   /// Reads the next piece of the stream, calling `onChunk` for each chunk it completes.
   ///
   /// - Throws: `FormatError` for a record past `maxRecordBytes` or a malformed JSON structure, or
@@ -179,5 +199,21 @@ package struct RecordSplitter {
       offset: offset,
       record: self.json.number
     )
+  }
+}
+
+/// A place in a CSV stream where `RecordSplitter` can take it up again.
+package struct ResumePoint: Codable, Hashable, Sendable {
+  /// The stream offset just after the header record.
+  package var headerEnd: Int64
+  /// The stream offset just after the last complete record.
+  package var offset: Int64
+  /// Complete records before `offset`, the header excluded.
+  package var records: Int64
+
+  package init(headerEnd: Int64, offset: Int64, records: Int64) {
+    self.headerEnd = headerEnd
+    self.offset = offset
+    self.records = records
   }
 }

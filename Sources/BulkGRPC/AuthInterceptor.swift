@@ -31,6 +31,10 @@ package struct AuthInterceptor: ServerInterceptor {
       )
       throw RPCError(error)
     }
+    self.logger.debug(
+      "call authenticated",
+      metadata: ["rpc": "\(context.descriptor.method)", "tenant_id": "\(tenant.id)"]
+    )
     var response = try await Caller.$tenant.withValue(tenant) {
       try await next(request, context)
     }

@@ -1,9 +1,11 @@
 package import BulkCore
 package import Foundation
 package import Hummingbird
+internal import HummingbirdCore
 internal import HummingbirdTLS
 package import Logging
 internal import Metrics
+internal import NIOCore
 package import NIOSSL
 package import Prometheus
 internal import ServiceLifecycle
@@ -14,7 +16,7 @@ internal import ServiceLifecycle
 ///
 /// It is a lifecycle `Service`: add it to the composition root's `ServiceGroup`. Graceful
 /// shutdown turns `/healthz` to 503, stops accepting connections and lets running requests end.
-package struct HTTPSurface: Service {
+package struct HTTPSurface: Service, CustomStringConvertible {
   private let jobs: JobService
   private let directory: TenantDirectory
   private let signer: UploadURLSigner
@@ -29,6 +31,7 @@ package struct HTTPSurface: Service {
   private let logger: Logger
   private let onListening: @Sendable (String, Int) -> Void
   private let now: @Sendable () -> Date
+  private let connections: HTTPConnectionSettings
   private let state = SurfaceState()
 
   /// - Parameters:
@@ -45,6 +48,7 @@ package struct HTTPSurface: Service {
   ///     `ResultsController`); it bounds the memory of each download.
   ///   - metrics: the registry `/metrics` serves; the surface records its request metrics in it.
   ///     Pass the one from `bootstrapMetrics()`; the default, a registry of its own, is for tests.
+  ///   - connections: timeouts and the cap on open connections.
   ///   - onListening: called with the host and the bound port once the server listens.
   ///   - now: the clock of upload URL expiry.
   package init(
@@ -59,6 +63,7 @@ package struct HTTPSurface: Service {
     uploadURLLifetime: Duration = .seconds(3600),
     resultBufferSize: Int = 8 << 20,
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    connections: HTTPConnectionSettings = HTTPConnectionSettings(),
     logger: Logger,
     onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in },
     now: @escaping @Sendable () -> Date = { Date() }
@@ -75,10 +80,15 @@ package struct HTTPSurface: Service {
     self.uploadURLLifetime = uploadURLLifetime
     self.resultBufferSize = resultBufferSize
     self.registry = metrics
+    self.connections = connections
     self.logger = logger
     self.onListening = onListening
     self.now = now
   }
+
+  /// Where it listens, and nothing more: ServiceLifecycle logs its services' descriptions, and
+  /// the reflected default would print the metrics token.
+  package var description: String { "HTTPSurface(\(self.host):\(self.port))" }
 
   /// A random 32-byte key for signing upload URLs.
   package static func makeSigningKey() -> [UInt8] {
@@ -103,6 +113,7 @@ package struct HTTPSurface: Service {
     let router = Router(context: BulkRequestContext.self)
     // Metrics first, so they see the status the error middleware answered with.
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: self.registry)))
+    router.add(middleware: RequestLogMiddleware(logger: self.logger))
     router.add(middleware: RESTErrorMiddleware(logger: self.logger))
     let jobsController = JobsController(
       jobs: self.jobs,
@@ -123,7 +134,8 @@ package struct HTTPSurface: Service {
       jobs: self.jobs,
       directory: self.directory,
       signer: self.signer,
-      now: self.now
+      now: self.now,
+      logger: self.logger
     )
     for prefix in ["/v1/bulk", "/bulk"] {
       let jobs = router.group("\(prefix)/jobs")
@@ -146,9 +158,22 @@ package struct HTTPSurface: Service {
     let host = self.host
     let state = self.state
     let onListening = self.onListening
+    let settings = self.connections
+    let cap = ConnectionCap(limit: settings.maxConnections)
+    let http1 = HTTPServerBuilder.http1(
+      configuration: .init(
+        additionalChannelHandlers: [
+          cap.handler(), ExpectContinueHandler(), IdleStateHandler(allTimeout: TimeAmount(settings.idleTimeout)),
+          IdleConnectionCloser(),
+        ],
+        // Hummingbird's idle timeout runs while a request is awaited or read: a head (or the
+        // next part of a body) that does not arrive within it closes the connection.
+        idleTimeout: TimeAmount(settings.headerTimeout)
+      )
+    )
     return Application(
       router: self.router(),
-      server: try self.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+      server: try self.tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
       configuration: ApplicationConfiguration(address: .hostname(host, port: self.port)),
       onServerRunning: { channel in
         let port = channel.localAddress?.port ?? 0
@@ -168,4 +193,19 @@ package struct HTTPSurface: Service {
       self.state.beginShutdown()
     }
   }
+}
+
+/// Timeouts and the connection cap of the REST surface.
+package struct HTTPConnectionSettings: Hashable, Sendable {
+  /// A connection must deliver a request's whole head, and each next part of its body, within
+  /// this of the connection's opening, the previous response or the previous part; otherwise it
+  /// is closed (slow-header clients, idle keep-alive connections, stalled uploads).
+  package var headerTimeout: Duration = .seconds(30)
+  /// A connection on which nothing is read or written for this long is closed (a client that
+  /// stopped reading its download).
+  package var idleTimeout: Duration = .seconds(120)
+  /// Connections open at once; the ones past it are closed when accepted.
+  package var maxConnections: Int = 512
+
+  package init() {}
 }

@@ -32,6 +32,14 @@ struct TenantAuthMiddleware: RouterMiddleware {
       )
       throw error
     }
+    self.logger.debug(
+      "request authenticated",
+      metadata: [
+        "route": "\(request.method) \(context.endpointPath ?? "")",
+        "tenant_id": "\(context.tenant?.id ?? "")",
+        "job_id": "\(context.parameters.get("id") ?? "")",
+      ]
+    )
     return try await next(request, context)
   }
 }

@@ -1,6 +1,7 @@
 internal import BulkCore
 internal import Foundation
 internal import Hummingbird
+internal import Logging
 
 /// `PUT <upload_url>`: the signed upload route. It needs no `Authorization` header: the URL's
 /// signature names the job and tenant. The body is streamed into `JobService.upload`.
@@ -9,6 +10,9 @@ struct UploadController: Sendable {
   let directory: TenantDirectory
   let signer: UploadURLSigner
   let now: @Sendable () -> Date
+  let logger: Logger
+  /// Shared by the routes of both prefixes: one REST upload per job at a time.
+  let gate = UploadGate()
 
   /// Registers the route on a group without authentication (`…/uploads`).
   func addRoutes(to group: RouterGroup<BulkRequestContext>) {
@@ -17,6 +21,7 @@ struct UploadController: Sendable {
 
   /// Appends the body at its `Content-Range` start, or without one at the job's
   /// `bytes_uploaded` (a plain `PUT` appends) → `{"job_id","bytes_uploaded","records_received"}`.
+  /// While one `PUT` to a job runs, another is refused with 409.
   @Sendable func upload(_ request: Request, context: BulkRequestContext) async throws -> Response {
     let id = try context.jobID()
     let query = request.uri.queryParameters
@@ -30,6 +35,12 @@ struct UploadController: Sendable {
     guard let tenant = self.directory.tenant(id: grant.tenantID) else {
       throw BulkError(code: .permissionDenied, message: "the upload URL's tenant is not served by this server")
     }
+    guard self.gate.enter(id) else {
+      throw BulkError.failedPrecondition(
+        "another upload to job \(id) is in progress; send the next PUT when it has been answered"
+      )
+    }
+    defer { self.gate.leave(id) }
     let job = try await self.jobs.job(id: id, tenant: tenant)
     try UploadMediaType.check(
       contentType: request.headers[.contentType],
@@ -49,6 +60,12 @@ struct UploadController: Sendable {
     } catch let error as BulkError {
       throw RESTError(error, during: .upload)
     }
+    self.logger.debug(
+      "upload stored",
+      metadata: [
+        "tenant_id": "\(tenant.id)", "job_id": "\(id)", "bytes_uploaded": "\(receipt.progress.bytesUploaded)",
+      ]
+    )
     return try RESTResponse.json(
       Receipt(
         jobID: receipt.jobID,

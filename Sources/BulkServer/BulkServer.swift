@@ -8,6 +8,7 @@ internal import Foundation
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
 package import Logging
+internal import NIOCore
 package import Prometheus
 internal import ServiceLifecycle
 internal import UnixSignals
@@ -99,11 +100,13 @@ package final class BulkServer: Sendable {
       tls: tls?.httpConfiguration,
       metricsToken: configuration.metricsToken,
       metrics: metrics,
+      connections: configuration.http,
       logger: logger,
       onListening: { host, port in announce("http listening on \(host):\(port)") }
     )
 
     let settings = configuration.grpc
+    let connectionCap = ConnectionCap(limit: settings.maxConnections)
     let transport = HTTP2ServerTransport.Posix(
       address: configuration.host.contains(":")
         ? .ipv6(host: configuration.host, port: configuration.grpcPort)
@@ -121,6 +124,12 @@ package final class BulkServer: Sendable {
           clientBehavior: .init(minPingIntervalWithoutCalls: settings.minClientPingInterval, allowWithoutCalls: false)
         )
         config.compression.enabledAlgorithms = .all
+        // The transport's only hook on accepted connections: it counts each against the cap.
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+          channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(connectionCap.handler(), position: .first)
+          }
+        }
       }
     )
     self.grpcServer = GRPCServer(

@@ -1,5 +1,6 @@
 package import BulkCore
 package import BulkEngine
+package import BulkHTTP
 internal import Foundation
 
 /// Everything `spectra-bulk serve` can be told, with the defaults of API.md §4.
@@ -29,6 +30,8 @@ package struct ServerConfiguration: Sendable {
   package var engine = EngineSettings(workers: ProcessInfo.processInfo.activeProcessorCount)
   /// HTTP/2 and gRPC transport settings.
   package var grpc = GRPCTransportSettings()
+  /// REST timeouts and connection cap.
+  package var http = HTTPConnectionSettings()
   /// The PEM certificate chain both surfaces present; with `tlsKeyFile`, TLS is on.
   package var tlsCertificateFile: String?
   /// The PEM private key of the certificate's leaf.
@@ -63,6 +66,8 @@ package struct GRPCTransportSettings: Hashable, Sendable {
   package var maxFrameSize: Int = 256 << 10
   /// Largest gRPC message the server accepts.
   package var maxMessageSize: Int = 4 << 20
+  /// Connections open at once; the ones past it are closed when accepted.
+  package var maxConnections: Int = 512
 
   package init() {}
 }

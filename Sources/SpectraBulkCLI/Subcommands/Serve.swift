@@ -72,6 +72,21 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Largest HTTP/2 frame in bytes the gRPC surface accepts (16384 to 16777215).")
   var grpcMaxFrameSize: Int = Self.environment["SPECTRA_GRPC_MAX_FRAME_SIZE"].flatMap { Int($0) } ?? 256 << 10
 
+  @Option(help: "gRPC connections open at once; the ones past it are closed when accepted.")
+  var grpcMaxConnections: Int = Self.environment["SPECTRA_GRPC_MAX_CONNECTIONS"].flatMap { Int($0) } ?? 512
+
+  @Option(help: "REST connections open at once; the ones past it are closed when accepted.")
+  var httpMaxConnections: Int = Self.environment["SPECTRA_HTTP_MAX_CONNECTIONS"].flatMap { Int($0) } ?? 512
+
+  @Option(
+    help:
+      "Seconds a REST connection may take to send a request's head (or the next part of its body), from its opening or the previous response."
+  )
+  var httpHeaderTimeout: Double = Self.environment["SPECTRA_HTTP_HEADER_TIMEOUT"].flatMap { Double($0) } ?? 30
+
+  @Option(help: "Seconds a REST connection may go without reading or writing a byte before it is closed.")
+  var httpIdleTimeout: Double = Self.environment["SPECTRA_HTTP_IDLE_TIMEOUT"].flatMap { Double($0) } ?? 120
+
   @Option(help: "Unfinished jobs a tenant may have at once.")
   var maxActiveJobs: Int = Self.environment["SPECTRA_MAX_ACTIVE_JOBS"].flatMap { Int($0) } ?? 1000
 
@@ -117,6 +132,12 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
 
+  @Option(
+    help:
+      "Log lines as text or json (one JSON object a line); text when standard error is a terminal, json otherwise. [env: SPECTRA_LOG_FORMAT]"
+  )
+  var logFormat: String?
+
   func validate() throws {
     guard (0 ... 65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
     guard self.grpcMaxConcurrentStreams > 0 else {
@@ -128,6 +149,10 @@ struct Serve: AsyncParsableCommand {
     guard (65535 ... (1 << 31) - 1).contains(self.grpcWindowSize) else {
       throw ValidationError("--grpc-window-size must be 65535 to 2147483647")
     }
+    guard self.grpcMaxConnections > 0 else { throw ValidationError("--grpc-max-connections must be positive") }
+    guard self.httpMaxConnections > 0 else { throw ValidationError("--http-max-connections must be positive") }
+    guard self.httpHeaderTimeout > 0 else { throw ValidationError("--http-header-timeout must be positive") }
+    guard self.httpIdleTimeout > 0 else { throw ValidationError("--http-idle-timeout must be positive") }
     guard self.maxUploadBytes > 0 else { throw ValidationError("--max-upload-bytes must be positive") }
     guard self.maxInflatedBytes > 0 else { throw ValidationError("--max-inflated-bytes must be positive") }
     guard self.maxTenantBytes > 0 else { throw ValidationError("--max-tenant-bytes must be positive") }
@@ -148,14 +173,18 @@ struct Serve: AsyncParsableCommand {
     guard Logger.Level(rawValue: self.logLevel) != nil else {
       throw ValidationError("--log-level \(self.logLevel) is not a level")
     }
+    if let format = self.logFormat ?? Self.environment["SPECTRA_LOG_FORMAT"], LogFormat(rawValue: format) == nil {
+      throw ValidationError("--log-format \(format) is not text or json")
+    }
   }
 
   func run() async throws {
     let level = Logger.Level(rawValue: self.logLevel) ?? .info
+    let format =
+      (self.logFormat ?? Self.environment["SPECTRA_LOG_FORMAT"]).flatMap(LogFormat.init(rawValue:))
+      ?? .standardErrorDefault
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
+      LogLineHandler(label: label, format: format, level: level)
     }
     let logger = Logger(label: "spectra.bulk")
 
@@ -193,6 +222,10 @@ struct Serve: AsyncParsableCommand {
     configuration.grpc.maxConcurrentStreams = self.grpcMaxConcurrentStreams
     configuration.grpc.targetWindowSize = self.grpcWindowSize
     configuration.grpc.maxFrameSize = self.grpcMaxFrameSize
+    configuration.grpc.maxConnections = self.grpcMaxConnections
+    configuration.http.maxConnections = self.httpMaxConnections
+    configuration.http.headerTimeout = .milliseconds(Int64(self.httpHeaderTimeout * 1000))
+    configuration.http.idleTimeout = .milliseconds(Int64(self.httpIdleTimeout * 1000))
 
     let server = try BulkServer(configuration: configuration, logger: logger, metrics: HTTPSurface.bootstrapMetrics()) {
       line in
