@@ -186,7 +186,7 @@ package final class BulkServer: Sendable {
       // engine stops.
       services: [
         .init(service: EngineService(engine: self.engine), successTerminationBehavior: .gracefullyShutdownGroup),
-        .init(service: GRPCSurface(server: self.grpcServer), successTerminationBehavior: .gracefullyShutdownGroup),
+        .init(service: GRPCSurface(server: self.grpcServer, serving: self.serving), successTerminationBehavior: .gracefullyShutdownGroup),
         .init(service: self.http, successTerminationBehavior: .gracefullyShutdownGroup),
         .init(service: stopping, successTerminationBehavior: .gracefullyShutdownGroup),
       ],
@@ -309,12 +309,18 @@ private struct ShutdownAnnouncer: Service {
 /// the running ones finish.
 private struct GRPCSurface: Service {
   let server: GRPCServer<HTTP2ServerTransport.Posix>
+  let serving: ServingState
 
   func run() async throws {
     try await withGracefulShutdownHandler {
       try await self.server.serve()
     } onGracefulShutdown: {
       self.server.beginGracefulShutdown()
+    }
+    // `ShutdownAnnouncer` begins the drain before this service's turn comes, and a service that
+    // ends before its turn fails the group: wait for the turn.
+    if self.serving.isStopping {
+      try? await gracefulShutdown()
     }
   }
 }
