@@ -83,7 +83,10 @@ struct ReflectionIndex: Sendable {
       }
       response.messageResponse = .listServicesResponse(list)
     case nil:
-      response.messageResponse = Self.error(.invalidArgument, "the request asks for nothing: set one of its message_request fields")
+      response.messageResponse = Self.error(
+        .invalidArgument,
+        "the request asks for nothing: set one of its message_request fields"
+      )
     }
     return response
   }

@@ -40,7 +40,9 @@ package struct ReflectionServiceV1Alpha: Grpc_Reflection_V1alpha_ServerReflectio
     context: ServerContext
   ) async throws {
     for try await message in request {
-      let current = try Grpc_Reflection_V1_ServerReflectionRequest(serializedBytes: try message.serializedBytes() as [UInt8])
+      let current = try Grpc_Reflection_V1_ServerReflectionRequest(
+        serializedBytes: try message.serializedBytes() as [UInt8]
+      )
       let answer = self.index.answer(current)
       try await response.write(
         try Grpc_Reflection_V1alpha_ServerReflectionResponse(serializedBytes: try answer.serializedBytes() as [UInt8])

@@ -186,7 +186,10 @@ package final class BulkServer: Sendable {
       // engine stops.
       services: [
         .init(service: EngineService(engine: self.engine), successTerminationBehavior: .gracefullyShutdownGroup),
-        .init(service: GRPCSurface(server: self.grpcServer, serving: self.serving), successTerminationBehavior: .gracefullyShutdownGroup),
+        .init(
+          service: GRPCSurface(server: self.grpcServer, serving: self.serving),
+          successTerminationBehavior: .gracefullyShutdownGroup
+        ),
         .init(service: self.http, successTerminationBehavior: .gracefullyShutdownGroup),
         .init(service: stopping, successTerminationBehavior: .gracefullyShutdownGroup),
       ],

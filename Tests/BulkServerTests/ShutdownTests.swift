@@ -46,9 +46,18 @@ struct ShutdownTests {
 
       let first = try ServerProcess(arguments: arguments, environment: environment)
       let outcome = try await ServerEndToEndTests.withClient(port: try first.awaitGRPCPort()) { client in
-        let watched = try await client.createJob(ServerEndToEndTests.create("customers"), metadata: ServerEndToEndTests.auth)
-        let slow = try await client.createJob(ServerEndToEndTests.create("customers"), metadata: ServerEndToEndTests.auth)
-        let busy = try await client.createJob(ServerEndToEndTests.create("customers"), metadata: ServerEndToEndTests.auth)
+        let watched = try await client.createJob(
+          ServerEndToEndTests.create("customers"),
+          metadata: ServerEndToEndTests.auth
+        )
+        let slow = try await client.createJob(
+          ServerEndToEndTests.create("customers"),
+          metadata: ServerEndToEndTests.auth
+        )
+        let busy = try await client.createJob(
+          ServerEndToEndTests.create("customers"),
+          metadata: ServerEndToEndTests.auth
+        )
         _ = try await UploadCrashTests.upload(client, jobID: busy.jobID, bytes: running, from: 0, pieceSize: 1 << 20)
         let atTerm = try await ServerEndToEndTests.closeAndWatch(busy.jobID, client: client) {
           $0.numberChunksCompleted >= 1 || ($0.state != .inProgress && $0.state != .uploadComplete)
@@ -73,7 +82,13 @@ struct ShutdownTests {
           group.addTask {
             do {
               // A slow client: 64 KiB every 20 ms.
-              _ = try await UploadCrashTests.upload(client, jobID: slow.jobID, bytes: uploaded, from: 0, pieceSize: 64 << 10) {
+              _ = try await UploadCrashTests.upload(
+                client,
+                jobID: slow.jobID,
+                bytes: uploaded,
+                from: 0,
+                pieceSize: 64 << 10
+              ) {
                 sent in
                 if sent >= 2 << 20 { reached.yield(.uploading) }
                 try await Task.sleep(for: .milliseconds(20))
@@ -96,7 +111,9 @@ struct ShutdownTests {
           }
           let status = first.waitForExit()
           let elapsed = ContinuousClock.now - signalled
-          print("shutdown with a watch, a slow upload and a running job open: exited \(status) in \(elapsed) (grace \(grace) s)")
+          print(
+            "shutdown with a watch, a slow upload and a running job open: exited \(status) in \(elapsed) (grace \(grace) s)"
+          )
           return (atTerm, errors, status, elapsed, slow.jobID, busy.jobID)
         }
       }
