@@ -11,6 +11,7 @@ package final class JobEvents: Sendable {
   private struct State {
     var nextID = 0
     var subscriptions: [String: [Subscription]] = [:]
+    var stopped = false
   }
 
   private let state = Mutex(State())
@@ -18,12 +19,18 @@ package final class JobEvents: Sendable {
   package init() {}
 
   /// The job's changes from now on; the stream keeps only the newest when a watcher is slow.
+  /// It ends when the server stops (see `stop()`); after that it is empty.
   package func subscribe(jobID: String) -> AsyncStream<Job> {
     let (stream, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1))
-    let id = self.state.withLock { state in
+    let id = self.state.withLock { state -> Int? in
+      guard !state.stopped else { return nil }
       state.nextID += 1
       state.subscriptions[jobID, default: []].append(Subscription(id: state.nextID, continuation: continuation))
       return state.nextID
+    }
+    guard let id else {
+      continuation.finish()
+      return stream
     }
     continuation.onTermination = { [weak self] _ in
       self?.state.withLock { state in
@@ -41,6 +48,22 @@ package final class JobEvents: Sendable {
       subscription.continuation.yield(job)
     }
   }
+
+  /// Ends every subscription, and every one made later, at once: the server is stopping, and
+  /// its watchers are told so (`isStopped`) rather than kept until the process ends.
+  package func stop() {
+    let subscriptions = self.state.withLock { state in
+      state.stopped = true
+      defer { state.subscriptions = [:] }
+      return state.subscriptions.values.flatMap { $0 }
+    }
+    for subscription in subscriptions {
+      subscription.continuation.finish()
+    }
+  }
+
+  /// Whether `stop()` was called.
+  package var isStopped: Bool { self.state.withLock { $0.stopped } }
 
   /// Jobs with at least one watcher, for metrics and tests.
   package var watchedJobs: Int { self.state.withLock { $0.subscriptions.count } }

@@ -152,8 +152,12 @@ package struct JobService: Sendable {
   }
 
   /// The job now and after every change, at most about four times a second, until it is
-  /// terminal.
+  /// terminal, or until the server stops (`JobEvents.stop()`): the stream then ends before a
+  /// terminal state, and `JobEvents.isStopped` tells why.
   package func watch(id: String, tenant: Tenant) async throws(BulkError) -> AsyncStream<Job> {
+    guard !self.events.isStopped else {
+      throw BulkError(code: .unavailable, message: Self.stoppingMessage(jobID: id))
+    }
     // Subscribe before reading, so no change between the read and the subscription is missed.
     let changes = self.events.subscribe(jobID: id)
     let first = try await self.job(id: id, tenant: tenant)
@@ -185,6 +189,11 @@ package struct JobService: Sendable {
       }
       continuation.onTermination = { _ in task.cancel() }
     }
+  }
+
+  /// Why a watch of `jobID` ended before the job did: the server is stopping.
+  package static func stoppingMessage(jobID: String) -> String {
+    "the server is stopping: watch job \(jobID) again on another instance, or on this one once it is back"
   }
 
   /// Streams one result set of the tenant's terminal job (see `JobProcessor.results`).

@@ -17,6 +17,8 @@ struct EngineContext: Sendable {
   let decodeRow: @Sendable (Data) throws -> [FieldValue]
   /// The tenant of an id, for its warehouse schema.
   let tenant: @Sendable (String) -> Tenant
+  /// Closed at shutdown: no warehouse call starts after it (see `JobEngine.run()`).
+  let gate = ShutdownGate()
 
   /// Stores a change to a job and tells its watchers.
   @discardableResult
@@ -37,7 +39,7 @@ struct EngineContext: Sendable {
     var attempt = 1
     while true {
       do {
-        return try await call()
+        return try await self.gate.pass(call)
       } catch let error as any RetryableWarehouseError where error.isRetryable {
         guard attempt < self.settings.warehouseAttempts else {
           throw JobFailure("the warehouse is unreachable after \(attempt) attempts: \(error)")

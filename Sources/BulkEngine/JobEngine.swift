@@ -13,6 +13,8 @@ internal import Synchronization
 package final class JobEngine: JobProcessor {
   private let context: EngineContext
   private let running = Mutex<[String: (signal: AbortSignal, task: Task<Void, Never>)]>([:])
+  /// When the chunks being applied at shutdown must have finished; set by `stopStartingChunks`.
+  private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
   /// - Parameters:
   ///   - stagingDirectory / resultsDirectory: where uploads and results live.
@@ -58,7 +60,12 @@ package final class JobEngine: JobProcessor {
   }
 
   /// Resumes unfinished jobs, then enforces the lifetime limits every `reapInterval` until
-  /// cancelled; running jobs are cancelled with it.
+  /// cancelled.
+  ///
+  /// Cancelled, it stops like `stopStartingChunks` and returns once the warehouse calls under
+  /// way have finished (a chunk commits whole or not at all), or at the drain deadline (10 s
+  /// when `stopStartingChunks` gave none). Jobs stopped this way stay `InProgress`, neither
+  /// failed nor given results for chunks that never ran, and the next start resumes them.
   package func run() async throws {
     let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
     for job in unfinished {
@@ -69,11 +76,24 @@ package final class JobEngine: JobProcessor {
       await self.reap()
       try? await Task.sleep(for: self.context.settings.reapInterval)
     }
-    // Running chunks finish their transaction or roll back; what is left resumes after a restart.
-    let tasks = self.running.withLock { $0.values.map(\.task) }
-    for task in tasks {
-      task.cancel()
+    self.context.gate.close()
+    let deadline = self.drainDeadline.withLock { $0 } ?? .now.advanced(by: .seconds(10))
+    await self.context.gate.drained(before: deadline)
+    let left = self.running.withLock { $0.keys.sorted() }
+    if !left.isEmpty {
+      self.context.logger.notice(
+        "jobs left for the next start",
+        metadata: ["jobs": "\(left.joined(separator: ","))", "calls_cut": "\(self.context.gate.inside)"]
+      )
     }
+  }
+
+  /// Graceful shutdown begins: no chunk (no warehouse call) starts from now on; the runners
+  /// wait at that point until the process ends. The chunks being applied should finish by
+  /// `deadline`, when `run()` returns.
+  package func stopStartingChunks(drainUntil deadline: ContinuousClock.Instant) {
+    self.drainDeadline.withLock { $0 = $0 ?? deadline }
+    self.context.gate.close()
   }
 
   package func start(_ job: Job) async {

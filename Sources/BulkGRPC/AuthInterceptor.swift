@@ -4,13 +4,19 @@ package import Logging
 
 /// Authenticates every RPC from its `authorization` and `x-tenant-id` metadata and runs the
 /// handler, and any response stream it returns, with `Caller.tenant` set.
+///
+/// The services named in `openServices` (health and reflection, which probes and tools call
+/// without a token and which show no tenant's data) are let through unauthenticated; any other,
+/// including one added later, needs a token.
 package struct AuthInterceptor: ServerInterceptor {
   private let directory: TenantDirectory
   private let logger: Logger
+  private let openServices: Set<ServiceDescriptor>
 
-  package init(directory: TenantDirectory, logger: Logger) {
+  package init(directory: TenantDirectory, logger: Logger, openServices: [ServiceDescriptor] = []) {
     self.directory = directory
     self.logger = logger
+    self.openServices = Set(openServices)
   }
 
   package func intercept<Input: Sendable, Output: Sendable>(
@@ -18,6 +24,9 @@ package struct AuthInterceptor: ServerInterceptor {
     context: ServerContext,
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
+    if self.openServices.contains(context.descriptor.service) {
+      return try await next(request, context)
+    }
     let tenant: Tenant
     do {
       tenant = try self.directory.authenticate(

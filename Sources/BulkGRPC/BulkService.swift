@@ -7,9 +7,13 @@ internal import Synchronization
 /// to statuses. Authentication happened before, in `AuthInterceptor`.
 package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
   private let jobs: JobService
+  private let serving: ServingState
 
-  package init(jobs: JobService) {
+  /// - Parameter serving: when it stops, uploads in flight end with `UNAVAILABLE` after keeping
+  ///   what they stored.
+  package init(jobs: JobService, serving: ServingState = ServingState()) {
     self.jobs = jobs
+    self.serving = serving
   }
 
   package func createJob(
@@ -73,7 +77,14 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
   ) async throws -> Spectra_Bulk_V1_UploadJobDataResponse {
     let tenant = try Caller.current()
     do {
-      let receipt = try await self.jobs.upload(tenant: tenant, pieces: request.map { try UploadPiece($0) })
+      let jobs = self.jobs
+      // The stored bytes are made durable before the call ends either way; the client resumes
+      // from the job's bytes_uploaded.
+      let receipt = try await self.serving.untilStopping(
+        "the upload ended; resume from the job's bytes_uploaded on another instance, or on this one once it is back"
+      ) {
+        try await jobs.upload(tenant: tenant, pieces: request.map { try UploadPiece($0) })
+      }
       var response = Spectra_Bulk_V1_UploadJobDataResponse()
       response.jobID = receipt.jobID
       response.bytesUploaded = receipt.progress.bytesUploaded
@@ -96,8 +107,15 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     } catch {
       throw RPCError(error)
     }
+    var last: Job?
     for await job in changes {
       try await response.write(Spectra_Bulk_V1_Job(job))
+      last = job
+    }
+    // The stream ends before a terminal state only when the server stops: the client watches
+    // again elsewhere.
+    guard let last, last.state.isTerminal else {
+      throw RPCError(code: .unavailable, message: JobService.stoppingMessage(jobID: request.jobID))
     }
   }
 

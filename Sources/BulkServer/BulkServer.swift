@@ -3,6 +3,7 @@ internal import BulkEngine
 internal import BulkGRPC
 internal import BulkHTTP
 internal import BulkPostgres
+internal import BulkProto
 internal import BulkSQLite
 internal import Foundation
 internal import GRPCCore
@@ -20,6 +21,8 @@ package final class BulkServer: Sendable {
   private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
   private let engine: JobEngine
   private let http: HTTPSurface
+  private let events: JobEvents
+  private let serving: ServingState
   private let announce: @Sendable (String) -> Void
 
   /// Opens the data directory and the catalog and prepares the surfaces; nothing listens yet.
@@ -66,6 +69,8 @@ package final class BulkServer: Sendable {
       ledger: StorageLedger(limits: configuration.limits, directory: dataDirectory.path)
     )
     let events = JobEvents()
+    self.events = events
+    self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     self.engine = try JobEngine(
       catalog: catalog,
@@ -134,8 +139,24 @@ package final class BulkServer: Sendable {
     )
     self.grpcServer = GRPCServer(
       transport: transport,
-      services: [BulkService(jobs: jobs)],
-      interceptors: [MetricsInterceptor(), AuthInterceptor(directory: directory, logger: logger)]
+      services: [
+        BulkService(jobs: jobs, serving: self.serving),
+        HealthService(serving: self.serving),
+        try ReflectionService(),
+        try ReflectionServiceV1Alpha(),
+      ],
+      interceptors: [
+        MetricsInterceptor(),
+        AuthInterceptor(
+          directory: directory,
+          logger: logger,
+          openServices: [
+            Grpc_Health_V1_Health.descriptor,
+            Grpc_Reflection_V1_ServerReflection.descriptor,
+            Grpc_Reflection_V1alpha_ServerReflection.descriptor,
+          ]
+        ),
+      ]
     )
   }
 
@@ -149,22 +170,45 @@ package final class BulkServer: Sendable {
   }
 
   /// Serves until SIGTERM or SIGINT, or until the calling task is cancelled; then drains the
-  /// surfaces gracefully.
+  /// surfaces gracefully and returns within `shutdownGrace`.
+  ///
+  /// Shutdown, in order: health turns `NOT_SERVING` (gRPC) and 503 (`/healthz`), watches end
+  /// with `UNAVAILABLE`, uploads in flight keep what they stored and end with `UNAVAILABLE`, the
+  /// gRPC surface refuses new calls, and the engine starts no new chunk. Then the surfaces drain
+  /// and the chunks being applied finish. Past four fifths of the grace what is left is cancelled;
+  /// at the grace the process ends regardless. Jobs left `InProgress` resume on the next start.
   package func run() async throws {
     // The tenants' stored bytes are known before any upload is taken.
     try await self.engine.measureStorage()
-    let group = ServiceGroup(
-      configuration: .init(
-        // Shut down in reverse order: the surfaces drain first, then the engine stops.
-        services: [
-          .init(service: EngineService(engine: self.engine), successTerminationBehavior: .gracefullyShutdownGroup),
-          .init(service: GRPCSurface(server: self.grpcServer), successTerminationBehavior: .gracefullyShutdownGroup),
-          .init(service: self.http, successTerminationBehavior: .gracefullyShutdownGroup),
-        ],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: self.logger
-      )
+    let grace = self.configuration.shutdownGrace
+    let margin = grace / 5
+    let stopping = ShutdownAnnouncer(
+      serving: self.serving,
+      events: self.events,
+      grpcServer: self.grpcServer,
+      engine: self.engine,
+      drainBudget: grace - margin,
+      logger: self.logger
     )
+    var configuration = ServiceGroupConfiguration(
+      // Shut down in reverse order: the announcer first, then the surfaces drain, then the
+      // engine stops.
+      services: [
+        .init(service: EngineService(engine: self.engine), successTerminationBehavior: .gracefullyShutdownGroup),
+        .init(
+          service: GRPCSurface(server: self.grpcServer, serving: self.serving),
+          successTerminationBehavior: .gracefullyShutdownGroup
+        ),
+        .init(service: self.http, successTerminationBehavior: .gracefullyShutdownGroup),
+        .init(service: stopping, successTerminationBehavior: .gracefullyShutdownGroup),
+      ],
+      gracefulShutdownSignals: [.sigterm, .sigint],
+      logger: self.logger
+    )
+    configuration.maximumGracefulShutdownDuration = grace - margin
+    // The last resort: a service that ignores cancellation is ended with the process.
+    configuration.maximumCancellationDuration = margin
+    let group = ServiceGroup(configuration: configuration)
     try await withThrowingDiscardingTaskGroup { tasks in
       tasks.addTask { try await group.run() }
       let port = try await self.grpcPort()
@@ -239,8 +283,8 @@ package final class BulkServer: Sendable {
   }
 }
 
-/// The engine as a lifecycle service: it stops (cancelling its runners) on graceful shutdown,
-/// after the gRPC surface has drained.
+/// The engine as a lifecycle service: it stops on graceful shutdown, after the surfaces have
+/// drained, once the chunks being applied have finished (see `JobEngine.run()`).
 private struct EngineService: Service {
   let engine: JobEngine
 
@@ -251,16 +295,44 @@ private struct EngineService: Service {
   }
 }
 
+/// The first service to hear of graceful shutdown (the last in the group): it tells everything
+/// that the server is stopping at once, before the surfaces drain one after the other.
+private struct ShutdownAnnouncer: Service {
+  let serving: ServingState
+  let events: JobEvents
+  let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
+  let engine: JobEngine
+  /// How long the drain may take before what is left is cancelled.
+  let drainBudget: Duration
+  let logger: Logger
+
+  func run() async throws {
+    // Cancellation (a failed service) stops the server too.
+    try? await gracefulShutdown()
+    self.logger.notice("shutting down", metadata: ["drain_seconds": "\(self.drainBudget.components.seconds)"])
+    self.engine.stopStartingChunks(drainUntil: .now.advanced(by: self.drainBudget))
+    self.serving.stopServing()
+    self.events.stop()
+    self.grpcServer.beginGracefulShutdown()
+  }
+}
+
 /// The gRPC server as a lifecycle service: graceful shutdown stops accepting calls and lets
 /// the running ones finish.
 private struct GRPCSurface: Service {
   let server: GRPCServer<HTTP2ServerTransport.Posix>
+  let serving: ServingState
 
   func run() async throws {
     try await withGracefulShutdownHandler {
       try await self.server.serve()
     } onGracefulShutdown: {
       self.server.beginGracefulShutdown()
+    }
+    // `ShutdownAnnouncer` begins the drain before this service's turn comes, and a service that
+    // ends before its turn fails the group: wait for the turn.
+    if self.serving.isStopping {
+      try? await gracefulShutdown()
     }
   }
 }

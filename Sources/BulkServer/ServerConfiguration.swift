@@ -43,6 +43,9 @@ package struct ServerConfiguration: Sendable {
   package var allowPlaintext: Bool = false
   /// The bearer token `GET /metrics` then needs; `nil` leaves it open.
   package var metricsToken: String?
+  /// How long SIGTERM or SIGINT may take before the process exits: the surfaces drain and
+  /// running chunks finish within it (API.md §4, `--shutdown-grace`).
+  package var shutdownGrace: Duration = .seconds(25)
 
   package init() {}
 }

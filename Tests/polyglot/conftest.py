@@ -2,6 +2,7 @@
 the real server (SPECTRA_BULK_BINARY, or the debug build) with two tenants.
 """
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -41,8 +42,10 @@ def stubs():
     return pb2, pb2_grpc
 
 
-@pytest.fixture(scope="module")
-def server_process():
+@contextlib.contextmanager
+def launch_server(*arguments):
+    """A server process with the two tenants on a fresh data directory, and its gRPC address;
+    on leaving, SIGTERM and a clean exit are expected (unless the test stopped it itself)."""
     assert os.path.exists(BINARY), f"{BINARY} is missing: run `swift build` first"
     data = tempfile.mkdtemp(prefix="spectra-data-")
     tenants = os.path.join(data, "tenants.json")
@@ -61,7 +64,7 @@ def server_process():
     with sqlite3.connect(os.path.join(data, "spectra", "warehouse", "acme.sqlite")) as warehouse:
         warehouse.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
     process = subprocess.Popen(
-        [BINARY, "serve", "--grpc-port", "0", "--http-port", "0", "--data-dir", os.path.join(data, "spectra"), "--tenants", tenants],
+        [BINARY, "serve", "--grpc-port", "0", "--http-port", "0", "--data-dir", os.path.join(data, "spectra"), "--tenants", tenants, *arguments],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -74,6 +77,12 @@ def server_process():
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0, "the server did not shut down cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="module")
+def server_process():
+    with launch_server() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -129,6 +129,12 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds a query job's statement may run before it is cancelled. [env: SPECTRA_QUERY_TIMEOUT]")
   var queryTimeout: Double = Self.environment["SPECTRA_QUERY_TIMEOUT"].flatMap { Double($0) } ?? 3600
 
+  @Option(
+    help:
+      "Seconds SIGTERM or SIGINT may take before the process exits; calls and chunks still running then are cut. [env: SPECTRA_SHUTDOWN_GRACE]"
+  )
+  var shutdownGrace: Double = Self.environment["SPECTRA_SHUTDOWN_GRACE"].flatMap { Double($0) } ?? 25
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
 
@@ -166,6 +172,7 @@ struct Serve: AsyncParsableCommand {
     }
     guard self.chunkRecords > 0 else { throw ValidationError("--chunk-records must be positive") }
     guard self.queryTimeout > 0 else { throw ValidationError("--query-timeout must be positive") }
+    guard self.shutdownGrace >= 1 else { throw ValidationError("--shutdown-grace must be at least 1 second") }
     guard self.maxActiveJobs > 0 else { throw ValidationError("--max-active-jobs must be positive") }
     if let token = self.metricsToken ?? Self.environment["SPECTRA_METRICS_TOKEN"], token.isEmpty {
       throw ValidationError("--metrics-token must not be empty")
@@ -219,6 +226,7 @@ struct Serve: AsyncParsableCommand {
     }
     configuration.engine.chunkRecords = self.chunkRecords
     configuration.engine.queryTimeout = .milliseconds(Int64(self.queryTimeout * 1000))
+    configuration.shutdownGrace = .milliseconds(Int64(self.shutdownGrace * 1000))
     configuration.grpc.maxConcurrentStreams = self.grpcMaxConcurrentStreams
     configuration.grpc.targetWindowSize = self.grpcWindowSize
     configuration.grpc.maxFrameSize = self.grpcMaxFrameSize
