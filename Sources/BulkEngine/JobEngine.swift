@@ -18,6 +18,7 @@ package final class JobEngine: JobProcessor {
   ///   - stagingDirectory / resultsDirectory: where uploads and results live.
   ///   - decodeRow: decodes one serialised record-batch row (the transport's encoding).
   ///   - tenant: the tenant of an id, for its warehouse schema.
+  ///   - resultWriteCheck: runs before each result file is written (tests fail some).
   package init(
     catalog: any JobCatalog,
     warehouse: any Warehouse,
@@ -28,13 +29,14 @@ package final class JobEngine: JobProcessor {
     settings: EngineSettings,
     logger: Logger,
     decodeRow: @escaping @Sendable (Data) throws -> [FieldValue],
-    tenant: @escaping @Sendable (String) -> Tenant
+    tenant: @escaping @Sendable (String) -> Tenant,
+    resultWriteCheck: ResultWriteCheck = .none
   ) throws {
     self.context = EngineContext(
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
-      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger),
+      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger, writeCheck: resultWriteCheck),
       scheduler: ChunkScheduler(workers: settings.workers),
       events: events,
       limits: limits,
@@ -80,9 +82,15 @@ package final class JobEngine: JobProcessor {
     self.launch(job)
   }
 
+  /// Stops the job's runner from starting chunks; a job aborted before its runner started gets
+  /// one, which lists every record of its upload as unprocessed.
   package func abort(_ job: Job) async {
     let entry = self.running.withLock { $0[job.id] }
-    entry?.signal.abort()
+    guard let entry else {
+      if job.operation != .query { self.launch(job) }
+      return
+    }
+    entry.signal.abort()
   }
 
   package func remove(_ job: Job) async throws {
@@ -91,12 +99,21 @@ package final class JobEngine: JobProcessor {
   }
 
   package func results(
-    of job: Job,
+    of given: Job,
     set: ResultSet,
     locator: String,
     maxRecords: Int64,
     emit: @Sendable (ResultPiece) async throws -> Void
   ) async throws -> String {
+    // An aborted job is terminal before its runner has settled its records: its results are
+    // served once they are all in place, with the chunk count they were settled with.
+    let job: Job
+    if self.running.withLock({ $0[given.id] != nil }) {
+      await self.waitUntilIdle(jobID: given.id)
+      job = try await self.context.catalog.job(id: given.id, tenantID: given.tenantID) ?? given
+    } else {
+      job = given
+    }
     let columns = self.context.results.columns(jobID: job.id)
     let read = { (emit: @Sendable (ResultPiece) async throws -> Void) async throws -> String in
       try await self.context.results.read(

@@ -20,6 +20,7 @@ struct EngineHarness {
   ///   - base: the warehouse jobs load into; the embedded SQLite one when `nil`.
   ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
   ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
+  ///   - resultWriteCheck: runs before each result file is written, to fail some.
   init(
     directory: String,
     settings: EngineSettings,
@@ -27,7 +28,8 @@ struct EngineHarness {
     tenant: Tenant = Tenant(id: "acme"),
     base: (any Warehouse)? = nil,
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
-    freeBytes: (@Sendable () throws -> Int64)? = nil
+    freeBytes: (@Sendable () throws -> Int64)? = nil,
+    resultWriteCheck: ResultWriteCheck = .none
   ) throws {
     self.directory = directory
     self.tenant = tenant
@@ -54,7 +56,8 @@ struct EngineHarness {
         String(decoding: data, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
           .map { $0.isEmpty ? FieldValue.null : .text(String($0)) }
       },
-      tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) }
+      tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) },
+      resultWriteCheck: resultWriteCheck
     )
     self.service = JobService(
       catalog: self.catalog,
