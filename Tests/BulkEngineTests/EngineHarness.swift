@@ -94,8 +94,8 @@ struct EngineHarness {
     return rows
   }
 
-  /// Creates a job, uploads `payloads` in one stream, and closes it.
-  func submit(_ spec: JobSpec, _ payloads: [UploadPayload]) async throws -> Job {
+  /// Creates a job, uploads `payloads` in one stream, and closes it (unless `close` is false).
+  func submit(_ spec: JobSpec, _ payloads: [UploadPayload], close: Bool = true) async throws -> Job {
     let job = try await self.service.createJob(spec, requestID: "", tenant: self.tenant)
     var offset: Int64 = 0
     var pieces: [UploadPiece] = []
@@ -110,6 +110,7 @@ struct EngineHarness {
     if !pieces.isEmpty {
       _ = try await self.service.upload(tenant: self.tenant, pieces: stream)
     }
+    guard close else { return try await self.service.job(id: job.id, tenant: self.tenant) }
     return try await self.service.updateState(id: job.id, to: .uploadComplete, tenant: self.tenant)
   }
 
