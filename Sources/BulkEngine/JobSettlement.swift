@@ -51,7 +51,7 @@ struct JobSettlement {
               settled.progress.failed += Int64(stored[.failed] ?? 0)
               return
             }
-            let current = try await self.parser(parser, columns: columns, chunk: chunk)
+            let current = try self.parser(parser, columns: columns, chunk: chunk)
             parser = current
             let currentPlan = try await self.plan(plan, columns: current.columns)
             plan = currentPlan
@@ -61,7 +61,7 @@ struct JobSettlement {
             try await self.writer(current, chunk).write(chunk: chunk.index, records: records, outcomes: outcomes)
           } else {
             if let stored, stored[.unprocessed] == count, stored[.successful] == 0, stored[.failed] == 0 { return }
-            let current = try await self.parser(parser, columns: columns, chunk: chunk)
+            let current = try self.parser(parser, columns: columns, chunk: chunk)
             parser = current
             try await self.writer(current, chunk).write(chunk: chunk.index, unprocessed: current.parse(chunk))
           }
@@ -111,7 +111,9 @@ struct JobSettlement {
     for index in records.indices {
       switch plan.coerce(records[index].values) {
       case .success:
-        outcomes.append(next < applied.endIndex ? applied[next] : .failed(code: "DATABASE_ERROR", message: "no outcome"))
+        outcomes.append(
+          next < applied.endIndex ? applied[next] : .failed(code: "DATABASE_ERROR", message: "no outcome")
+        )
         next += 1
       case .failure(let failure):
         outcomes.append(failure.outcome)
@@ -125,15 +127,15 @@ struct JobSettlement {
     return outcomes
   }
 
-  private func parser(_ parser: ChunkParser?, columns: UploadReader.Columns, chunk: UploadChunk) async throws
-    -> ChunkParser
-  {
+  /// The run's parser, or one made from the first chunk (writing the result columns with it).
+  private func parser(_ parser: ChunkParser?, columns: UploadReader.Columns, chunk: UploadChunk) throws -> ChunkParser {
     if let parser { return parser }
     let made = try ChunkParser(job: self.job, columns: columns, firstChunk: chunk, context: self.context)
     try self.context.results.writeColumns(made.columns, of: self.job, admission: .floorOnly)
     return made
   }
 
+  /// The run's plan, or one made against the table as the warehouse describes it now.
   private func plan(_ plan: JobPlan?, columns: [String]) async throws -> JobPlan {
     if let plan { return plan }
     let described = try await self.context.retryingWarehouse("describe", jobID: self.job.id) {

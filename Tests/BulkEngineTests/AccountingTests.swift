@@ -110,7 +110,12 @@ struct AccountingTests {
     defer { postgres.warehouse.shutdown() }
     try await withTemporaryDirectory { directory in
       let tally = try await Self.run(ending) { warehouse, check in
-        try postgres.harness(directory: directory, settings: Self.settings(), warehouse: warehouse, resultWriteCheck: check)
+        try postgres.harness(
+          directory: directory,
+          settings: Self.settings(),
+          warehouse: warehouse,
+          resultWriteCheck: check
+        )
       } tableRows: { _ in
         Int(try postgres.psql("SELECT count(*) FROM items").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
       }
@@ -193,17 +198,28 @@ struct AccountingTests {
     return tally
   }
 
-  /// The `_record` of each row of a CSV result page (its header line first).
+  /// The `_record` of each row of a CSV result page (its header line first), read from the
+  /// bytes: a failed row's error may span lines, so there a row's first line is the one whose
+  /// number is followed by an error code (`CODE:`).
   static func recordNumbers(_ text: String, set: ResultSet) -> [Int] {
-    text.split(separator: "\n").dropFirst().compactMap { line -> Int? in
-      guard let comma = line.firstIndex(of: ","), let number = Int(line[..<comma]) else { return nil }
-      // A failed row's error may span lines; only a row's first line goes on with its error code.
+    var numbers: [Int] = []
+    var utf8 = text.utf8[...]
+    // The header line.
+    utf8 = utf8.drop { $0 != UInt8(ascii: "\n") }.dropFirst()
+    while !utf8.isEmpty {
+      let line = utf8.prefix { $0 != UInt8(ascii: "\n") }
+      utf8 = utf8.dropFirst(line.count + 1)
+      let digits = line.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+      guard !digits.isEmpty, line.dropFirst(digits.count).first == UInt8(ascii: ",") else { continue }
       if set == .failed {
-        let rest = line[line.index(after: comma)...].drop { $0 == "\"" }
-        guard rest.prefix(while: { $0.isUppercase || $0 == "_" }).count > 2, rest.contains(":") else { return nil }
+        let code = line.dropFirst(digits.count + 1).drop { $0 == UInt8(ascii: "\"") }
+          .prefix { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || $0 == UInt8(ascii: "_") }
+        guard code.count > 2, code.endIndex < line.endIndex, line[code.endIndex] == UInt8(ascii: ":") else { continue }
       }
-      return (1 ... Self.records).contains(number) ? number : nil
+      let number = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+      if (1 ... Self.records).contains(number) { numbers.append(number) }
     }
+    return numbers
   }
 
   /// The sums every ending keeps, and what each ending adds.
