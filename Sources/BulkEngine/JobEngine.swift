@@ -59,11 +59,16 @@ package final class JobEngine: JobProcessor {
     )
   }
 
-  /// Resumes unfinished jobs, then enforces the lifetime limits every `reapInterval` until
-  /// cancelled; running jobs are cancelled with it.
+  /// Resumes unfinished jobs, and settles aborted ones whose runner stopped before it had; then
+  /// enforces the lifetime limits every `reapInterval` until cancelled; running jobs are
+  /// cancelled with it.
   package func run() async throws {
     let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
-    for job in unfinished {
+    // A job aborted while its runner was settling it (or before one started) is settled now.
+    let unsettled = try await self.context.catalog.jobs(states: [.aborted], createdBefore: nil).filter {
+      $0.operation != .query && !self.context.results.isSettled(jobID: $0.id)
+    }
+    for job in unfinished + unsettled {
       self.context.logger.info("resuming job", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       self.launch(job)
     }
@@ -106,7 +111,11 @@ package final class JobEngine: JobProcessor {
     emit: @Sendable (ResultPiece) async throws -> Void
   ) async throws -> String {
     // An aborted job is terminal before its runner has settled its records: its results are
-    // served once they are all in place, with the chunk count they were settled with.
+    // served once they are all in place, with the chunk count they were settled with. One whose
+    // runner stopped before it had (the process ended) is settled first.
+    if given.state == .aborted && given.operation != .query && !self.context.results.isSettled(jobID: given.id) {
+      self.launch(given)
+    }
     let job: Job
     if self.running.withLock({ $0[given.id] != nil }) {
       await self.waitUntilIdle(jobID: given.id)

@@ -30,6 +30,7 @@ struct JobRunner: Sendable {
       }
       let outcome = job.operation == .query ? await self.export(job) : await self.process(job, logger: logger)
       try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
+      try self.context.results.markSettled(jobID: job.id)
       logger.info(
         "job finished",
         metadata: [

@@ -83,6 +83,20 @@ struct ResultStore: Sendable {
     return (try? JSONDecoder().decode([String].self, from: data)) ?? []
   }
 
+  /// Records that the job's runner settled it: every record of its upload has its result set,
+  /// and its counters are final.
+  func markSettled(jobID: String) throws {
+    let folder = self.folder(of: jobID)
+    try self.directorySync.createFolder(folder)
+    try Self.writeWhole(Data(), to: folder.appendingPathComponent("settled"))
+    try self.directorySync(folder)
+  }
+
+  /// Whether the job's runner settled it (`markSettled`).
+  func isSettled(jobID: String) -> Bool {
+    FileManager.default.fileExists(atPath: self.folder(of: jobID).appendingPathComponent("settled").path)
+  }
+
   /// Whether the chunk's results are complete on disk.
   func hasChunk(jobID: String, chunk: Int) -> Bool {
     FileManager.default.fileExists(atPath: self.file(jobID: jobID, chunk: chunk).path)

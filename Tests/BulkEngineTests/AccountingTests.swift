@@ -123,6 +123,40 @@ struct AccountingTests {
     }
   }
 
+  @Test("an abort whose settling the process did not finish is settled after a restart")
+  func abortInterruptedByRestart() async throws {
+    try await withTemporaryDirectory { directory in
+      let gate = Mutex<GatedWarehouse?>(nil)
+      let first = try EngineHarness(directory: directory, settings: Self.settings()) { base in
+        let gated = GatedWarehouse(base, gatedFrom: 5)
+        gate.withLock { $0 = gated }
+        return gated
+      }
+      let gated = try #require(gate.withLock { $0 })
+      try first.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
+      var arrivals = gated.arrived.makeAsyncIterator()
+      let job = try await first.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Self.upload)])
+      _ = await arrivals.next()
+      let aborted = try await first.service.updateState(id: job.id, to: .aborted, tenant: first.tenant)
+      // The first process stops here, its runner held at chunk 5. A second one starts on the same data.
+      let second = try EngineHarness(directory: directory, settings: Self.settings())
+      let engine = Task { try await second.engine.run() }
+      let tally = try await Self.tally(aborted, harness: second) { harness in
+        Int(try harness.rows("SELECT count(*) FROM items")[0][0]) ?? -1
+      }
+      engine.cancel()
+      gated.fail(with: WarehouseBroken())
+      await first.engine.waitUntilIdle(jobID: job.id)
+      #expect(tally.job.state == .aborted)
+      #expect(tally.successful + tally.failed + tally.unprocessed == Self.records)
+      #expect(tally.tableRows == tally.successful)
+      #expect(tally.job.numberRecordsProcessed == Int64(tally.successful + tally.failed))
+      #expect(tally.job.numberRecordsFailed == Int64(tally.failed))
+      #expect(tally.job.numberChunks == 30)
+      #expect((4 ... 5).contains(tally.job.numberChunksCompleted))
+    }
+  }
+
   /// Runs a job to `ending`, then reads its three sets page by page and checks that each record
   /// number of the upload is in exactly one.
   static func run(
@@ -172,7 +206,16 @@ struct AccountingTests {
     }
     let terminal = try await harness.finished(job)
     #expect(terminal.state.isTerminal)
+    return try await Self.tally(terminal, harness: harness, tableRows: tableRows)
+  }
 
+  /// Reads the job's three sets page by page, checks that each record number of the upload is
+  /// in exactly one, and counts them.
+  static func tally(
+    _ terminal: Job,
+    harness: EngineHarness,
+    tableRows: (EngineHarness) throws -> Int
+  ) async throws -> Tally {
     var seen = [UInt8](repeating: 0, count: Self.records + 1)
     var tally = Tally(job: terminal)
     for set in [ResultSet.successful, .failed, .unprocessed] {
@@ -193,7 +236,7 @@ struct AccountingTests {
       }
     }
     #expect(seen.dropFirst().allSatisfy { $0 == 1 }, "a record is in no set, or in two")
-    tally.job = try await harness.service.job(id: job.id, tenant: harness.tenant)
+    tally.job = try await harness.service.job(id: terminal.id, tenant: harness.tenant)
     tally.tableRows = try tableRows(harness)
     return tally
   }
