@@ -169,8 +169,9 @@ struct JobRunner: Sendable {
   private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws {
     let milliseconds = elapsed.inMilliseconds
     try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
-      // Another runner (after a restart) or the lifetime limit may have finished the job.
-      guard stored.state == .inProgress || stored.state == .aborted else { return }
+      // Another runner (after a restart) may have completed the job. One the lifetime limit
+      // failed still takes the counters its records were settled with.
+      guard stored.state != .jobComplete else { return }
       stored.numberRecordsProcessed = outcome.progress.processed
       stored.numberRecordsFailed = outcome.progress.failed
       stored.numberRecordsTotal = outcome.progress.total
