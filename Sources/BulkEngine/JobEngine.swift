@@ -20,6 +20,7 @@ package final class JobEngine: JobProcessor {
   ///   - stagingDirectory / resultsDirectory: where uploads and results live.
   ///   - decodeRow: decodes one serialised record-batch row (the transport's encoding).
   ///   - tenant: the tenant of an id, for its warehouse schema.
+  ///   - resultWriteCheck: runs before each result file is written (tests fail some).
   package init(
     catalog: any JobCatalog,
     warehouse: any Warehouse,
@@ -30,13 +31,14 @@ package final class JobEngine: JobProcessor {
     settings: EngineSettings,
     logger: Logger,
     decodeRow: @escaping @Sendable (Data) throws -> [FieldValue],
-    tenant: @escaping @Sendable (String) -> Tenant
+    tenant: @escaping @Sendable (String) -> Tenant,
+    resultWriteCheck: ResultWriteCheck = .none
   ) throws {
     self.context = EngineContext(
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
-      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger),
+      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger, writeCheck: resultWriteCheck),
       scheduler: ChunkScheduler(workers: settings.workers),
       events: events,
       limits: limits,
@@ -59,8 +61,8 @@ package final class JobEngine: JobProcessor {
     )
   }
 
-  /// Resumes unfinished jobs, then enforces the lifetime limits every `reapInterval` until
-  /// cancelled.
+  /// Resumes unfinished jobs, and settles aborted ones whose runner stopped before it had; then
+  /// enforces the lifetime limits every `reapInterval` until cancelled.
   ///
   /// Cancelled, it stops like `stopStartingChunks` and returns once the warehouse calls under
   /// way have finished (a chunk commits whole or not at all), or at the drain deadline (10 s
@@ -68,7 +70,11 @@ package final class JobEngine: JobProcessor {
   /// failed nor given results for chunks that never ran, and the next start resumes them.
   package func run() async throws {
     let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
-    for job in unfinished {
+    // A job aborted while its runner was settling it (or before one started) is settled now.
+    let unsettled = try await self.context.catalog.jobs(states: [.aborted], createdBefore: nil).filter {
+      $0.operation != .query && !self.context.results.isSettled(jobID: $0.id)
+    }
+    for job in unfinished + unsettled {
       self.context.logger.info("resuming job", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       self.launch(job)
     }
@@ -100,9 +106,15 @@ package final class JobEngine: JobProcessor {
     self.launch(job)
   }
 
+  /// Stops the job's runner from starting chunks; a job aborted before its runner started gets
+  /// one, which lists every record of its upload as unprocessed.
   package func abort(_ job: Job) async {
     let entry = self.running.withLock { $0[job.id] }
-    entry?.signal.abort()
+    guard let entry else {
+      if job.operation != .query { self.launch(job) }
+      return
+    }
+    entry.signal.abort()
   }
 
   package func remove(_ job: Job) async throws {
@@ -111,12 +123,25 @@ package final class JobEngine: JobProcessor {
   }
 
   package func results(
-    of job: Job,
+    of given: Job,
     set: ResultSet,
     locator: String,
     maxRecords: Int64,
     emit: @Sendable (ResultPiece) async throws -> Void
   ) async throws -> String {
+    // An aborted job is terminal before its runner has settled its records: its results are
+    // served once they are all in place, with the chunk count they were settled with. One whose
+    // runner stopped before it had (the process ended) is settled first.
+    if given.state == .aborted && given.operation != .query && !self.context.results.isSettled(jobID: given.id) {
+      self.launch(given)
+    }
+    let job: Job
+    if self.running.withLock({ $0[given.id] != nil }) {
+      await self.waitUntilIdle(jobID: given.id)
+      job = try await self.context.catalog.job(id: given.id, tenantID: given.tenantID) ?? given
+    } else {
+      job = given
+    }
     let columns = self.context.results.columns(jobID: job.id)
     let read = { (emit: @Sendable (ResultPiece) async throws -> Void) async throws -> String in
       try await self.context.results.read(

@@ -5,7 +5,9 @@ internal import Synchronization
 
 /// Runs one closed job to a terminal state: plans its columns against the table, cuts its upload
 /// into chunks, has the scheduler apply each chunk that the ledger does not have yet, writes each
-/// chunk's results, and keeps the job's counters current.
+/// chunk's results, and keeps the job's counters current. Then, in every ending, it settles the
+/// job (`JobSettlement`): each record of the upload lands in exactly one result set, as the
+/// warehouse's ledger decides, and the final counters are counted from the ledger.
 ///
 /// Running again after a crash is safe: committed chunks are taken from the ledger, never
 /// applied twice, and the counters are recomputed from the ledger.
@@ -22,8 +24,13 @@ struct JobRunner: Sendable {
     logger[metadataKey: "tenant_id"] = "\(self.tenant.id)"
     do {
       let job = try await self.start()
+      if job.state == .aborted {
+        // Aborted before it started: nothing is applied, and its records are unprocessed.
+        self.cancellation.abort()
+      }
       let outcome = job.operation == .query ? await self.export(job) : await self.process(job, logger: logger)
       try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
+      try self.context.results.markSettled(jobID: job.id)
       logger.info(
         "job finished",
         metadata: [
@@ -65,6 +72,8 @@ struct JobRunner: Sendable {
     let tracker = ProgressTracker()
     let failure = FirstFailure()
 
+    var plan: JobPlan?
+    var parser: ChunkParser?
     let reader = UploadReader(
       job: job,
       folder: self.context.staging.folder(of: job.id),
@@ -82,11 +91,11 @@ struct JobRunner: Sendable {
       let committed = try await self.context.retryingWarehouse("ledger", jobID: job.id) {
         try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
       }
-      var plan: JobPlan?
-      var parser: ChunkParser?
       try await withThrowingTaskGroup(of: Void.self) { group in
         var inFlight = 0
         try await reader.forEachChunk { columns, chunk in
+          // A stopped job starts no more chunks: settling accounts for the rest of the upload.
+          guard !self.cancellation.isAborted && failure.value == nil else { return }
           if parser == nil {
             let next = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
             parser = next
@@ -129,49 +138,18 @@ struct JobRunner: Sendable {
     } catch {
       failure.record(error)
     }
-    outcome.progress = await tracker.progress
+    // Whatever stopped the run, every chunk of the upload gets results that agree with the
+    // warehouse's ledger, and the totals are counted from them.
+    let settled = await JobSettlement(context: self.context, job: job, tenant: self.tenant)
+      .settle(reader: reader, parser: parser, plan: plan)
+    if let problem = settled.failure {
+      failure.record(problem)
+      logger.error("a job's results could not be settled", metadata: ["error": "\(problem.message)"])
+    }
+    outcome.progress = settled.progress
+    outcome.chunks = settled.chunks
     outcome.failure = failure.value
-    if outcome.failure != nil || self.cancellation.isAborted {
-      // Chunks that never ran, including those after a failure, are unprocessed.
-      do {
-        try await self.writeUnprocessed(job, reader: reader, tracker: tracker, chunks: &outcome.chunks)
-        outcome.progress = await tracker.progress
-      } catch {
-        logger.error("unprocessed results could not be written", metadata: ["error": "\(error)"])
-      }
-    }
     return outcome
-  }
-
-  /// Writes the records of every chunk without results as unprocessed.
-  private func writeUnprocessed(
-    _ job: Job,
-    reader: UploadReader,
-    tracker: ProgressTracker,
-    chunks: inout Int
-  ) async throws {
-    var parser: ChunkParser?
-    try await reader.forEachChunk { columns, chunk in
-      chunks = max(chunks, chunk.index + 1)
-      guard !self.context.results.hasChunk(jobID: job.id, chunk: chunk.index) else { return }
-      let current = try parser ?? ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
-      if parser == nil {
-        parser = current
-        try self.context.results.writeColumns(current.columns, of: job, admission: .floorOnly)
-      }
-      let records = current.parse(chunk)
-      try await ResultWriter(
-        job: job,
-        columns: current.columns,
-        results: self.context.results,
-        source: chunk.payload.text
-      )
-      .write(chunk: chunk.index, unprocessed: records)
-      await tracker.add(
-        ChunkCounts(processed: 0, failed: 0, total: Int64(records.count), completed: false),
-        chunk: chunk.index
-      )
-    }
   }
 
   /// Stores the running totals.
@@ -191,8 +169,9 @@ struct JobRunner: Sendable {
   private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws {
     let milliseconds = elapsed.inMilliseconds
     try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
-      // Another runner (after a restart) or the lifetime limit may have finished the job.
-      guard stored.state == .inProgress || stored.state == .aborted else { return }
+      // Another runner (after a restart) may have completed the job. One the lifetime limit
+      // failed still takes the counters its records were settled with.
+      guard stored.state != .jobComplete else { return }
       stored.numberRecordsProcessed = outcome.progress.processed
       stored.numberRecordsFailed = outcome.progress.failed
       stored.numberRecordsTotal = outcome.progress.total

@@ -37,10 +37,19 @@ struct ResultStore: Sendable {
   /// Makes new job folders and result files durable.
   private let directorySync: DirectorySync
 
-  init(directory: String, ledger: StorageLedger, directorySync: DirectorySync = .fsync) throws {
+  /// Runs before each chunk's file is written; what it throws fails the write.
+  private let writeCheck: ResultWriteCheck
+
+  init(
+    directory: String,
+    ledger: StorageLedger,
+    directorySync: DirectorySync = .fsync,
+    writeCheck: ResultWriteCheck = .none
+  ) throws {
     self.root = URL(fileURLWithPath: directory, isDirectory: true)
     self.ledger = ledger
     self.directorySync = directorySync
+    self.writeCheck = writeCheck
     try directorySync.createFolder(self.root)
     self.writers = (0 ..< 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
       DispatchQueue(label: "spectra.bulk.results.\($0)")
@@ -74,9 +83,37 @@ struct ResultStore: Sendable {
     return (try? JSONDecoder().decode([String].self, from: data)) ?? []
   }
 
+  /// Records that the job's runner settled it: every record of its upload has its result set,
+  /// and its counters are final.
+  func markSettled(jobID: String) throws {
+    let folder = self.folder(of: jobID)
+    try self.directorySync.createFolder(folder)
+    try Self.writeWhole(Data(), to: folder.appendingPathComponent("settled"))
+    try self.directorySync(folder)
+  }
+
+  /// Whether the job's runner settled it (`markSettled`).
+  func isSettled(jobID: String) -> Bool {
+    FileManager.default.fileExists(atPath: self.folder(of: jobID).appendingPathComponent("settled").path)
+  }
+
   /// Whether the chunk's results are complete on disk.
   func hasChunk(jobID: String, chunk: Int) -> Bool {
     FileManager.default.fileExists(atPath: self.file(jobID: jobID, chunk: chunk).path)
+  }
+
+  /// How many records each set holds in the chunk's file; `nil` when the chunk has no file (or
+  /// one that cannot be read).
+  func recordCounts(jobID: String, chunk: Int) -> [ResultSet: Int]? {
+    guard let handle = try? FileHandle(forReadingFrom: self.file(jobID: jobID, chunk: chunk)) else { return nil }
+    defer { try? handle.close() }
+    guard let header = try? handle.read(upToCount: Self.headerSize) else { return nil }
+    var counts: [ResultSet: Int] = [:]
+    for set in ResultSet.allCases {
+      guard let section = try? Self.section(of: set, in: header, chunk: chunk, headerOnly: true) else { return nil }
+      counts[set] = section.count
+    }
+    return counts
   }
 
   /// Writes one chunk's result sets in one file; a set left out has no records in the chunk.
@@ -139,6 +176,7 @@ struct ResultStore: Sendable {
     chunk: Int,
     admission: StorageUsage.Admission
   ) throws {
+    try self.writeCheck.body(job.id, chunk)
     let folder = self.folder(of: job.id)
     try self.directorySync.createFolder(folder)
     let url = self.file(jobID: job.id, chunk: chunk)
@@ -311,6 +349,20 @@ struct ResultStore: Sendable {
       throw SpoolFileError(operation: "rename", path: url.path, errno: errno)
     }
   }
+}
+
+/// Decides, before a chunk's result file is written, whether the write fails: tests make one fail
+/// as a full disk would. The server writes every file.
+package struct ResultWriteCheck: Sendable {
+  let body: @Sendable (_ jobID: String, _ chunk: Int) throws -> Void
+
+  /// Checks each write with `body`, which throws to fail it.
+  package init(_ body: @escaping @Sendable (_ jobID: String, _ chunk: Int) throws -> Void) {
+    self.body = body
+  }
+
+  /// Every write goes ahead.
+  package static let none = ResultWriteCheck { _, _ in }
 }
 
 /// Records encoded for a result file, and where each starts.

@@ -20,6 +20,7 @@ struct EngineHarness {
   ///   - base: the warehouse jobs load into; the embedded SQLite one when `nil`.
   ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
   ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
+  ///   - resultWriteCheck: runs before each result file is written, to fail some.
   init(
     directory: String,
     settings: EngineSettings,
@@ -27,7 +28,8 @@ struct EngineHarness {
     tenant: Tenant = Tenant(id: "acme"),
     base: (any Warehouse)? = nil,
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
-    freeBytes: (@Sendable () throws -> Int64)? = nil
+    freeBytes: (@Sendable () throws -> Int64)? = nil,
+    resultWriteCheck: ResultWriteCheck = .none
   ) throws {
     self.directory = directory
     self.tenant = tenant
@@ -54,7 +56,8 @@ struct EngineHarness {
         String(decoding: data, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
           .map { $0.isEmpty ? FieldValue.null : .text(String($0)) }
       },
-      tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) }
+      tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) },
+      resultWriteCheck: resultWriteCheck
     )
     self.service = JobService(
       catalog: self.catalog,
@@ -91,8 +94,8 @@ struct EngineHarness {
     return rows
   }
 
-  /// Creates a job, uploads `payloads` in one stream, and closes it.
-  func submit(_ spec: JobSpec, _ payloads: [UploadPayload]) async throws -> Job {
+  /// Creates a job, uploads `payloads` in one stream, and closes it (unless `close` is false).
+  func submit(_ spec: JobSpec, _ payloads: [UploadPayload], close: Bool = true) async throws -> Job {
     let job = try await self.service.createJob(spec, requestID: "", tenant: self.tenant)
     var offset: Int64 = 0
     var pieces: [UploadPiece] = []
@@ -107,6 +110,7 @@ struct EngineHarness {
     if !pieces.isEmpty {
       _ = try await self.service.upload(tenant: self.tenant, pieces: stream)
     }
+    guard close else { return try await self.service.job(id: job.id, tenant: self.tenant) }
     return try await self.service.updateState(id: job.id, to: .uploadComplete, tenant: self.tenant)
   }
 

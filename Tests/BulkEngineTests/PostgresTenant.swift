@@ -38,7 +38,8 @@ struct PostgresTenant {
     directory: String,
     settings: EngineSettings,
     limits: Limits = Limits(),
-    warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil
+    warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
+    resultWriteCheck: ResultWriteCheck = .none
   ) throws -> EngineHarness {
     try EngineHarness(
       directory: directory,
@@ -46,7 +47,8 @@ struct PostgresTenant {
       limits: limits,
       tenant: self.tenant,
       base: self.warehouse,
-      warehouse: wrapping
+      warehouse: wrapping,
+      resultWriteCheck: resultWriteCheck
     )
   }
 }
