@@ -91,13 +91,15 @@ struct ServerBudgetTests {
           )
         )
       }
-      // Both workers hold a chunk at the gate; every job then waits for a slot of the budget.
+      // Both workers hold a chunk at the gate, and every job waits for a slot of the budget but
+      // at most one: a job that took three slots in a row has cut all its chunks (none finishes
+      // at the closed gate, so no other job can have).
       var arrivals = gated.arrived.makeAsyncIterator()
       _ = await arrivals.next()
       _ = await arrivals.next()
       while true {
         let budget = await harness.engine.budget()
-        if budget.waiting == jobs && budget.parsed >= settings.effectiveChunkBudget { break }
+        if budget.waiting >= jobs - 1 && budget.parsed >= settings.effectiveChunkBudget { break }
         await Task.yield()
       }
       #expect(await harness.engine.budget().parsed == settings.effectiveChunkBudget)
