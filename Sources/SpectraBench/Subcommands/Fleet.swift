@@ -52,8 +52,8 @@ struct Fleet: AsyncParsableCommand {
 
     func row(_ name: String, baseline: Double) -> String {
       String(
-        format: "%-36@ %7.1f s (%5.1f s processing)  %9.0f records/s  %5.2fx the baseline's time  peak RSS %d MiB",
-        name as NSString,
+        format: "%@ %7.1f s (%5.1f s processing)  %9.0f records/s  %5.2fx the baseline's time  peak RSS %d MiB",
+        name.padding(toLength: 36, withPad: " ", startingAt: 0) as NSString,
         self.seconds,
         self.processingSeconds,
         Double(self.records) / self.seconds,
