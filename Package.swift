@@ -301,6 +301,7 @@ let targets: [Target] = [
       "BulkFormats",
       "BulkCore",
       "BulkPostgres",
+      "BulkSQLite",
       "BulkProto",
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),

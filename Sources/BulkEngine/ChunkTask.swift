@@ -2,7 +2,7 @@ internal import BulkCore
 internal import Foundation
 
 /// One chunk of a job: parse, check values, apply through the scheduler (unless the ledger has
-/// it), write its results, and count.
+/// it), write its results, and count. Its runner holds a slot of the scheduler's budget for it.
 struct ChunkTask: Sendable {
   let context: EngineContext
   let job: Job
@@ -18,6 +18,9 @@ struct ChunkTask: Sendable {
   func run() async throws -> ChunkCounts {
     let started = ContinuousClock.now
     let records = self.parser.parse(self.chunk)
+    let gauge = self.context.scheduler.parsed
+    gauge.enter()
+    defer { gauge.leave() }
     let writer = ResultWriter(
       job: self.job,
       columns: self.parser.columns,

@@ -2,6 +2,14 @@
 package struct EngineSettings: Hashable, Sendable {
   /// Chunks applied at once, across all jobs.
   package var workers: Int
+  /// Chunks read, parsed and coerced at once across all jobs, however many run (the server's
+  /// memory budget for records waiting for the warehouse); `2 × workers` when `nil`.
+  package var chunkBudget: Int?
+  /// Query jobs run at once across all tenants, apart from the workers; `max(2, workers)` when
+  /// `nil`.
+  package var maxQueries: Int?
+  /// Query jobs of one tenant run at once.
+  package var maxTenantQueries: Int = 2
   /// Records per chunk.
   package var chunkRecords: Int = 10_000
   /// Bytes per chunk, at most (a longer record is a chunk of its own).
@@ -21,6 +29,12 @@ package struct EngineSettings: Hashable, Sendable {
   package var queryTimeout: Duration = .seconds(3600)
   /// How long after `queryTimeout` the engine cancels a statement that the warehouse did not end.
   package var queryDeadlineGrace: Duration = .seconds(5)
+
+  /// The chunk budget in effect.
+  package var effectiveChunkBudget: Int { self.chunkBudget ?? 2 * self.workers }
+
+  /// The global query limit in effect.
+  package var effectiveMaxQueries: Int { self.maxQueries ?? max(2, self.workers) }
 
   package init(workers: Int) {
     self.workers = max(1, workers)

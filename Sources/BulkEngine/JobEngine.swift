@@ -39,7 +39,12 @@ package final class JobEngine: JobProcessor {
       warehouse: warehouse,
       staging: staging,
       results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger, writeCheck: resultWriteCheck),
-      scheduler: ChunkScheduler(workers: settings.workers),
+      scheduler: ChunkScheduler(
+        workers: settings.workers,
+        budget: settings.effectiveChunkBudget,
+        queries: settings.effectiveMaxQueries,
+        tenantQueries: settings.maxTenantQueries
+      ),
       events: events,
       limits: limits,
       settings: settings,
@@ -193,6 +198,18 @@ package final class JobEngine: JobProcessor {
       index += length
     }
     return rows
+  }
+
+  /// The server-wide budget now, for tests: parsed chunks alive, the most alive at once since
+  /// the start, and jobs waiting for a slot.
+  package func budget() async -> (parsed: Int, mostParsed: Int, waiting: Int) {
+    let parsed = self.context.scheduler.parsed.counts
+    return (parsed.now, parsed.most, await self.context.scheduler.waitingForBudget)
+  }
+
+  /// Query jobs running and waiting for their turn, for tests.
+  package func queries() async -> (running: Int, waiting: Int) {
+    await self.context.scheduler.queryCounts
   }
 
   /// Waits until the job's runner has finished (for tests and shutdown).

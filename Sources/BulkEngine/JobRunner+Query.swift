@@ -2,8 +2,9 @@ internal import BulkCore
 internal import Foundation
 
 extension JobRunner {
-  /// Runs a query job: its statement on the warehouse, its rows into the `query` result set as
-  /// they are read, `number_records_processed` kept current as chunks are written.
+  /// Runs a query job, in its turn under the scheduler's query limits: its statement on the
+  /// warehouse, its rows into the `query` result set as they are read, `number_records_processed`
+  /// kept current as chunks are written.
   ///
   /// A run after a restart starts over: the statement only reads, so running it again is safe,
   /// and what an earlier run wrote is removed first.
@@ -26,10 +27,6 @@ extension JobRunner {
       }
     }
     let cancellation = self.cancellation.query
-    let deadline = Task {
-      try await Task.sleep(for: settings.queryTimeout + settings.queryDeadlineGrace)
-      cancellation.cancel(.deadline)
-    }
     let request = QueryRequest(
       jobID: job.id,
       sql: job.query,
@@ -38,22 +35,34 @@ extension JobRunner {
       cancellation: cancellation
     )
     do {
-      let table = try await self.context.retryingWarehouse("describe", jobID: job.id) {
-        try await self.context.warehouse.describe(table: job.object, tenant: self.tenant)
+      // Query jobs take turns under their own limits, apart from the chunk workers.
+      try await self.context.scheduler.runQuery(tenant: self.tenant.id) {
+        // Aborted while it waited for its turn: nothing to run.
+        guard !self.cancellation.isAborted else {
+          collector.abandon()
+          return
+        }
+        let deadline = Task {
+          try await Task.sleep(for: settings.queryTimeout + settings.queryDeadlineGrace)
+          cancellation.cancel(.deadline)
+        }
+        defer { deadline.cancel() }
+        let table = try await self.context.retryingWarehouse("describe", jobID: job.id) {
+          try await self.context.warehouse.describe(table: job.object, tenant: self.tenant)
+        }
+        guard table != nil else { throw JobFailure("table \(job.object) does not exist") }
+        _ = try await self.context.retryingWarehouse("query", jobID: job.id) {
+          try collector.reset()
+          return try await self.context.warehouse.export(request, tenant: self.tenant, into: collector)
+        }
+        _ = try collector.finish()
       }
-      guard table != nil else { throw JobFailure("table \(job.object) does not exist") }
-      _ = try await self.context.retryingWarehouse("query", jobID: job.id) {
-        try collector.reset()
-        return try await self.context.warehouse.export(request, tenant: self.tenant, into: collector)
-      }
-      _ = try collector.finish()
     } catch {
       collector.abandon()
       if !self.cancellation.isAborted {
         outcome.failure = JobFailure(Self.describe(error))
       }
     }
-    deadline.cancel()
     continuation.finish()
     await reporter.value
     let totals = collector.totals

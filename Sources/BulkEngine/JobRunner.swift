@@ -4,10 +4,11 @@ internal import Logging
 internal import Synchronization
 
 /// Runs one closed job to a terminal state: plans its columns against the table, cuts its upload
-/// into chunks, has the scheduler apply each chunk that the ledger does not have yet, writes each
-/// chunk's results, and keeps the job's counters current. Then, in every ending, it settles the
-/// job (`JobSettlement`): each record of the upload lands in exactly one result set, as the
-/// warehouse's ledger decides, and the final counters are counted from the ledger.
+/// into chunks as the scheduler's server-wide budget admits them, has the scheduler apply each
+/// chunk that the ledger does not have yet, writes each chunk's results, and keeps the job's
+/// counters current. Then, in every ending, it settles the job (`JobSettlement`): each record of
+/// the upload lands in exactly one result set, as the warehouse's ledger decides, and the final
+/// counters are counted from the ledger.
 ///
 /// Running again after a crash is safe: committed chunks are taken from the ledger, never
 /// applied twice, and the counters are recomputed from the ledger.
@@ -91,27 +92,32 @@ struct JobRunner: Sendable {
       let committed = try await self.context.retryingWarehouse("ledger", jobID: job.id) {
         try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
       }
+      let chunks = reader.chunks()
+      let scheduler = self.context.scheduler
+      let tenantID = self.tenant.id
       try await withThrowingTaskGroup(of: Void.self) { group in
-        var inFlight = 0
-        try await reader.forEachChunk { columns, chunk in
-          // A stopped job starts no more chunks: settling accounts for the rest of the upload.
-          guard !self.cancellation.isAborted && failure.value == nil else { return }
-          if parser == nil {
-            let next = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
-            parser = next
-            let created = try JobPlan(job: job, table: table, columns: next.columns)
-            plan = created
-            try self.context.results.writeColumns(next.columns, of: job)
+        // A chunk is cut only with a slot of the server-wide budget; the slot is given back once
+        // its results are written. A job waiting for a slot holds only its place in the upload.
+        while true {
+          await scheduler.admit(tenant: tenantID)
+          let next: (UploadReader.Columns, UploadChunk)?
+          do {
+            next = self.cancellation.isAborted || failure.value != nil ? nil : try chunks.next()
+            if let (columns, chunk) = next, parser == nil {
+              let created = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
+              parser = created
+              plan = try JobPlan(job: job, table: table, columns: created.columns)
+              try self.context.results.writeColumns(created.columns, of: job)
+            }
+          } catch {
+            await scheduler.release(tenant: tenantID)
+            throw error
           }
-          guard let plan, let parser else { return }
+          guard let (_, chunk) = next, let plan, let parser else {
+            await scheduler.release(tenant: tenantID)
+            break
+          }
           outcome.chunks = chunk.index + 1
-          // Twice the workers: the next chunks are read, parsed and checked while the warehouse
-          // applies the current ones (the scheduler still bounds what reaches the warehouse).
-          if inFlight >= 2 * self.context.settings.workers {
-            try await group.next()
-            inFlight -= 1
-          }
-          inFlight += 1
           let cancellation = self.cancellation
           let work = ChunkTask(
             context: self.context,
@@ -124,9 +130,17 @@ struct JobRunner: Sendable {
             shouldStop: { cancellation.isAborted || failure.value != nil }
           )
           group.addTask {
+            let counts: ChunkCounts?
             do {
-              let counts = try await work.run()
-              await tracker.add(counts, chunk: chunk.index)
+              counts = try await work.run()
+            } catch {
+              failure.record(error)
+              counts = nil
+            }
+            await scheduler.release(tenant: tenantID)
+            guard let counts else { return }
+            await tracker.add(counts, chunk: chunk.index)
+            do {
               try await self.report(await tracker.progress)
             } catch {
               failure.record(error)

@@ -1,4 +1,5 @@
 internal import BulkCore
+internal import DequeModule
 internal import BulkFormats
 internal import Foundation
 internal import NIOCore
@@ -28,105 +29,171 @@ struct UploadReader {
   /// - Throws: `JobFailure` when the upload cannot be read to its end (a truncated gzip, an
   ///   unclosed quote), or what `body` throws.
   func forEachChunk(_ body: (Columns, UploadChunk) async throws -> Void) async throws {
+    let chunks = self.chunks()
+    while let (columns, chunk) = try chunks.next() {
+      try await body(columns, chunk)
+    }
+  }
+
+  /// The upload's chunks in order, each cut when it is asked for: between two calls the reader
+  /// holds only its place in the upload and what it read past the last chunk (less than one
+  /// piece of `pieceBytes`), never chunks read ahead.
+  func chunks() -> any UploadChunks {
     switch self.job.contentType {
     case .recordBatch:
-      try await self.forEachTypedChunk(body)
+      TypedChunks(reader: self)
     case .csv, .json:
-      try await self.forEachTextChunk(body)
+      TextChunks(reader: self)
     }
   }
 
-  private func forEachTextChunk(_ body: (Columns, UploadChunk) async throws -> Void) async throws {
-    let delimiter = self.job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")
-    var splitter = RecordSplitter(
-      format: self.job.contentType,
-      delimiter: delimiter,
-      maxRecords: self.chunkRecords,
-      maxBytes: self.chunkBytes
+  /// Bytes read from the spool at a time.
+  static let pieceBytes = 64 << 10
+}
+
+/// A job's chunks, cut one at a time from its upload.
+protocol UploadChunks: AnyObject {
+  /// The next chunk and the upload's columns (known from the first chunk on), or `nil` after the
+  /// last.
+  ///
+  /// - Throws: `JobFailure` when the upload cannot be read to its end (a truncated gzip, an
+  ///   unclosed quote).
+  func next() throws -> (UploadReader.Columns, UploadChunk)?
+}
+
+/// CSV or JSON chunks: inflated when gzipped, cut at record boundaries without parsing fields.
+private final class TextChunks: UploadChunks {
+  private let reader: UploadReader
+  private var splitter: RecordSplitter
+  private var inflater: GzipInflater?
+  private var file: SpoolFile?
+  private var pending: Deque<RecordChunk> = []
+  private var position: Int64 = 0
+  private var started = false
+  private var finished = false
+
+  init(reader: UploadReader) {
+    self.reader = reader
+    self.splitter = RecordSplitter(
+      format: reader.job.contentType,
+      delimiter: reader.job.columnDelimiter.asciiValue ?? UInt8(ascii: ","),
+      maxRecords: reader.chunkRecords,
+      maxBytes: reader.chunkBytes
     )
-    let inflater =
-      self.job.compression == .gzip
-      ? try GzipInflater(
-        limits: InflateLimits(maxInflatedBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio)
+  }
+
+  func next() throws -> (UploadReader.Columns, UploadChunk)? {
+    while self.pending.isEmpty && !self.finished {
+      try self.readPiece()
+    }
+    guard let chunk = self.pending.popFirst() else { return nil }
+    let columns: UploadReader.Columns =
+      self.reader.job.contentType == .csv ? .csv(header: self.splitter.header ?? ByteBuffer()) : .json
+    return (
+      columns,
+      UploadChunk(
+        index: chunk.index,
+        firstRecord: chunk.firstRecord,
+        payload: .text(chunk.bytes, records: chunk.recordCount, offset: chunk.offset)
       )
-      : nil
-    let path = self.folder.appendingPathComponent("upload").path
-    // Nothing uploaded: a job without records.
-    guard FileManager.default.fileExists(atPath: path) else { return }
-    let file = try SpoolFile(path: path)
-    var pending: [RecordChunk] = []
-    var position: Int64 = 0
-    var finished = false
-    while !finished {
-      do {
-        if position < file.size {
-          let piece = try file.readPiece(at: position, maxLength: 1 << 20)
-          position += Int64(piece.readableBytes)
-          if let inflater {
-            try inflater.inflate(piece) { inflated in
-              try splitter.feed(inflated) { pending.append($0) }
-            }
-          } else {
-            try splitter.feed(piece) { pending.append($0) }
-          }
-        } else {
-          try inflater?.finish()
-          try splitter.finish { pending.append($0) }
-          finished = true
-        }
-      } catch let error as FormatError {
-        throw JobFailure("the upload cannot be read: \(error.message)")
+    )
+  }
+
+  /// Opens the upload on the first call, then reads one piece into the splitter.
+  private func readPiece() throws {
+    if !self.started {
+      self.started = true
+      let path = self.reader.folder.appendingPathComponent("upload").path
+      // Nothing uploaded: a job without records.
+      guard FileManager.default.fileExists(atPath: path) else {
+        self.finished = true
+        return
       }
-      for chunk in pending {
-        let columns: Columns = self.job.contentType == .csv ? .csv(header: splitter.header ?? ByteBuffer()) : .json
-        try await body(
-          columns,
-          UploadChunk(
-            index: chunk.index,
-            firstRecord: chunk.firstRecord,
-            payload: .text(chunk.bytes, records: chunk.recordCount, offset: chunk.offset)
-          )
+      self.file = try SpoolFile(path: path)
+      if self.reader.job.compression == .gzip {
+        let limits = self.reader.limits
+        self.inflater = try GzipInflater(
+          limits: InflateLimits(maxInflatedBytes: limits.maxInflatedBytes, maxRatio: limits.maxInflateRatio)
         )
       }
-      pending.removeAll(keepingCapacity: true)
     }
+    guard let file = self.file else { return }
+    var cut: [RecordChunk] = []
+    do {
+      if self.position < file.size {
+        let piece = try file.readPiece(at: self.position, maxLength: UploadReader.pieceBytes)
+        self.position += Int64(piece.readableBytes)
+        if let inflater = self.inflater {
+          try inflater.inflate(piece) { inflated in
+            try self.splitter.feed(inflated) { cut.append($0) }
+          }
+        } else {
+          try self.splitter.feed(piece) { cut.append($0) }
+        }
+      } else {
+        try self.inflater?.finish()
+        try self.splitter.finish { cut.append($0) }
+        self.finished = true
+        self.file = nil
+        self.inflater = nil
+      }
+    } catch let error as FormatError {
+      throw JobFailure("the upload cannot be read: \(error.message)")
+    }
+    self.pending.append(contentsOf: cut)
+  }
+}
+
+/// Record-batch chunks: `chunkRecords` length-prefixed frames each.
+private final class TypedChunks: UploadChunks {
+  private let reader: UploadReader
+  private var columns: [String] = []
+  private var file: SpoolFile?
+  private var buffer = ByteBuffer()
+  private var position: Int64 = 0
+  private var index = 0
+  private var firstRecord: Int64 = 1
+  private var started = false
+
+  init(reader: UploadReader) {
+    self.reader = reader
   }
 
-  private func forEachTypedChunk(_ body: (Columns, UploadChunk) async throws -> Void) async throws {
-    let path = self.folder.appendingPathComponent("records").path
-    guard FileManager.default.fileExists(atPath: path) else { return }
-    let columns = try JSONDecoder().decode(
-      [String].self,
-      from: Data(contentsOf: self.folder.appendingPathComponent("columns.json"))
-    )
-    let file = try SpoolFile(path: path)
-    var buffer = ByteBuffer()
-    var position: Int64 = 0
-    var frames: [Data] = []
-    var index = 0
-    var firstRecord: Int64 = 1
-    while position < file.size || !frames.isEmpty {
-      if position < file.size {
-        var piece = try file.readPiece(at: position, maxLength: 1 << 20)
-        position += Int64(piece.readableBytes)
-        buffer.writeBuffer(&piece)
-      }
-      while let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self),
-        buffer.readableBytes >= 4 + Int(length)
-      {
-        buffer.moveReaderIndex(forwardBy: 4)
-        frames.append(Data(buffer.readBytes(length: Int(length)) ?? []))
-        if frames.count == self.chunkRecords { break }
-      }
-      buffer.discardReadBytes()
-      if frames.count == self.chunkRecords || position >= file.size {
-        guard !frames.isEmpty else { break }
-        try await body(.typed(columns), UploadChunk(index: index, firstRecord: firstRecord, payload: .frames(frames)))
-        index += 1
-        firstRecord += Int64(frames.count)
-        frames.removeAll(keepingCapacity: true)
-      }
+  func next() throws -> (UploadReader.Columns, UploadChunk)? {
+    if !self.started {
+      self.started = true
+      let path = self.reader.folder.appendingPathComponent("records").path
+      guard FileManager.default.fileExists(atPath: path) else { return nil }
+      self.columns = try JSONDecoder().decode(
+        [String].self,
+        from: Data(contentsOf: self.reader.folder.appendingPathComponent("columns.json"))
+      )
+      self.file = try SpoolFile(path: path)
     }
+    guard let file = self.file else { return nil }
+    var frames: [Data] = []
+    while true {
+      while frames.count < self.reader.chunkRecords,
+        let length = self.buffer.getInteger(at: self.buffer.readerIndex, endianness: .little, as: UInt32.self),
+        self.buffer.readableBytes >= 4 + Int(length)
+      {
+        self.buffer.moveReaderIndex(forwardBy: 4)
+        frames.append(Data(self.buffer.readBytes(length: Int(length)) ?? []))
+      }
+      self.buffer.discardReadBytes()
+      if frames.count == self.reader.chunkRecords || self.position >= file.size { break }
+      var piece = try file.readPiece(at: self.position, maxLength: UploadReader.pieceBytes)
+      self.position += Int64(piece.readableBytes)
+      self.buffer.writeBuffer(&piece)
+    }
+    guard !frames.isEmpty else {
+      self.file = nil
+      return nil
+    }
+    let chunk = UploadChunk(index: self.index, firstRecord: self.firstRecord, payload: .frames(frames))
+    self.index += 1
+    self.firstRecord += Int64(frames.count)
+    return (.typed(self.columns), chunk)
   }
 }
 

@@ -123,6 +123,21 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Chunk workers shared by all jobs; defaults to the number of cores. [env: SPECTRA_WORKERS]")
   var workers: Int?
 
+  @Option(
+    help:
+      "Chunks read, parsed and checked at once across all jobs (the memory budget for records waiting for the warehouse); defaults to twice the workers. [env: SPECTRA_CHUNK_BUDGET]"
+  )
+  var chunkBudget: Int?
+
+  @Option(
+    help:
+      "Query jobs run at once across all tenants, apart from the chunk workers; defaults to the workers, at least 2. [env: SPECTRA_MAX_QUERIES]"
+  )
+  var maxQueries: Int?
+
+  @Option(help: "Query jobs of one tenant run at once. [env: SPECTRA_MAX_TENANT_QUERIES]")
+  var maxTenantQueries: Int = Self.environment["SPECTRA_MAX_TENANT_QUERIES"].flatMap { Int($0) } ?? 2
+
   @Option(help: "Records per chunk.")
   var chunkRecords: Int = Self.environment["SPECTRA_CHUNK_RECORDS"].flatMap { Int($0) } ?? 10_000
 
@@ -170,6 +185,13 @@ struct Serve: AsyncParsableCommand {
     if let workers = self.workers ?? Self.environment["SPECTRA_WORKERS"].flatMap({ Int($0) }), workers < 1 {
       throw ValidationError("--workers must be at least 1")
     }
+    if let budget = self.chunkBudget ?? Self.environment["SPECTRA_CHUNK_BUDGET"].flatMap({ Int($0) }), budget < 1 {
+      throw ValidationError("--chunk-budget must be at least 1")
+    }
+    if let queries = self.maxQueries ?? Self.environment["SPECTRA_MAX_QUERIES"].flatMap({ Int($0) }), queries < 1 {
+      throw ValidationError("--max-queries must be at least 1")
+    }
+    guard self.maxTenantQueries > 0 else { throw ValidationError("--max-tenant-queries must be at least 1") }
     guard self.chunkRecords > 0 else { throw ValidationError("--chunk-records must be positive") }
     guard self.queryTimeout > 0 else { throw ValidationError("--query-timeout must be positive") }
     guard self.shutdownGrace >= 1 else { throw ValidationError("--shutdown-grace must be at least 1 second") }
@@ -224,6 +246,10 @@ struct Serve: AsyncParsableCommand {
     if let workers = self.workers ?? Self.environment["SPECTRA_WORKERS"].flatMap({ Int($0) }) {
       configuration.engine.workers = workers
     }
+    configuration.engine.chunkBudget =
+      self.chunkBudget ?? Self.environment["SPECTRA_CHUNK_BUDGET"].flatMap { Int($0) }
+    configuration.engine.maxQueries = self.maxQueries ?? Self.environment["SPECTRA_MAX_QUERIES"].flatMap { Int($0) }
+    configuration.engine.maxTenantQueries = self.maxTenantQueries
     configuration.engine.chunkRecords = self.chunkRecords
     configuration.engine.queryTimeout = .milliseconds(Int64(self.queryTimeout * 1000))
     configuration.shutdownGrace = .milliseconds(Int64(self.shutdownGrace * 1000))
