@@ -105,9 +105,11 @@ struct JobRunner: Sendable {
             next = self.cancellation.isAborted || failure.value != nil ? nil : try chunks.next()
             if let (columns, chunk) = next, parser == nil {
               let created = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
-              parser = created
               plan = try JobPlan(job: job, table: table, columns: created.columns)
               try self.context.results.writeColumns(created.columns, of: job)
+              // Only a parser whose columns are written goes to the settlement, which writes
+              // them itself otherwise.
+              parser = created
             }
           } catch {
             await scheduler.release(tenant: tenantID)
