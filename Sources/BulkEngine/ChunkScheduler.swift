@@ -82,11 +82,13 @@ actor ChunkScheduler {
 /// One kind of turn: at most `limit` held at once, at most `perTenant` by one tenant; waiters
 /// queue per tenant and tenants are served round robin.
 private struct Turns {
+  typealias Waiter = CheckedContinuation<Void, Never>
+
   let limit: Int
   let perTenant: Int
   private(set) var running = 0
   private var runningByTenant: [String: Int] = [:]
-  private var queues: [String: Deque<CheckedContinuation<Void, Never>>] = [:]
+  private var queues: [String: Deque<Waiter>] = [:]
   /// Tenants with waiters, in the order they are served next.
   private var rotation: Deque<String> = []
 
@@ -98,9 +100,7 @@ private struct Turns {
   var waiting: Int { self.queues.values.reduce(0) { $0 + $1.count } }
 
   /// Queues a waiter; returns the waiters whose turn it now is.
-  mutating func enqueue(tenant: String, _ continuation: CheckedContinuation<Void, Never>) -> [CheckedContinuation<
-    Void, Never
-  >] {
+  mutating func enqueue(tenant: String, _ continuation: Waiter) -> [Waiter] {
     if self.queues[tenant, default: []].isEmpty && !self.rotation.contains(tenant) {
       self.rotation.append(tenant)
     }
@@ -109,7 +109,7 @@ private struct Turns {
   }
 
   /// Ends a turn of `tenant`; returns the waiters whose turn it now is.
-  mutating func finished(tenant: String) -> [CheckedContinuation<Void, Never>] {
+  mutating func finished(tenant: String) -> [Waiter] {
     self.running -= 1
     self.runningByTenant[tenant, default: 1] -= 1
     if self.runningByTenant[tenant] == 0 {
@@ -118,8 +118,8 @@ private struct Turns {
     return self.dispatch()
   }
 
-  private mutating func dispatch() -> [CheckedContinuation<Void, Never>] {
-    var ready: [CheckedContinuation<Void, Never>] = []
+  private mutating func dispatch() -> [Waiter] {
+    var ready: [Waiter] = []
     // Tenants at their own limit keep their place and are passed over; `passed` stops the loop
     // once every tenant left has been passed over.
     var passed = 0

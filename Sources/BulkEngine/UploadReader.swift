@@ -1,6 +1,6 @@
 internal import BulkCore
-internal import DequeModule
 internal import BulkFormats
+internal import DequeModule
 internal import Foundation
 internal import NIOCore
 

@@ -133,7 +133,9 @@ struct ServerBudgetTests {
       let warehouse = try #require(held.withLock { $0 })
       let other = Tenant(id: "other")
       try harness.sql("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT)")
-      try SQLiteConnection(path: harness.warehouse.path(of: other)).execute("CREATE TABLE people (id INTEGER PRIMARY KEY)")
+      try SQLiteConnection(path: harness.warehouse.path(of: other)).execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY)"
+      )
       var queries: [(Job, Tenant)] = []
       for tenant in [harness.tenant, harness.tenant, harness.tenant, other] {
         let job = try await harness.service.createJob(

@@ -80,7 +80,14 @@ struct Load: AsyncParsableCommand {
       for tenant in quiet {
         for _ in 0 ..< self.clients {
           group.addTask {
-            await Self.quietClient(port: port, tenant: tenant, small: small, large: large, until: deadline, stats: stats)
+            await Self.quietClient(
+              port: port,
+              tenant: tenant,
+              small: small,
+              large: large,
+              until: deadline,
+              stats: stats
+            )
           }
         }
       }
@@ -159,7 +166,10 @@ struct Load: AsyncParsableCommand {
               throw ValidationError("job \(id) has \(records) successful records, not \(upload.rows)")
             }
             try await client.delete(id)
-            stats.quietJob(records: records, latency: upload.rows == small.rows ? (ContinuousClock.now - start).inSeconds : nil)
+            stats.quietJob(
+              records: records,
+              latency: upload.rows == small.rows ? (ContinuousClock.now - start).inSeconds : nil
+            )
           } catch {
             stats.error("\(tenant): \(error)")
           }
@@ -171,7 +181,12 @@ struct Load: AsyncParsableCommand {
   }
 
   /// Runs huge jobs one after another until `deadline`; the job still running then is aborted.
-  private static func noisyClient(port: Int, upload: Upload, until deadline: ContinuousClock.Instant, stats: LoadStats)
+  private static func noisyClient(
+    port: Int,
+    upload: Upload,
+    until deadline: ContinuousClock.Instant,
+    stats: LoadStats
+  )
     async
   {
     do {
