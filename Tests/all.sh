@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite: the Swift tests (unit, integration, end to end) and the polyglot check
-# (a Python client generated from Protos/ against the real server).
+# The whole test suite: the Swift tests (unit, integration, end to end), the polyglot check
+# (a Python client generated from Protos/ against the real server), the Python package's tests
+# (clients/python) and Schemathesis against the REST contract.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools pytest h2
-import grpc, grpc_tools, pytest, h2
+python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools pytest h2 pandas 'schemathesis>=4,<5'
+import grpc, grpc_tools, pytest, h2, pandas, schemathesis
 PY
+python3 -m pip install --quiet --disable-pip-version-check ./clients/python
 
 swift build
 swift test
 python3 -m pytest -q Tests/polyglot
+python3 -m pytest -q clients/python/tests
 bash Tests/curl/against-server.sh
+bash Tests/schemathesis/run.sh
