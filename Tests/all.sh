@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools pytest h2 pandas 'schemathesis>=4,<5'
-import grpc, grpc_tools, pytest, h2, pandas, schemathesis
+python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools pytest h2 pandas 'schemathesis>=4,<5' 'mypy>=1.10,<2'
+import grpc, grpc_tools, pytest, h2, pandas, schemathesis, mypy
 PY
 python3 -m pip install --quiet --disable-pip-version-check ./clients/python
+(cd clients/python && python3 -m mypy)
 
 swift build
 swift test

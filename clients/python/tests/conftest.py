@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -74,8 +74,9 @@ def client(server: str) -> Iterator[Client]:
 
 
 class CuttingProxy:
-    """Forwards TCP connections to `upstream`; `cut_after(n)` closes the connection, both ways,
-    once `n` bytes went from client to server, one time only. Later connections pass."""
+    """Forwards TCP connections to `upstream`; `cut_after(n, when)` closes the connection, both
+    ways, once `n` bytes went from client to server and `when()` holds, one time only. Later
+    connections pass."""
 
     def __init__(self, upstream: str):
         host, port = upstream.rsplit(":", 1)
@@ -85,13 +86,14 @@ class CuttingProxy:
         self.cuts = 0
         self.connections = 0
         self._cut_at: int | None = None
+        self._when: Callable[[], bool] = lambda: True
         self._sent = 0
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def cut_after(self, count: int) -> None:
+    def cut_after(self, count: int, when: Callable[[], bool] = lambda: True) -> None:
         with self._lock:
-            self._cut_at, self._sent = count, 0
+            self._cut_at, self._sent, self._when = count, 0, when
 
     def close(self) -> None:
         self.listener.close()
@@ -114,7 +116,7 @@ class CuttingProxy:
                 if counted:
                     with self._lock:
                         self._sent += len(data)
-                        cut = self._cut_at is not None and self._sent >= self._cut_at
+                        cut = self._cut_at is not None and self._sent >= self._cut_at and self._when()
                         if cut:
                             self._cut_at = None
                             self.cuts += 1

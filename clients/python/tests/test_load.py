@@ -60,28 +60,43 @@ def test_a_gzip_file_and_an_upsert_by_external_id(client: Client, tmp_path) -> N
     assert [(r["_record"], r["_created"]) for r in result.successful()] == [(1, False), (2, True)]
 
 
-def test_an_upload_cut_midway_resumes_from_bytes_uploaded(server: str, proxy: CuttingProxy, tmp_path) -> None:
+def test_an_upload_cut_midway_resumes_from_bytes_uploaded(
+    server: str, proxy: CuttingProxy, tmp_path, data_dir: str
+) -> None:
     path = tmp_path / "big.csv"
     with open(path, "w") as f:
         f.write("id,square\n")
-        for n in range(100_001, 400_001):
+        for n in range(100_001, 1_100_001):
             f.write(f"{n},{n * 7}\n")
     size = os.path.getsize(path)
-    proxy.cut_after(size // 2)
+    created = []
     resumed_from = []
+
+    def stored() -> bool:
+        # The cut comes once the server holds part of the upload, so the resume cannot start at 0.
+        upload = os.path.join(data_dir, "spectra", "staging", created[0], "upload") if created else ""
+        return bool(created) and os.path.exists(upload) and os.path.getsize(upload) > 0
+
+    proxy.cut_after(size // 4, when=stored)
     with Client(proxy.address, TOKEN, backoff=0.05) as client:
-        original = client.job
+        create, job = client.create_job, client.job
 
-        def spying(job_id: str):
-            job = original(job_id)
-            resumed_from.append(job.bytes_uploaded)
-            return job
+        def creating(request):
+            made = create(request)
+            created.append(made.job_id)
+            return made
 
-        client.job = spying  # type: ignore[method-assign]
+        def reading(job_id: str):
+            read = job(job_id)
+            resumed_from.append(read.bytes_uploaded)
+            return read
+
+        client.create_job = creating  # type: ignore[method-assign]
+        client.job = reading  # type: ignore[method-assign]
         result = client.load(path, object="numbers", progress=False)
     assert proxy.cuts == 1 and proxy.connections >= 2
     assert len(resumed_from) == 1 and 0 < resumed_from[0] < size, resumed_from
-    assert (result.state, result.records_processed, result.records_failed) == ("JobComplete", 300_000, 0)
+    assert (result.state, result.records_processed, result.records_failed) == ("JobComplete", 1_000_000, 0)
 
 
 def test_unary_calls_are_retried_while_the_server_is_unreachable(server: str, proxy: CuttingProxy) -> None:

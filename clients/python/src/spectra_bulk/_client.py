@@ -143,9 +143,9 @@ class Client:
             try:
                 return call()
             except grpc.RpcError as error:
-                code = error.code()  # type: ignore[attr-defined]
+                code = error.code()
                 if code not in _RETRIED or attempt == self.retries:
-                    raise BulkError(f"{what}: {code.name}: {error.details()}", code) from error  # type: ignore[attr-defined]
+                    raise BulkError(f"{what}: {code.name}: {error.details()}", code) from error
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")
@@ -159,31 +159,35 @@ class Client:
         """`CreateJob`; a `request_id` is added when missing so that retries are safe."""
         if not request.request_id:
             request.request_id = f"spectra-bulk-py-{uuid.uuid4()}"
-        return self._unary("creating the job", self._stub.CreateJob, request)
+        job: pb.Job = self._unary("creating the job", self._stub.CreateJob, request)
+        return job
 
     def job(self, job_id: str) -> pb.Job:
         """`GetJob`."""
-        return self._unary(f"reading job {job_id}", self._stub.GetJob, pb.GetJobRequest(job_id=job_id))
+        job: pb.Job = self._unary(f"reading job {job_id}", self._stub.GetJob, pb.GetJobRequest(job_id=job_id))
+        return job
 
     def close_job(self, job_id: str) -> pb.Job:
         """Closes the upload: the job moves to `UploadComplete` and processing starts."""
         request = pb.UpdateJobStateRequest(job_id=job_id, state=pb.JOB_STATE_UPLOAD_COMPLETE)
-        return self._unary(f"closing job {job_id}", self._stub.UpdateJobState, request)
+        job: pb.Job = self._unary(f"closing job {job_id}", self._stub.UpdateJobState, request)
+        return job
 
     def abort_job(self, job_id: str) -> pb.Job:
         """Aborts the job."""
         request = pb.UpdateJobStateRequest(job_id=job_id, state=pb.JOB_STATE_ABORTED)
-        return self._unary(f"aborting job {job_id}", self._stub.UpdateJobState, request)
+        job: pb.Job = self._unary(f"aborting job {job_id}", self._stub.UpdateJobState, request)
+        return job
 
     def delete_job(self, job_id: str) -> None:
         """Deletes a terminal job with its data and results."""
         self._unary(f"deleting job {job_id}", self._stub.DeleteJob, pb.DeleteJobRequest(job_id=job_id))
 
-    def jobs(self, state: Optional[int] = None, page_size: int = 100) -> Iterator[pb.Job]:
+    def jobs(self, state: Optional[pb.JobState] = None, page_size: int = 100) -> Iterator[pb.Job]:
         """The tenant's jobs, newest first, page after page."""
         token = ""
         while True:
-            request = pb.ListJobsRequest(state=state or 0, limit=page_size, page_token=token)
+            request = pb.ListJobsRequest(state=state or pb.JOB_STATE_UNSPECIFIED, limit=page_size, page_token=token)
             page = self._unary("listing jobs", self._stub.ListJobs, request)
             yield from page.jobs
             token = page.next_page_token
@@ -198,16 +202,17 @@ class Client:
         delay = self.backoff
         while True:
             try:
-                for job in self._stub.WatchJob(pb.WatchJobRequest(job_id=job_id), metadata=self._metadata):
+                updates: Iterator[pb.Job] = self._stub.WatchJob(pb.WatchJobRequest(job_id=job_id), metadata=self._metadata)
+                for job in updates:
                     report(job)
                     if job.state in _TERMINAL:
                         return job
                 # The stream ends after a terminal state; an early end is watched again.
             except grpc.RpcError as error:
-                if error.code() not in _RETRIED:  # type: ignore[attr-defined]
+                if error.code() not in _RETRIED:
                     raise BulkError(
-                        f"watching job {job_id}: {error.code().name}: {error.details()}",  # type: ignore[attr-defined]
-                        error.code(),  # type: ignore[attr-defined]
+                        f"watching job {job_id}: {error.code().name}: {error.details()}",
+                        error.code(),
                         job_id,
                     ) from error
                 time.sleep(delay)
@@ -272,9 +277,9 @@ class Client:
                 )
                 offset = response.bytes_uploaded
             except grpc.RpcError as error:
-                code = error.code()  # type: ignore[attr-defined]
+                code = error.code()
                 if code not in _RETRIED and code != grpc.StatusCode.DEADLINE_EXCEEDED:
-                    raise BulkError(f"uploading to job {job_id}: {code.name}: {error.details()}", code, job_id) from error  # type: ignore[attr-defined]
+                    raise BulkError(f"uploading to job {job_id}: {code.name}: {error.details()}", code, job_id) from error
                 failures += 1
                 if failures > self.retries:
                     raise BulkError(f"uploading to job {job_id}: {code.name} {failures} times", code, job_id) from error
@@ -417,9 +422,9 @@ class _Upload:
         _check_format(format)
         if produced is not None and format != produced:
             raise ValueError(f"records are sent as {produced}, not {format}")
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # type: ignore[assignment]
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=64 << 20)
         target: IO[bytes] = gzip_module.GzipFile(fileobj=spool, mode="wb", compresslevel=1) if gzip else spool  # type: ignore[assignment]
-        buffer = io.BufferedWriter(_Unclosing(target), buffer_size=MESSAGE_BYTES)  # type: ignore[arg-type]
+        buffer = io.BufferedWriter(_Unclosing(target), buffer_size=MESSAGE_BYTES)
         for piece in pieces:
             buffer.write(piece)
         buffer.flush()

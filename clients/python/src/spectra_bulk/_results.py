@@ -35,11 +35,8 @@ class LoadResult:
     @property
     def state(self) -> str:
         """`JobComplete`, `Failed` or `Aborted`."""
-        return {
-            pb.JOB_STATE_JOB_COMPLETE: "JobComplete",
-            pb.JOB_STATE_FAILED: "Failed",
-            pb.JOB_STATE_ABORTED: "Aborted",
-        }.get(self.job.state, pb.JobState.Name(self.job.state))
+        names = {pb.JOB_STATE_JOB_COMPLETE: "JobComplete", pb.JOB_STATE_FAILED: "Failed", pb.JOB_STATE_ABORTED: "Aborted"}
+        return names.get(self.job.state) or str(pb.JobState.Name(self.job.state))
 
     @property
     def ok(self) -> bool:
@@ -90,7 +87,7 @@ class LoadResult:
         )
 
 
-def pages(client: "Client", job: pb.Job, result_set: int, page_records: int) -> Iterator[list[pb.ResultChunk]]:
+def pages(client: "Client", job: pb.Job, result_set: pb.ResultSet, page_records: int) -> Iterator[list[pb.ResultChunk]]:
     """The chunks of each page of one result set, a page of `page_records` records at a time."""
     locator = ""
     while True:
@@ -107,7 +104,7 @@ def pages(client: "Client", job: pb.Job, result_set: int, page_records: int) -> 
             return
 
 
-def query_rows(client: "Client", job: pb.Job, result_set: int, page_records: int) -> Iterator[dict[str, Any]]:
+def query_rows(client: "Client", job: pb.Job, result_set: pb.ResultSet, page_records: int) -> Iterator[dict[str, Any]]:
     """The records of a CSV or JSON job's result set as dicts; `_record` becomes an int and
     `_created` a bool."""
     for chunks in pages(client, job, result_set, page_records):
@@ -129,7 +126,7 @@ def query_rows(client: "Client", job: pb.Job, result_set: int, page_records: int
 
 
 def typed_rows(
-    client: "Client", job: pb.Job, result_set: int, page_records: int, batches: bool = False
+    client: "Client", job: pb.Job, result_set: pb.ResultSet, page_records: int, batches: bool = False
 ) -> Iterator[Any]:
     """The records of a RECORD_BATCH job as dicts of typed values, or with `batches=True` as
     `(columns, rows)` pairs of value lists."""
@@ -155,8 +152,10 @@ def value_of(value: pb.Value) -> Union[None, str, int, float, bool, bytes, datet
     if kind is None or kind == "null_value":
         return None
     if kind == "timestamp_value":
-        return value.timestamp_value.ToDatetime(tzinfo=timezone.utc)
-    return getattr(value, kind)
+        moment: datetime = value.timestamp_value.ToDatetime(tzinfo=timezone.utc)
+        return moment
+    plain: Union[str, int, float, bool, bytes] = getattr(value, kind)
+    return plain
 
 
 def _marked(record: dict[str, Any]) -> dict[str, Any]:
