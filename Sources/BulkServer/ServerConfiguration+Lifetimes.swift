@@ -1,5 +1,5 @@
 package import BulkCore
-package import BulkEngine
+internal import BulkEngine
 
 extension ServerConfiguration {
   /// Sets how long a job may stay unfinished and how long a terminal job is kept, and enforces
