@@ -34,7 +34,7 @@ def test_typed_rows_from_record_batches(client: Client, loaded: None) -> None:
 
 
 def test_a_failed_query_raises_with_the_reason(client: Client) -> None:
-    with pytest.raises(BulkError, match="ended JOB_STATE_FAILED: "):
+    with pytest.raises(BulkError, match="ended Failed: "):
         list(client.query("SELECT missing_column FROM measures", object="measures"))
 
 

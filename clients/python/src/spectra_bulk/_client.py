@@ -19,7 +19,7 @@ import grpc
 from spectra.bulk.v1 import bulk_pb2 as pb
 from spectra.bulk.v1 import bulk_pb2_grpc as rpc
 
-from ._results import LoadResult, query_rows, typed_rows
+from ._results import LoadResult, query_rows, state_name, typed_rows
 
 #: What `load` takes: a file path, an iterable of records (mappings) or of bytes, or a DataFrame.
 Source = Union[str, "os.PathLike[str]", Iterable[Mapping[str, Any]], Iterable[bytes], Any]
@@ -318,7 +318,7 @@ class Client:
         done = self.watch(job.job_id, progress)
         if done.state != pb.JOB_STATE_JOB_COMPLETE:
             reason = f": {done.error_message}" if done.error_message else ""
-            raise BulkError(f"query job {done.job_id} ended {pb.JobState.Name(done.state)}{reason}", job_id=done.job_id)
+            raise BulkError(f"query job {done.job_id} ended {state_name(done.state)}{reason}", job_id=done.job_id)
         if dataframe:
             return _dataframe(self, done, page_records)
         if typed:
@@ -357,7 +357,7 @@ def _progress_function(progress: Union[bool, Callable[[pb.Job], None]]) -> Calla
 
     def report(job: pb.Job) -> None:
         sys.stderr.write(
-            f"job {job.job_id}: {pb.JobState.Name(job.state).removeprefix('JOB_STATE_')}, "
+            f"job {job.job_id}: {state_name(job.state)}, "
             f"{job.number_records_processed} records processed, {job.number_records_failed} failed, "
             f"{job.progress_percentage}%\n"
         )

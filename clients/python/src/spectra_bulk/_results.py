@@ -34,9 +34,8 @@ class LoadResult:
 
     @property
     def state(self) -> str:
-        """`JobComplete`, `Failed` or `Aborted`."""
-        names = {pb.JOB_STATE_JOB_COMPLETE: "JobComplete", pb.JOB_STATE_FAILED: "Failed", pb.JOB_STATE_ABORTED: "Aborted"}
-        return names.get(self.job.state) or str(pb.JobState.Name(self.job.state))
+        """`JobComplete`, `Failed` or `Aborted` (`state_name` of the job's state)."""
+        return state_name(self.job.state)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +84,21 @@ class LoadResult:
             f"LoadResult(job_id={self.job_id!r}, state={self.state!r}, processed={self.records_processed}, "
             f"failed={self.records_failed})"
         )
+
+
+_STATE_NAMES = {
+    pb.JOB_STATE_OPEN: "Open",
+    pb.JOB_STATE_UPLOAD_COMPLETE: "UploadComplete",
+    pb.JOB_STATE_IN_PROGRESS: "InProgress",
+    pb.JOB_STATE_JOB_COMPLETE: "JobComplete",
+    pb.JOB_STATE_FAILED: "Failed",
+    pb.JOB_STATE_ABORTED: "Aborted",
+}
+
+
+def state_name(state: pb.JobState) -> str:
+    """A job state as the REST API and the CLI spell it: `Open`, …, `JobComplete`."""
+    return _STATE_NAMES.get(state) or str(pb.JobState.Name(state))
 
 
 def pages(client: "Client", job: pb.Job, result_set: pb.ResultSet, page_records: int) -> Iterator[list[pb.ResultChunk]]:
