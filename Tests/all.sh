@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite: the Swift tests (unit, integration, end to end) and the polyglot check
-# (a Python client generated from Protos/ against the real server).
+# The whole test suite: the Swift tests (unit, integration, end to end), the polyglot check
+# (a Python client generated from Protos/ against the real server), the Python package's tests
+# (clients/python) and Schemathesis against the REST contract.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest h2
-import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2
+python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest h2 pandas 'schemathesis>=4,<5' 'mypy>=1.10,<2'
+import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, pandas, schemathesis, mypy
 PY
+python3 -m pip install --quiet --disable-pip-version-check ./clients/python
+(cd clients/python && python3 -m mypy)
 
 swift build
 swift test
 python3 -m pytest -q Tests/polyglot
+python3 -m pytest -q clients/python/tests
 bash Tests/curl/against-server.sh
+bash Tests/schemathesis/run.sh

@@ -236,6 +236,15 @@ package final class JobEngine: JobProcessor {
     }
   }
 
+  /// `seconds` as operators write it: `24h`, `7d`, `90s`.
+  private static func spelled(_ seconds: Double) -> String {
+    let whole = Int64(seconds.rounded())
+    for (unit, size) in [("d", Int64(86400)), ("h", 3600), ("m", 60)] where whole >= size && whole % size == 0 {
+      return "\(whole / size)\(unit)"
+    }
+    return "\(whole)s"
+  }
+
   /// Fails jobs past their lifetime and deletes terminal jobs past their retention.
   private func reap() async {
     let now = Date()
@@ -248,12 +257,12 @@ package final class JobEngine: JobProcessor {
       )
       for job in expired {
         self.running.withLock { $0[job.id]?.signal.abort() }
-        let hours = maxAge / 3600
         try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
           var machine = Job.StateMachine(state: stored.state)
           if case .transition(_, let next) = machine.fail() {
             stored.state = next
-            stored.errorMessage = "the job was not finished within \(hours.formatted()) hours of its creation"
+            stored.errorMessage =
+              "the job was not finished within its lifetime, \(Self.spelled(maxAge)) after its creation (--job-lifetime)"
             stored.updatedAt = Date()
           }
         }

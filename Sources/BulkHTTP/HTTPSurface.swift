@@ -150,6 +150,10 @@ package struct HTTPSurface: Service, CustomStringConvertible {
       state: self.state,
       metricsTokenDigest: self.metricsToken.map(OperationsController.digest)
     ).addRoutes(to: router)
+    // Last: a middleware added after every route wraps only the not-found responder.
+    router.add(
+      middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.method.rawValue, "\($0.path)") })
+    )
     return router
   }
 

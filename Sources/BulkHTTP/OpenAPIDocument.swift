@@ -10,7 +10,7 @@ enum OpenAPIDocument {
       "info": {
         "title": "Spectra Bulk REST API",
         "version": "1.0.0",
-        "description": "Bulk jobs in the Salesforce Bulk API 2.0 workflow: create a job, PUT its data to a signed upload URL, close it, poll it, download its results. Every /v1/bulk route is also served under /bulk. Errors are {\"error\":{\"code\":\"…\",\"message\":\"…\"}} with the code of the gRPC API."
+        "description": "Bulk jobs in the Salesforce Bulk API 2.0 workflow: create a job, PUT its data to a signed upload URL, close it, poll it, download its results. Every /v1/bulk route is also served under /bulk. Errors are {\"error\":{\"code\":\"…\",\"message\":\"…\"}} with the code of the gRPC API. A method a path does not take is 405 Method Not Allowed (code UNIMPLEMENTED) with an Allow header naming the methods it takes."
       },
       "security": [{"bearer": []}],
       "paths": {
@@ -27,7 +27,14 @@ enum OpenAPIDocument {
               "201": {
                 "description": "The job",
                 "headers": {"Location": {"schema": {"type": "string"}}},
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}},
+                "links": {
+                  "GetJob": {"operationId": "getJob", "parameters": {"id": "$response.body#/job_id"}, "description": "The job and its progress"},
+                  "UpdateJobState": {"operationId": "updateJobState", "parameters": {"id": "$response.body#/job_id"}, "description": "Close or abort the job"},
+                  "DeleteJob": {"operationId": "deleteJob", "parameters": {"id": "$response.body#/job_id"}, "description": "Delete the job once it is terminal"},
+                  "GetUploadURL": {"operationId": "getUploadURL", "parameters": {"id": "$response.body#/job_id"}, "description": "Where to PUT the job's data"},
+                  "GetJobResults": {"operationId": "getJobResults", "parameters": {"id": "$response.body#/job_id"}, "description": "The job's results once it is terminal"}
+                }
               },
               "400": {"$ref": "#/components/responses/InvalidArgument"},
               "401": {"$ref": "#/components/responses/Unauthenticated"},
@@ -42,9 +49,9 @@ enum OpenAPIDocument {
             "summary": "The caller's jobs, newest first, a page at a time.",
             "parameters": [
               {"$ref": "#/components/parameters/TenantID"},
-              {"name": "state", "in": "query", "schema": {"$ref": "#/components/schemas/JobState"}},
-              {"name": "limit", "in": "query", "description": "Jobs per page: 0 or absent means 25, at most 1000.", "schema": {"type": "integer", "minimum": 0}},
-              {"name": "offset", "in": "query", "description": "The next_offset of the previous page.", "schema": {"type": "string"}}
+              {"name": "state", "in": "query", "allowEmptyValue": true, "description": "Only jobs in this state; empty or absent means every state.", "schema": {"$ref": "#/components/schemas/JobState"}},
+              {"name": "limit", "in": "query", "allowEmptyValue": true, "description": "Jobs per page: 0, empty or absent means 25; a larger value than 1000 is served as 1000.", "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 9223372036854775807}},
+              {"name": "offset", "in": "query", "allowEmptyValue": true, "description": "The next_offset of the previous page: a sealed token that only this server issues, for this tenant. Any other value is refused with 400.", "schema": {"$ref": "#/components/schemas/PageToken"}}
             ],
             "responses": {
               "200": {
@@ -134,9 +141,9 @@ enum OpenAPIDocument {
             "summary": "One result set of a terminal job as one CSV (with its header line) or JSON document.",
             "description": "With max_records (at most 100000 are served, and a page stops near 8 MiB) the response is a page and Bulk-Locator names the next one. Without it the response is all the rest and Bulk-Locator is null; a response over 8 MiB streams and sends Bulk-Record-Count as an HTTP trailer. Accept-Encoding: gzip compresses the body.",
             "parameters": [
-              {"name": "result_set", "in": "query", "description": "Default: query for query jobs, successful for the others.", "schema": {"type": "string", "enum": ["successful", "failed", "unprocessed", "query"]}},
-              {"name": "locator", "in": "query", "description": "The Bulk-Locator of the previous page.", "schema": {"type": "string"}},
-              {"name": "max_records", "in": "query", "description": "Records in this page; 0 or absent means all the rest.", "schema": {"type": "integer", "minimum": 0}},
+              {"name": "result_set", "in": "query", "allowEmptyValue": true, "description": "Empty or absent means query for query jobs, successful for the others.", "schema": {"type": "string", "enum": ["successful", "failed", "unprocessed", "query"]}},
+              {"name": "locator", "in": "query", "allowEmptyValue": true, "description": "The Bulk-Locator of the previous page: a token that only this server issues, for this job. Any other value is refused with 400.", "schema": {"$ref": "#/components/schemas/PageToken"}},
+              {"name": "max_records", "in": "query", "allowEmptyValue": true, "description": "Records in this page; 0, empty or absent means all the rest.", "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 9223372036854775807}},
               {"name": "Accept-Encoding", "in": "header", "schema": {"type": "string"}}
             ],
             "responses": {
@@ -278,20 +285,107 @@ enum OpenAPIDocument {
             }
           },
           "CreateJobRequest": {
+            "description": "The job to create: what it takes depends on its operation. A column_delimiter other than a comma needs content_type CSV. An optional field that is null or empty is absent.",
+            "oneOf": [
+              {"$ref": "#/components/schemas/CreateQueryJobRequest"},
+              {"$ref": "#/components/schemas/CreateInsertJobRequest"},
+              {"$ref": "#/components/schemas/CreateKeyedJobRequest"},
+              {"$ref": "#/components/schemas/CreateUpsertJobRequest"}
+            ],
+            "discriminator": {
+              "propertyName": "operation",
+              "mapping": {
+                "query": "#/components/schemas/CreateQueryJobRequest",
+                "insert": "#/components/schemas/CreateInsertJobRequest",
+                "update": "#/components/schemas/CreateKeyedJobRequest",
+                "delete": "#/components/schemas/CreateKeyedJobRequest",
+                "upsert": "#/components/schemas/CreateUpsertJobRequest"
+              }
+            }
+          },
+          "CreateQueryJobRequest": {
             "type": "object",
+            "description": "A query job: its results are the statement's rows.",
             "additionalProperties": false,
             "properties": {
-              "operation": {"type": "string", "enum": ["query", "insert", "update", "upsert", "delete"]},
-              "object": {"type": "string"},
-              "content_type": {"type": "string", "enum": ["CSV", "JSON"], "default": "CSV"},
-              "compression": {"type": "string", "enum": ["NONE", "GZIP"], "default": "NONE"},
-              "query": {"type": "string", "description": "The statement of a query job; without one the job exports its whole object (SELECT * FROM \"<object>\"). Refused for the others."},
-              "external_id_field": {"type": "string"},
-              "column_delimiter": {"type": "string", "enum": ["COMMA", "TAB", "PIPE", "SEMICOLON", "CARET", "BACKQUOTE", ",", "\t", "|", ";", "^", "`"]},
-              "request_id": {"type": "string", "maxLength": 256}
+              "operation": {"type": "string", "enum": ["query"]},
+              "object": {"$ref": "#/components/schemas/TableName"},
+              "content_type": {"type": "string", "nullable": true, "enum": ["CSV", "JSON", "", null], "default": "CSV"},
+              "column_delimiter": {"type": "string", "nullable": true, "enum": ["COMMA", "TAB", "PIPE", "SEMICOLON", "CARET", "BACKQUOTE", ",", "\t", "|", ";", "^", "`", "", null]},
+              "request_id": {"type": "string", "nullable": true, "maxLength": 256, "description": "At most 256 bytes of UTF-8. A retried create with the same request_id returns the same job."},
+              "query": {"type": "string", "nullable": true, "description": "The statement; empty, null or absent exports the whole object (SELECT * FROM \"<object>\")."},
+              "compression": {"type": "string", "nullable": true, "enum": ["NONE", "", null], "description": "Query jobs take no upload."},
+              "external_id_field": {"type": "string", "nullable": true, "maxLength": 0, "description": "Not allowed for this operation (empty or null means absent)."}
             },
-            "required": ["operation", "object"]
+            "required": ["operation", "object"],
+            "anyOf": [
+              {"properties": {"content_type": {"enum": ["CSV", "", null]}}},
+              {"properties": {"column_delimiter": {"enum": ["COMMA", ",", "", null]}}}
+            ]
           },
+          "CreateInsertJobRequest": {
+            "type": "object",
+            "description": "An insert job.",
+            "additionalProperties": false,
+            "properties": {
+              "operation": {"type": "string", "enum": ["insert"]},
+              "object": {"$ref": "#/components/schemas/TableName"},
+              "content_type": {"type": "string", "nullable": true, "enum": ["CSV", "JSON", "", null], "default": "CSV"},
+              "column_delimiter": {"type": "string", "nullable": true, "enum": ["COMMA", "TAB", "PIPE", "SEMICOLON", "CARET", "BACKQUOTE", ",", "\t", "|", ";", "^", "`", "", null]},
+              "request_id": {"type": "string", "nullable": true, "maxLength": 256, "description": "At most 256 bytes of UTF-8. A retried create with the same request_id returns the same job."},
+              "compression": {"type": "string", "nullable": true, "enum": ["NONE", "GZIP", "", null], "default": "NONE"},
+              "query": {"type": "string", "nullable": true, "maxLength": 0, "description": "Not allowed for this operation (empty or null means absent)."},
+              "external_id_field": {"type": "string", "nullable": true, "maxLength": 0, "description": "Not allowed for this operation (empty or null means absent)."}
+            },
+            "required": ["operation", "object"],
+            "anyOf": [
+              {"properties": {"content_type": {"enum": ["CSV", "", null]}}},
+              {"properties": {"column_delimiter": {"enum": ["COMMA", ",", "", null]}}}
+            ]
+          },
+          "CreateKeyedJobRequest": {
+            "type": "object",
+            "description": "An update or delete job: rows are matched by external_id_field, by default the table's primary key.",
+            "additionalProperties": false,
+            "properties": {
+              "operation": {"type": "string", "enum": ["update", "delete"]},
+              "object": {"$ref": "#/components/schemas/TableName"},
+              "content_type": {"type": "string", "nullable": true, "enum": ["CSV", "JSON", "", null], "default": "CSV"},
+              "column_delimiter": {"type": "string", "nullable": true, "enum": ["COMMA", "TAB", "PIPE", "SEMICOLON", "CARET", "BACKQUOTE", ",", "\t", "|", ";", "^", "`", "", null]},
+              "request_id": {"type": "string", "nullable": true, "maxLength": 256, "description": "At most 256 bytes of UTF-8. A retried create with the same request_id returns the same job."},
+              "compression": {"type": "string", "nullable": true, "enum": ["NONE", "GZIP", "", null], "default": "NONE"},
+              "query": {"type": "string", "nullable": true, "maxLength": 0, "description": "Not allowed for this operation (empty or null means absent)."},
+              "external_id_field": {"type": "string", "nullable": true, "maxLength": 63, "pattern": "^([A-Za-z_][A-Za-z0-9_$]*)?$", "description": "The column rows are matched by; empty, null or absent means the primary key."}
+            },
+            "required": ["operation", "object"],
+            "anyOf": [
+              {"properties": {"content_type": {"enum": ["CSV", "", null]}}},
+              {"properties": {"column_delimiter": {"enum": ["COMMA", ",", "", null]}}}
+            ]
+          },
+          "CreateUpsertJobRequest": {
+            "type": "object",
+            "description": "An upsert job: rows are matched by external_id_field.",
+            "additionalProperties": false,
+            "properties": {
+              "operation": {"type": "string", "enum": ["upsert"]},
+              "object": {"$ref": "#/components/schemas/TableName"},
+              "content_type": {"type": "string", "nullable": true, "enum": ["CSV", "JSON", "", null], "default": "CSV"},
+              "column_delimiter": {"type": "string", "nullable": true, "enum": ["COMMA", "TAB", "PIPE", "SEMICOLON", "CARET", "BACKQUOTE", ",", "\t", "|", ";", "^", "`", "", null]},
+              "request_id": {"type": "string", "nullable": true, "maxLength": 256, "description": "At most 256 bytes of UTF-8. A retried create with the same request_id returns the same job."},
+              "compression": {"type": "string", "nullable": true, "enum": ["NONE", "GZIP", "", null], "default": "NONE"},
+              "query": {"type": "string", "nullable": true, "maxLength": 0, "description": "Not allowed for this operation (empty or null means absent)."},
+              "external_id_field": {"$ref": "#/components/schemas/ColumnName"}
+            },
+            "required": ["operation", "object", "external_id_field"],
+            "anyOf": [
+              {"properties": {"content_type": {"enum": ["CSV", "", null]}}},
+              {"properties": {"column_delimiter": {"enum": ["COMMA", ",", "", null]}}}
+            ]
+          },
+          "TableName": {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[A-Za-z_][A-Za-z0-9_$]*$", "description": "A table name: a letter or _, then letters, digits, _ or $."},
+          "ColumnName": {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[A-Za-z_][A-Za-z0-9_$]*$"},
+          "PageToken": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "description": "An opaque, unpadded base64url token."},
           "UpdateJobStateRequest": {
             "type": "object",
             "additionalProperties": false,

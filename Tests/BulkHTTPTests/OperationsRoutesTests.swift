@@ -84,15 +84,36 @@ struct OperationsRoutesTests {
     }
   }
 
-  @Test("an unknown route or method is 404 in the error format")
+  @Test("an unknown route is 404 in the error format")
   func unknownRoute() async throws {
     try await RESTHarness.run { _, client in
-      for (method, path) in [(HTTPRequest.Method.get, "/v2/bulk/jobs"), (.put, "/v1/bulk/jobs")] {
-        let response = try await client.call(method, path)
+      for path in ["/v2/bulk/jobs", "/v1/bulk/jobs/bulk-job-1/unknown", "/bulk"] {
+        let response = try await client.call(.get, path)
         #expect(response.status == .notFound)
         #expect(response.error.code == "NOT_FOUND")
-        #expect(response.error.message == "no route for \(method) \(path)")
+        #expect(response.error.message == "no route for GET \(path)")
       }
+    }
+  }
+
+  @Test(
+    "a method a routed path does not take is 405 with the path's methods in Allow",
+    arguments: [
+      (HTTPRequest.Method.put, "/v1/bulk/jobs", "GET, POST"),
+      (.post, "/bulk/jobs/bulk-job-1", "DELETE, GET, PATCH"),
+      (.delete, "/v1/bulk/jobs/bulk-job-1/results", "GET"),
+      (.get, "/v1/bulk/uploads/bulk-job-1", "PUT"),
+      (.trace, "/healthz", "GET"),
+      (.post, "/metrics", "GET"),
+    ]
+  )
+  func methodNotAllowed(method: HTTPRequest.Method, path: String, allow: String) async throws {
+    try await RESTHarness.run { _, client in
+      let response = try await client.call(method, path)
+      #expect(response.status == .methodNotAllowed)
+      #expect(response.headers[.allow] == allow)
+      #expect(response.error.code == "UNIMPLEMENTED")
+      #expect(response.error.message == "\(method) is not allowed on \(path); it takes \(allow)")
     }
   }
 

@@ -150,6 +150,18 @@ struct Serve: AsyncParsableCommand {
   )
   var shutdownGrace: Double = Self.environment["SPECTRA_SHUTDOWN_GRACE"].flatMap { Double($0) } ?? 25
 
+  @Option(
+    help:
+      "How long a job may stay unfinished before it fails: seconds, or a number with s, m, h or d (24h). [env: SPECTRA_JOB_LIFETIME]"
+  )
+  var jobLifetime: String = Self.environment["SPECTRA_JOB_LIFETIME"] ?? "24h"
+
+  @Option(
+    help:
+      "How long a finished job is kept, with its data and results, after its last change: seconds, or a number with s, m, h or d (7d). [env: SPECTRA_RETENTION]"
+  )
+  var retention: String = Self.environment["SPECTRA_RETENTION"] ?? "7d"
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
   var logLevel: String = Self.environment["SPECTRA_LOG_LEVEL"] ?? "info"
 
@@ -198,6 +210,13 @@ struct Serve: AsyncParsableCommand {
     guard self.maxActiveJobs > 0 else { throw ValidationError("--max-active-jobs must be positive") }
     if let token = self.metricsToken ?? Self.environment["SPECTRA_METRICS_TOKEN"], token.isEmpty {
       throw ValidationError("--metrics-token must not be empty")
+    }
+    for (setting, text) in [("--job-lifetime", self.jobLifetime), ("--retention", self.retention)] {
+      do {
+        _ = try ServerConfiguration.duration(text, setting: setting)
+      } catch {
+        throw ValidationError(error.message)
+      }
     }
     guard Logger.Level(rawValue: self.logLevel) != nil else {
       throw ValidationError("--log-level \(self.logLevel) is not a level")
@@ -260,6 +279,10 @@ struct Serve: AsyncParsableCommand {
     configuration.http.maxConnections = self.httpMaxConnections
     configuration.http.headerTimeout = .milliseconds(Int64(self.httpHeaderTimeout * 1000))
     configuration.http.idleTimeout = .milliseconds(Int64(self.httpIdleTimeout * 1000))
+    configuration.setLifetimes(
+      jobLifetime: try ServerConfiguration.duration(self.jobLifetime, setting: "--job-lifetime"),
+      retention: try ServerConfiguration.duration(self.retention, setting: "--retention")
+    )
 
     let server = try BulkServer(configuration: configuration, logger: logger, metrics: HTTPSurface.bootstrapMetrics()) {
       line in
