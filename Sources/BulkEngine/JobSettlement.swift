@@ -35,14 +35,6 @@ struct JobSettlement {
     var settled = Settled()
     var parser = parser
     var plan = plan
-    if let parser, self.context.results.columns(jobID: self.job.id).isEmpty {
-      // The run stopped between reading the columns and writing them (its plan was refused).
-      do {
-        try self.context.results.writeColumns(parser.columns, of: self.job, admission: .floorOnly)
-      } catch {
-        settled.failure = JobFailure("the result columns could not be written: \(JobRunner.describe(error))")
-      }
-    }
     do {
       try await reader.forEachChunk { columns, chunk in
         settled.chunks = chunk.index + 1
