@@ -12,7 +12,10 @@ python3 -m pip install --quiet --disable-pip-version-check ./clients/python
 (cd clients/python && python3 -m mypy)
 
 swift build
-swift test
+# The suites that drive the server binary (kills, shutdowns, deadlines) run apart from the
+# in-process ones, whose 300,000-record endings would otherwise starve them of both cores.
+swift test --skip BulkServerTests
+swift test --skip-build --filter BulkServerTests
 python3 -m pytest -q Tests/polyglot
 python3 -m pytest -q clients/python/tests
 bash Tests/curl/against-server.sh

@@ -93,7 +93,7 @@ struct LifetimeServerTests {
     try await ServerEndToEndTests.withDataDirectory { directory in
       let server = try ServerProcess(
         arguments: ["--grpc-port", "0", "--http-port", "0", "--data-dir", directory, "--demo"],
-        environment: ["SPECTRA_DEV_TOKEN": ServerEndToEndTests.token, "SPECTRA_RETENTION": "2"]
+        environment: ["SPECTRA_DEV_TOKEN": ServerEndToEndTests.token, "SPECTRA_RETENTION": "6"]
       )
       let ledgerRows: @Sendable (String) throws -> Int64 = { jobID in
         let statement = try SQLiteConnection(path: "\(directory)/warehouse/tenant-123.sqlite")
@@ -116,7 +116,7 @@ struct LifetimeServerTests {
         #expect(FileManager.default.fileExists(atPath: "\(directory)/results/\(job.jobID)"))
 
         // Nothing announces the purge: ask until the job is gone, within a bound.
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(60)
         var gone = false
         while !gone && ContinuousClock.now < deadline {
           do {
