@@ -26,3 +26,9 @@ def test_the_quickstart_example(server: str, tmp_path) -> None:
     assert lines[0].split()[1:] == ["JobComplete", "2", "1"]
     assert lines[1].startswith("2 DUPLICATE_KEY: ")
     assert ": JobComplete, 2 records processed, 1 failed, 100%" in run.stderr, "progress goes to standard error"
+
+
+def test_the_readme_shows_the_example() -> None:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(EXAMPLE))))
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as readme, open(EXAMPLE, encoding="utf-8") as example:
+        assert "```python\n" + example.read() + "```\n" in readme.read()
