@@ -199,11 +199,14 @@ struct Load: AsyncParsableCommand {
       ) { client in
         while ContinuousClock.now < deadline {
           let id = try await Self.load(client, upload)
+          // Closed before the aborter starts, so that an abort at the deadline never meets a job
+          // that is still Open (a close after it would be refused).
+          _ = try await client.update(id, to: .uploadComplete)
           let aborter = Task {
             try await Task.sleep(until: deadline)
             _ = try? await client.update(id, to: .aborted)
           }
-          let job = try await client.closeAndFollow(id, retry: RetryPolicy(), progress: RetryNotes())
+          let job = try await client.follow(id, retry: RetryPolicy(), progress: RetryNotes())
           aborter.cancel()
           if job.state == .aborted {
             stats.noisyAborted()
