@@ -29,7 +29,12 @@ final class QueryRolePasswords: Sendable {
     var generator = SystemRandomNumberGenerator()
     let password = Hex.string((0 ..< 32).map { _ in UInt8.random(in: 0 ... 255, using: &generator) })
     if let url = self.file(of: role) {
-      try Self.writeSecret(Data(password.utf8), to: url)
+      try FileManager.default.createDirectory(
+        at: url.deletingLastPathComponent(),
+        withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700]
+      )
+      try PrivateFile.write(Array(password.utf8), to: url.path)
     }
     self.known.withLock { $0[role] = password }
     return password
@@ -46,33 +51,5 @@ final class QueryRolePasswords: Sendable {
 
   private func file(of role: String) -> URL? {
     self.directory?.appendingPathComponent("\(role).password")
-  }
-
-  /// Writes `data` to a new temporary file created 0600, fsyncs it, renames it over `url` and
-  /// fsyncs the folder.
-  private static func writeSecret(_ data: Data, to url: URL) throws {
-    let folder = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
-    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else { throw Self.failure("create", temporary) }
-    do {
-      defer { close(descriptor) }
-      let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-      guard written == data.count else { throw Self.failure("write", temporary) }
-      guard fsync(descriptor) == 0 else { throw Self.failure("fsync", temporary) }
-    } catch {
-      unlink(temporary.path)
-      throw error
-    }
-    guard rename(temporary.path, url.path) == 0 else { throw Self.failure("rename", url) }
-    let folderDescriptor = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard folderDescriptor >= 0 else { throw Self.failure("open", folder) }
-    defer { close(folderDescriptor) }
-    guard fsync(folderDescriptor) == 0 else { throw Self.failure("fsync", folder) }
-  }
-
-  private static func failure(_ operation: String, _ url: URL) -> PostgresError {
-    PostgresError(message: "cannot \(operation) \(url.path) for a query role's password: \(String(cString: strerror(errno)))")
   }
 }
