@@ -154,7 +154,13 @@ struct JobRunner: Sendable {
     } catch {
       failure.record(error)
     }
-    // Whatever stopped the run, every chunk of the upload gets results that agree with the
+    // A run that cut, applied and wrote every chunk has settled as it went: its totals are its
+    // chunks' own, taken from the warehouse, and reading the upload again would only cost.
+    if failure.value == nil && !self.cancellation.isAborted {
+      outcome.progress = await tracker.progress
+      return outcome
+    }
+    // Whatever else stopped the run, every chunk of the upload gets results that agree with the
     // warehouse's ledger, and the totals are counted from them.
     let settled = await JobSettlement(context: self.context, job: job, tenant: self.tenant)
       .settle(reader: reader, parser: parser, plan: plan)
