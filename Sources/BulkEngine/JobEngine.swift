@@ -278,9 +278,12 @@ package final class JobEngine: JobProcessor {
         createdBefore: now.addingTimeInterval(-retention)
       )
       for job in old where job.updatedAt < now.addingTimeInterval(-retention) {
-        try await self.context.catalog.delete(id: job.id, tenantID: job.tenantID) { (_: Job) throws(BulkError) in }
+        // Data first, then the row: a job that clients no longer see has no data left, and a
+        // crash in between leaves a row that the next pass deletes again, never data that no
+        // row points to.
         try await self.context.staging.remove(jobID: job.id)
         try await self.remove(job)
+        try await self.context.catalog.delete(id: job.id, tenantID: job.tenantID) { (_: Job) throws(BulkError) in }
         self.context.logger.notice("job past retention deleted", metadata: ["job_id": "\(job.id)"])
       }
     } catch {
