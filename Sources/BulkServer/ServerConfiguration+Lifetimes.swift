@@ -36,4 +36,16 @@ extension ServerConfiguration {
     }
     return .seconds(seconds)
   }
+
+  /// A whole number of seconds as `duration(_:setting:)` reads it, in its largest whole unit
+  /// (`7d`, `90m`, `45s`), except that one day is `24h`, as operators write it.
+  package static func durationText(_ duration: Duration) -> String {
+    let seconds = duration.components.seconds
+    guard seconds != 86400 else { return "24h" }
+    let units: [(String, Int64)] = [("d", 86400), ("h", 3600), ("m", 60)]
+    for (unit, length) in units where seconds > 0 && seconds % length == 0 {
+      return "\(seconds / length)\(unit)"
+    }
+    return "\(seconds)s"
+  }
 }

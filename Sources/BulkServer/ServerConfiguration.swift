@@ -2,8 +2,13 @@ package import BulkCore
 package import BulkEngine
 package import BulkHTTP
 internal import Foundation
+package import Logging
 
 /// Everything `spectra-bulk serve` can be told, with the defaults of API.md §4.
+///
+/// The defaults are here and in the settings it is built from (`Limits`, `EngineSettings`,
+/// `GRPCTransportSettings`, `HTTPConnectionSettings`); each setting's flag and environment
+/// variable are in `ServerSetting+Serve.swift`, read by `ServerConfigurationResolver`.
 package struct ServerConfiguration: Sendable {
   /// Catalog, staging and results; created if missing.
   package var dataDirectory: String = "./.spectra"
@@ -46,6 +51,10 @@ package struct ServerConfiguration: Sendable {
   /// How long SIGTERM or SIGINT may take before the process exits: the surfaces drain and
   /// running chunks finish within it (API.md §4, `--shutdown-grace`).
   package var shutdownGrace: Duration = .seconds(25)
+  /// The least level logged.
+  package var logLevel: Logger.Level = .info
+  /// How log lines are written; `nil` picks by standard error (`LogFormat.standardErrorDefault`).
+  package var logFormat: LogFormat?
 
   package init() {}
 }
