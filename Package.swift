@@ -45,7 +45,7 @@ let targets: [Target] = [
   ),
   .testTarget(
     name: "BulkCoreTests",
-    dependencies: ["BulkCore"],
+    dependencies: ["BulkCore", .product(name: "Logging", package: "swift-log")],
     swiftSettings: swiftSettings
   ),
 

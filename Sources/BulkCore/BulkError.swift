@@ -1,9 +1,18 @@
+package import Logging
+
 /// An error the server reports to a client.
 ///
 /// `BulkError` is the one error type of the domain. The transports convert it at their edges:
 /// to `RPCError` for gRPC and to an HTTP status for REST, each by one function. Its `message` is
 /// written for the client: it names the field, record or byte offset and the reason, and never
 /// carries a token or a payload.
+///
+/// Like grpc-swift's `RPCError`, it keeps the error underneath as `cause` (a catalog's SQLite
+/// error, a failed system call) for the server's log: the edge that answers the call logs it once
+/// (`logCause(to:call:)`); a client never sees it. The other error types of the server
+/// (`PostgresError`, `SQLiteError`, `FormatError`, `PrivateFileError`, the engine's `JobFailure`,
+/// `SpoolFileError` and `RecordFailure`) are internal: each becomes a `BulkError`, a job's
+/// `error_message` or a record's outcome before it reaches a client.
 package struct BulkError: Error, Hashable, Sendable, CustomStringConvertible {
   /// What kind of failure this is; it decides the status code at the edges.
   package var code: Code
@@ -12,14 +21,41 @@ package struct BulkError: Error, Hashable, Sendable, CustomStringConvertible {
   /// For `RESOURCE_EXHAUSTED`: the request itself is over a size limit, rather than arriving when
   /// a count or a budget is used up; REST answers it 413 on every route.
   package var isRequestTooLarge = false
+  /// The error that caused this one, for the server's log only. It is not part of equality, and
+  /// neither `message` nor `description` includes it: its text may name a path or a statement.
+  package var cause: (any Error)?
 
-  package init(code: Code, message: String) {
+  package init(code: Code, message: String, cause: (any Error)? = nil) {
     self.code = code
     self.message = message
+    self.cause = cause
   }
 
+  /// The code and the message, as a client may see them; never the cause.
   package var description: String {
     "\(self.code): \(self.message)"
+  }
+
+  package static func == (lhs: BulkError, rhs: BulkError) -> Bool {
+    lhs.code == rhs.code && lhs.message == rhs.message && lhs.isRequestTooLarge == rhs.isRequestTooLarge
+  }
+
+  package func hash(into hasher: inout Hasher) {
+    hasher.combine(self.code)
+    hasher.combine(self.message)
+    hasher.combine(self.isRequestTooLarge)
+  }
+
+  /// Logs the cause, when there is one, where the error is answered; an error without a cause is
+  /// the client's and is not logged. The transports call this once per failed call.
+  ///
+  /// - Parameter call: what failed, e.g. the RPC or the route.
+  package func logCause(to logger: Logger, call: String) {
+    guard let cause = self.cause else { return }
+    logger.error(
+      "call failed",
+      metadata: ["call": "\(call)", "code": "\(self.code)", "error": "\(self.message)", "cause": "\(cause)"]
+    )
   }
 
   /// The kind of a `BulkError`. A struct over a private enum so that codes can be added.

@@ -354,28 +354,30 @@ package struct JobService: Sendable {
   }
 
   /// Runs a staging call, passing `BulkError`s through and turning anything else (a full disk, an
-  /// I/O error) into `UNAVAILABLE`, logged with its cause.
+  /// I/O error) into `UNAVAILABLE` with it as the cause, which the edge logs.
   private func stagingCall<T>(_ body: () async throws -> T) async throws(BulkError) -> T {
     do {
       return try await body()
     } catch let error as BulkError {
       throw error
     } catch {
-      self.logger.error("staging store call failed", metadata: ["error": "\(error)"])
-      throw BulkError(code: .unavailable, message: "the upload could not be stored; retry from bytes_uploaded")
+      throw BulkError(
+        code: .unavailable,
+        message: "the upload could not be stored; retry from bytes_uploaded",
+        cause: error
+      )
     }
   }
 
   /// Runs a catalog call, passing `BulkError`s through and turning anything else into
-  /// `UNAVAILABLE` (logged with its cause, which the client does not see).
+  /// `UNAVAILABLE` with it as the cause, which the edge logs and the client does not see.
   private func catalogCall<T>(_ body: () async throws -> T) async throws(BulkError) -> T {
     do {
       return try await body()
     } catch let error as BulkError {
       throw error
     } catch {
-      self.logger.error("job catalog call failed", metadata: ["error": "\(error)"])
-      throw BulkError(code: .unavailable, message: "the job catalog is unavailable; retry later")
+      throw BulkError(code: .unavailable, message: "the job catalog is unavailable; retry later", cause: error)
     }
   }
 }

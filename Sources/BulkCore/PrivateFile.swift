@@ -5,6 +5,9 @@ internal import Glibc
 #endif
 
 /// A failed system call on a file of the data directory.
+///
+/// Internal: it stops the server at start, or becomes the cause of an `UNAVAILABLE` `BulkError`;
+/// a client never sees it.
 package struct PrivateFileError: Error, CustomStringConvertible {
   package var operation: String
   package var path: String

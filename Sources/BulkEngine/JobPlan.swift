@@ -101,8 +101,13 @@ struct JobPlan: Sendable {
 }
 
 /// A problem that fails the whole job, with the message for `error_message`.
-struct JobFailure: Error, Hashable {
+///
+/// Internal to the engine: it never reaches a transport; the runner stores its message as the
+/// job's `error_message`, which is also its description.
+struct JobFailure: Error, Hashable, CustomStringConvertible {
   var message: String
+
+  var description: String { self.message }
 
   init(_ message: String) {
     self.message = message

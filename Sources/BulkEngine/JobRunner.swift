@@ -213,10 +213,11 @@ struct JobRunner: Sendable {
     }
   }
 
+  /// The job's `error_message` for what a run failed with: a `BulkError`'s message, written for
+  /// the client; any other error is internal and describes itself (a `JobFailure` by its
+  /// message, a warehouse's error by its code and message).
   static func describe(_ error: any Error) -> String {
-    if let failure = error as? JobFailure { return failure.message }
-    if let error = error as? BulkError { return error.message }
-    return "\(error)"
+    (error as? BulkError)?.message ?? "\(error)"
   }
 }
 

@@ -6,6 +6,8 @@ internal import Glibc
 #endif
 
 /// A failed system call on a staging file.
+///
+/// Internal: `JobService` turns it into an `UNAVAILABLE` `BulkError` whose cause it is.
 struct SpoolFileError: Error, CustomStringConvertible {
   var operation: String
   var path: String

@@ -218,6 +218,8 @@ enum ValueCoercion {
 }
 
 /// Why one record failed: a stable code and a readable reason.
+///
+/// Internal to the engine: it becomes the record's failed outcome, never a call's error.
 struct RecordFailure: Error, Hashable, Sendable {
   var code: String
   var message: String

@@ -5,6 +5,8 @@ package import BulkCore
 /// The message is written for the client. It names the byte offset, the record when it is known,
 /// and the reason; it quotes at most a few dozen bytes of the input around the fault and never the
 /// whole payload.
+///
+/// Internal: the engine turns it into a `BulkError` or a job's `error_message` with its message.
 package struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
   /// The kind of fault.
   package enum Kind: Hashable, Sendable {

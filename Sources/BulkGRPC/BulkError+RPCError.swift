@@ -3,7 +3,8 @@ package import GRPCCore
 
 extension RPCError {
   /// The gRPC status for a `BulkError`, per the status table of API.md. The only place the
-  /// mapping is written for gRPC.
+  /// mapping is written for gRPC. The `BulkError`'s cause becomes this error's cause, which stays
+  /// in the server: only the code and the message go on the wire.
   package init(_ error: BulkError) {
     let code: RPCError.Code
     switch error.code {
@@ -19,6 +20,6 @@ extension RPCError {
     case .unimplemented: code = .unimplemented
     default: code = .internalError
     }
-    self.init(code: code, message: error.message)
+    self.init(code: code, message: error.message, cause: error.cause)
   }
 }

@@ -1,6 +1,7 @@
 package import BulkCore
 package import BulkProto
 package import GRPCCore
+package import Logging
 internal import Synchronization
 
 /// The gRPC `spectra.bulk.v1.BulkService`: maps messages to `JobService` calls and `BulkError`s
@@ -8,12 +9,16 @@ internal import Synchronization
 package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
   private let jobs: JobService
   private let serving: ServingState
+  private let logger: Logger
 
-  /// - Parameter serving: when it stops, uploads in flight end with `UNAVAILABLE` after keeping
-  ///   what they stored.
-  package init(jobs: JobService, serving: ServingState = ServingState()) {
+  /// - Parameters:
+  ///   - serving: when it stops, uploads in flight end with `UNAVAILABLE` after keeping what they
+  ///     stored.
+  ///   - logger: where the cause of a failed call is logged, once.
+  package init(jobs: JobService, serving: ServingState = ServingState(), logger: Logger) {
     self.jobs = jobs
     self.serving = serving
+    self.logger = logger
   }
 
   package func createJob(
@@ -21,7 +26,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Spectra_Bulk_V1_Job {
     let tenant = try Caller.current()
-    return try await Self.mapped { () async throws(BulkError) -> Job in
+    return try await self.mapped(context) { () async throws(BulkError) -> Job in
       let spec = try JobSpec(request)
       return try await self.jobs.createJob(spec, requestID: request.requestID, tenant: tenant)
     }
@@ -32,7 +37,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Spectra_Bulk_V1_Job {
     let tenant = try Caller.current()
-    return try await Self.mapped { () async throws(BulkError) -> Job in
+    return try await self.mapped(context) { () async throws(BulkError) -> Job in
       try await self.jobs.job(id: request.jobID, tenant: tenant)
     }
   }
@@ -54,7 +59,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
       response.nextPageToken = page.nextPageToken
       return response
     } catch {
-      throw RPCError(error)
+      throw self.failed(error, context)
     }
   }
 
@@ -63,7 +68,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Spectra_Bulk_V1_Job {
     let tenant = try Caller.current()
-    return try await Self.mapped { () async throws(BulkError) -> Job in
+    return try await self.mapped(context) { () async throws(BulkError) -> Job in
       guard let state = try request.state.domain(field: "state") else {
         throw .invalidArgument("state is required: JOB_STATE_UPLOAD_COMPLETE or JOB_STATE_ABORTED")
       }
@@ -91,7 +96,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
       response.recordsReceived = receipt.progress.recordsReceived
       return response
     } catch let error as BulkError {
-      throw RPCError(error)
+      throw self.failed(error, context)
     }
   }
 
@@ -105,7 +110,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     do {
       changes = try await self.jobs.watch(id: request.jobID, tenant: tenant)
     } catch {
-      throw RPCError(error)
+      throw self.failed(error, context)
     }
     var last: Job?
     for await job in changes {
@@ -143,7 +148,7 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
         try await response.write(Spectra_Bulk_V1_ResultChunk(last, nextLocator: next))
       }
     } catch let error as BulkError {
-      throw RPCError(error)
+      throw self.failed(error, context)
     }
   }
 
@@ -156,19 +161,26 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
       try await self.jobs.deleteJob(id: request.jobID, tenant: tenant)
       return Spectra_Bulk_V1_DeleteJobResponse()
     } catch {
-      throw RPCError(error)
+      throw self.failed(error, context)
     }
   }
 
   /// Runs a call that answers with a job, converting its `BulkError` to an `RPCError`.
-  private static func mapped(
+  private func mapped(
+    _ context: ServerContext,
     _ body: () async throws(BulkError) -> Job
   ) async throws(RPCError) -> Spectra_Bulk_V1_Job {
     do {
       return Spectra_Bulk_V1_Job(try await body())
     } catch {
-      throw RPCError(error)
+      throw self.failed(error, context)
     }
+  }
+
+  /// The status a failed call answers with; its cause, if any, is logged here, once.
+  private func failed(_ error: BulkError, _ context: ServerContext) -> RPCError {
+    error.logCause(to: self.logger, call: "\(context.descriptor.method)")
+    return RPCError(error)
   }
 }
 

@@ -13,6 +13,9 @@ package struct RESTError: Error, Hashable, Sendable {
   package var code: String
   /// The message for the client; it names the field or offset and never carries a token.
   package var message: String
+  /// The `BulkError`'s cause, which `RESTErrorMiddleware` logs; never part of the body, nor of
+  /// equality.
+  package var cause: (any Error)?
 
   /// What the failed call was doing, where that changes the status.
   package enum Call: CaseIterable, Hashable, Sendable {
@@ -29,13 +32,24 @@ package struct RESTError: Error, Hashable, Sendable {
     self.message = message
   }
 
-  /// The REST form of a `BulkError`.
+  /// The REST form of a `BulkError`, keeping its cause for the log.
   package init(_ error: BulkError, during call: Call = .other) {
     self.init(
       status: Self.status(for: error.code, during: error.isRequestTooLarge ? .upload : call),
       code: error.code,
       message: error.message
     )
+    self.cause = error.cause
+  }
+
+  package static func == (lhs: RESTError, rhs: RESTError) -> Bool {
+    lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
+  }
+
+  package func hash(into hasher: inout Hasher) {
+    hasher.combine(self.status)
+    hasher.combine(self.code)
+    hasher.combine(self.message)
   }
 
   /// The HTTP status of each `BulkError` code (API.md §2).

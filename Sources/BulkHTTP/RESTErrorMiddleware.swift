@@ -3,9 +3,9 @@ internal import Hummingbird
 internal import Logging
 
 /// Answers every error of the routes after it with the JSON error body: `RESTError`s as they
-/// are, `BulkError`s through `RESTError.init(_:during:)`, Hummingbird's own errors (an unknown
-/// route) in the same shape, and anything else as a logged 500 that tells the client nothing
-/// more.
+/// are, `BulkError`s through `RESTError.init(_:during:)` (either way logging the cause, once),
+/// Hummingbird's own errors (an unknown route) in the same shape, and anything else as a logged
+/// 500 that tells the client nothing more.
 struct RESTErrorMiddleware: RouterMiddleware {
   typealias Context = BulkRequestContext
 
@@ -19,9 +19,12 @@ struct RESTErrorMiddleware: RouterMiddleware {
     do {
       return try await next(request, context)
     } catch let error as RESTError {
+      self.logCause(of: error, request: request, context: context)
       return RESTResponse.error(error)
     } catch let error as BulkError {
-      return RESTResponse.error(RESTError(error))
+      let answer = RESTError(error)
+      self.logCause(of: answer, request: request, context: context)
+      return RESTResponse.error(answer)
     } catch let error as HTTPError {
       return RESTResponse.error(Self.restError(error, request: request))
     } catch {
@@ -33,6 +36,18 @@ struct RESTErrorMiddleware: RouterMiddleware {
         RESTError(status: .internalServerError, code: .internal, message: "the server failed to answer the request")
       )
     }
+  }
+
+  /// Logs the cause of a `BulkError` the route failed with, once, here where it is answered.
+  private func logCause(of error: RESTError, request: Request, context: BulkRequestContext) {
+    guard let cause = error.cause else { return }
+    self.logger.error(
+      "call failed",
+      metadata: [
+        "call": "\(request.method) \(context.endpointPath ?? "")", "code": "\(error.code)", "error": "\(error.message)",
+        "cause": "\(cause)",
+      ]
+    )
   }
 
   private static func restError(_ error: HTTPError, request: Request) -> RESTError {

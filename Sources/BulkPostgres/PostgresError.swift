@@ -2,6 +2,9 @@
 ///
 /// `description` carries the server's message and detail, which may quote a value of the
 /// statement (`Key (id)=(7) already exists.`), but never the statement's parameters wholesale.
+///
+/// Internal: it becomes a record's outcome, a job's `error_message` or a `BulkError`; a
+/// transport never answers with it.
 package struct PostgresError: Error, Hashable, Sendable, CustomStringConvertible {
   /// The five-character SQLSTATE, e.g. `23505`; `nil` for errors that libpq raised itself
   /// (cannot connect, connection lost).

@@ -3,6 +3,9 @@ internal import CSQLite
 internal import Foundation
 
 /// An error reported by SQLite, with its result code and message.
+///
+/// Internal: a catalog call turns it into an `UNAVAILABLE` `BulkError` whose cause it is; the
+/// embedded warehouse's become a record's outcome or a job's `error_message`.
 package struct SQLiteError: Error, CustomStringConvertible {
   package var code: Int32
   package var message: String

@@ -140,7 +140,7 @@ package final class BulkServer: Sendable {
     self.grpcServer = GRPCServer(
       transport: transport,
       services: [
-        BulkService(jobs: jobs, serving: self.serving),
+        BulkService(jobs: jobs, serving: self.serving, logger: logger),
         HealthService(serving: self.serving),
         try ReflectionService(),
         try ReflectionServiceV1Alpha(),

@@ -62,7 +62,7 @@ struct BulkServiceTests {
     let sql = { (text: String) throws in
       try SQLiteConnection(path: warehouse.path(of: Tenant(id: "acme"))).execute(text)
     }
-    let service = BulkService(jobs: jobs)
+    let service = BulkService(jobs: jobs, logger: logger)
     let transport = InProcessTransport()
     let server = GRPCServer(
       transport: transport.server,

@@ -43,6 +43,14 @@ struct HTTPMappingTests {
     )
   }
 
+  @Test("a BulkError's cause stays in the RESTError for the log, out of its body and its equality")
+  func cause() throws {
+    struct Underlying: Error {}
+    let error = RESTError(BulkError(code: .unavailable, message: "retry later", cause: Underlying()))
+    #expect(try #require(error.cause) is Underlying)
+    #expect(error == RESTError(status: .serviceUnavailable, code: .unavailable, message: "retry later"))
+  }
+
   @Test(
     "Content-Range values",
     arguments: [
