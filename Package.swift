@@ -45,7 +45,13 @@ let targets: [Target] = [
   ),
   .testTarget(
     name: "BulkCoreTests",
-    dependencies: ["BulkCore", .product(name: "Logging", package: "swift-log")],
+    dependencies: [
+      "BulkCore",
+      "BulkEngine",
+      "BulkSQLite",
+      "BulkTestSupport",
+      .product(name: "Logging", package: "swift-log"),
+    ],
     swiftSettings: swiftSettings
   ),
 
@@ -166,10 +172,17 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
-  // Shared by the test targets: a throw-away PostgreSQL cluster from the installed binaries.
+  // Shared by the test targets: a throw-away PostgreSQL cluster from the installed binaries, a
+  // schema of its own in it, temporary directories, and a real engine over SQLite to drive.
   .target(
     name: "BulkTestSupport",
-    dependencies: [],
+    dependencies: [
+      "BulkCore",
+      "BulkEngine",
+      "BulkPostgres",
+      "BulkSQLite",
+      .product(name: "Logging", package: "swift-log"),
+    ],
     swiftSettings: swiftSettings
   ),
 

@@ -14,17 +14,11 @@ struct PostgresTenant {
 
   /// Creates the schema and runs `tables` in it (names unqualified).
   static func make(_ tables: String, cluster: PostgresCluster? = nil, poolSize: Int = 3) async throws -> PostgresTenant {
-    let cluster = if let cluster { cluster } else { try await PostgresCluster.shared() }
-    let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-    _ = try cluster.psql("CREATE SCHEMA \(schema); SET search_path TO \(schema); \(tables)")
+    let schema = try await PostgresTestSchema.make(tables, in: cluster)
     return PostgresTenant(
-      cluster: cluster,
-      tenant: Tenant(id: "acme", schema: String(schema)),
-      warehouse: PostgresWarehouse(
-        url: cluster.url(),
-        poolSize: poolSize,
-        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-      )
+      cluster: schema.cluster,
+      tenant: Tenant(id: "acme", schema: schema.name),
+      warehouse: schema.warehouse(poolSize: poolSize)
     )
   }
 

@@ -13,13 +13,11 @@ struct TestSchema {
 
   /// Creates the schema and runs `setup` in it.
   static func make(_ setup: String, poolSize: Int = 2) async throws -> TestSchema {
-    let cluster = try await PostgresCluster.shared()
-    let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-    try cluster.psql("CREATE SCHEMA \(schema); SET search_path TO \(schema); \(setup)")
+    let schema = try await PostgresTestSchema.make(setup)
     return TestSchema(
-      cluster: cluster,
-      tenant: Tenant(id: "tenant-\(schema)", schema: schema),
-      warehouse: PostgresWarehouse(url: cluster.url(), poolSize: poolSize, logger: Logger(label: "test"))
+      cluster: schema.cluster,
+      tenant: Tenant(id: "tenant-\(schema.name)", schema: schema.name),
+      warehouse: schema.warehouse(poolSize: poolSize)
     )
   }
 

@@ -1,27 +1,27 @@
-import BulkCore
-import BulkEngine
-import BulkSQLite
-import Foundation
-import Logging
-import Synchronization
+package import BulkCore
+package import BulkEngine
+package import BulkSQLite
+internal import Foundation
+internal import Logging
+internal import Synchronization
 
 /// A real engine over the real SQLite catalog, staging store and warehouse, in a temporary
 /// folder, driven through `JobService` as the transports drive it.
-struct EngineHarness {
-  let directory: String
-  let catalog: SQLiteJobCatalog
-  let staging: FileStagingStore
-  let warehouse: SQLiteWarehouse
-  let engine: JobEngine
-  let service: JobService
-  let tenant: Tenant
+package struct EngineHarness {
+  package let directory: String
+  package let catalog: SQLiteJobCatalog
+  package let staging: FileStagingStore
+  package let warehouse: SQLiteWarehouse
+  package let engine: JobEngine
+  package let service: JobService
+  package let tenant: Tenant
 
   /// - Parameters:
   ///   - base: the warehouse jobs load into; the embedded SQLite one when `nil`.
   ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
   ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
   ///   - resultWriteCheck: runs before each result file is written, to fail some.
-  init(
+  package init(
     directory: String,
     settings: EngineSettings,
     limits: Limits = Limits(),
@@ -70,12 +70,12 @@ struct EngineHarness {
   }
 
   /// Runs SQL on the tenant's warehouse file, e.g. to create tables.
-  func sql(_ text: String) throws {
+  package func sql(_ text: String) throws {
     try SQLiteConnection(path: self.warehouse.path(of: self.tenant)).execute(text)
   }
 
   /// Rows of a query on the tenant's warehouse file, as text.
-  func rows(_ query: String) throws -> [[String]] {
+  package func rows(_ query: String) throws -> [[String]] {
     let statement = try SQLiteConnection(path: self.warehouse.path(of: self.tenant)).prepare(query)
     var rows: [[String]] = []
     while try statement.step() {
@@ -95,7 +95,7 @@ struct EngineHarness {
   }
 
   /// Creates a job, uploads `payloads` in one stream, and closes it (unless `close` is false).
-  func submit(_ spec: JobSpec, _ payloads: [UploadPayload], close: Bool = true) async throws -> Job {
+  package func submit(_ spec: JobSpec, _ payloads: [UploadPayload], close: Bool = true) async throws -> Job {
     let job = try await self.service.createJob(spec, requestID: "", tenant: self.tenant)
     var offset: Int64 = 0
     var pieces: [UploadPiece] = []
@@ -115,7 +115,7 @@ struct EngineHarness {
   }
 
   /// Watches the job until it is terminal and returns its last state.
-  func finished(_ job: Job) async throws -> Job {
+  package func finished(_ job: Job) async throws -> Job {
     var last = job
     for await change in try await self.service.watch(id: job.id, tenant: self.tenant) {
       last = change
@@ -124,12 +124,12 @@ struct EngineHarness {
   }
 
   /// Runs a whole job and returns it terminal.
-  func run(_ spec: JobSpec, csv: String) async throws -> Job {
+  package func run(_ spec: JobSpec, csv: String) async throws -> Job {
     try await self.finished(try await self.submit(spec, [.bytes(Data(csv.utf8))]))
   }
 
   /// One result set as text, with paging.
-  func results(
+  package func results(
     _ job: Job,
     _ set: ResultSet?,
     locator: String = "",

@@ -1,26 +1,26 @@
-import BulkCore
-import Synchronization
+package import BulkCore
+internal import Synchronization
 
 /// The real warehouse with a gate in front of `apply` for chunks from `gatedFrom` on: a test
 /// sees when a chunk reaches the gate and decides when it passes, or makes it fail.
-final class GatedWarehouse: Warehouse {
+package final class GatedWarehouse: Warehouse {
   private let base: any Warehouse
   private let gatedFrom: Int
   private let arrivals: AsyncStream<Int>.Continuation
   /// Chunk indexes as they reach the gate.
-  let arrived: AsyncStream<Int>
+  package let arrived: AsyncStream<Int>
   private let gate = Mutex<(open: Bool, failure: (any Error)?, waiting: [CheckedContinuation<Void, any Error>])>(
     (false, nil, [])
   )
 
-  init(_ base: any Warehouse, gatedFrom: Int) {
+  package init(_ base: any Warehouse, gatedFrom: Int) {
     self.base = base
     self.gatedFrom = gatedFrom
     (self.arrived, self.arrivals) = AsyncStream.makeStream(of: Int.self)
   }
 
   /// Lets every waiting and later chunk through.
-  func open() {
+  package func open() {
     let waiting = self.gate.withLock { state in
       state.open = true
       defer { state.waiting = [] }
@@ -30,7 +30,7 @@ final class GatedWarehouse: Warehouse {
   }
 
   /// Fails every waiting and later chunk with `error`.
-  func fail(with error: any Error) {
+  package func fail(with error: any Error) {
     let waiting = self.gate.withLock { state in
       state.failure = error
       defer { state.waiting = [] }
@@ -39,11 +39,11 @@ final class GatedWarehouse: Warehouse {
     for continuation in waiting { continuation.resume(throwing: error) }
   }
 
-  func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
+  package func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
     try await self.base.describe(table: table, tenant: tenant)
   }
 
-  func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
+  package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
     if work.chunk >= self.gatedFrom {
       self.arrivals.yield(work.chunk)
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -59,23 +59,27 @@ final class GatedWarehouse: Warehouse {
     return try await self.base.apply(work, tenant: tenant)
   }
 
-  func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]] {
+  package func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]] {
     try await self.base.ledger(jobID: jobID, tenant: tenant)
   }
 
-  func removeLedger(jobID: String, tenant: Tenant) async throws {
+  package func removeLedger(jobID: String, tenant: Tenant) async throws {
     try await self.base.removeLedger(jobID: jobID, tenant: tenant)
   }
 
-  func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
+  package func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
     try await self.base.export(request, tenant: tenant, into: sink)
   }
 }
 
 /// A failure of the gated warehouse that the engine retries.
-struct WarehouseDown: RetryableWarehouseError {
-  var isRetryable: Bool { true }
+package struct WarehouseDown: RetryableWarehouseError {
+  package var isRetryable: Bool { true }
+
+  package init() {}
 }
 
 /// A failure that ends a job.
-struct WarehouseBroken: Error {}
+package struct WarehouseBroken: Error {
+  package init() {}
+}
