@@ -2,8 +2,8 @@ package import Foundation
 
 /// Durable storage of what clients upload to a job, before the engine processes it.
 ///
-/// The stored size is always recovered from disk, never trusted from memory, and everything an
-/// `UploadProgress` reports has been made durable (fsync) first.
+/// The stored size is always recovered from storage (`JobStorage`), never trusted from memory, and
+/// everything an `UploadProgress` reports has been made durable (fsync, or a stored part) first.
 package protocol StagingStore: Sendable {
   /// Appends the part of `piece` beyond what is stored, checking it first.
   ///
@@ -54,7 +54,7 @@ package struct UploadAppendOutcome: Hashable, Sendable {
 
 /// The durable state of a job's upload.
 package struct UploadProgress: Hashable, Sendable {
-  /// Bytes on disk, as sent (for record batches: the spool's bytes).
+  /// Bytes stored, as sent (for record batches: the spool's bytes).
   package var bytesUploaded: Int64
   /// Complete records received so far.
   package var recordsReceived: Int64

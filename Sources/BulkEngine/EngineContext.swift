@@ -6,7 +6,9 @@ internal import Logging
 struct EngineContext: Sendable {
   let catalog: any JobCatalog
   let warehouse: any Warehouse
-  let staging: FileStagingStore
+  let staging: SpooledStagingStore
+  /// Where uploads and results are kept; the engine reads and writes them only through it.
+  let storage: any JobStorage
   let results: ResultStore
   let scheduler: ChunkScheduler
   let events: JobEvents

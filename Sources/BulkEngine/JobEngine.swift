@@ -17,15 +17,14 @@ package final class JobEngine: JobProcessor {
   private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
   /// - Parameters:
-  ///   - stagingDirectory / resultsDirectory: where uploads and results live.
+  ///   - staging: the uploads; results are kept in its storage and counted by its ledger.
   ///   - decodeRow: decodes one serialised record-batch row (the transport's encoding).
   ///   - tenant: the tenant of an id, for its warehouse schema.
   ///   - resultWriteCheck: runs before each result file is written (tests fail some).
   package init(
     catalog: any JobCatalog,
     warehouse: any Warehouse,
-    staging: FileStagingStore,
-    resultsDirectory: String,
+    staging: SpooledStagingStore,
     events: JobEvents,
     limits: Limits,
     settings: EngineSettings,
@@ -38,7 +37,8 @@ package final class JobEngine: JobProcessor {
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
-      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger, writeCheck: resultWriteCheck),
+      storage: staging.storage,
+      results: ResultStore(storage: staging.storage, ledger: staging.ledger, writeCheck: resultWriteCheck),
       scheduler: ChunkScheduler(
         workers: settings.workers,
         budget: settings.effectiveChunkBudget,
@@ -54,16 +54,12 @@ package final class JobEngine: JobProcessor {
     )
   }
 
-  /// Counts what every job keeps on disk (its staged upload and its results) into the storage
+  /// Counts what every job keeps in storage (its staged upload and its results) into the storage
   /// ledger, so the tenants' quotas hold across restarts. Call once at start, before the surfaces
   /// take uploads.
   package func measureStorage() async throws {
     let jobs = try await self.context.catalog.jobs(states: Set(JobState.allCases), createdBefore: nil)
-    self.context.staging.ledger.load(
-      jobs: jobs,
-      staging: self.context.staging.folder(of:),
-      results: self.context.results.folder(of:)
-    )
+    try self.context.staging.ledger.load(jobs: jobs, storage: self.context.storage)
   }
 
   /// Resumes unfinished jobs, and settles aborted ones whose runner stopped before it had; then

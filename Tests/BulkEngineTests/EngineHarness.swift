@@ -10,7 +10,7 @@ import Synchronization
 struct EngineHarness {
   let directory: String
   let catalog: SQLiteJobCatalog
-  let staging: FileStagingStore
+  let staging: SpooledStagingStore
   let warehouse: SQLiteWarehouse
   let engine: JobEngine
   let service: JobService
@@ -35,8 +35,11 @@ struct EngineHarness {
     self.tenant = tenant
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     self.catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
-    self.staging = try FileStagingStore(
-      directory: "\(directory)/staging",
+    self.staging = SpooledStagingStore(
+      storage: try FileJobStorage(
+        stagingDirectory: "\(directory)/staging",
+        resultsDirectory: "\(directory)/results"
+      ),
       limits: limits,
       ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
     )
@@ -46,7 +49,6 @@ struct EngineHarness {
       catalog: self.catalog,
       warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
       staging: self.staging,
-      resultsDirectory: "\(directory)/results",
       events: events,
       limits: limits,
       settings: settings,

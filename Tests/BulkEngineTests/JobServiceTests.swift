@@ -266,10 +266,10 @@ struct JobServiceTests {
       let staging = harness.staging
       let job = try await service.createJob(JobSpec(operation: .insert, object: "t"), requestID: "", tenant: self.acme)
       _ = try await service.upload(tenant: self.acme, pieces: Self.stream([Self.piece(job.id, 0, "id\n1\n")]))
-      #expect(FileManager.default.fileExists(atPath: staging.folder(of: job.id).path))
+      #expect(try !staging.storage.list(jobID: job.id, area: .upload).isEmpty)
       _ = try await service.updateState(id: job.id, to: .aborted, tenant: self.acme)
       try await service.deleteJob(id: job.id, tenant: self.acme)
-      #expect(!FileManager.default.fileExists(atPath: staging.folder(of: job.id).path))
+      #expect(try staging.storage.list(jobID: job.id, area: .upload).isEmpty)
     }
   }
 }
