@@ -27,8 +27,9 @@ package protocol StagingStore: Sendable {
 package enum UploadPayload: Sendable {
   /// Bytes of a CSV or JSON upload, as sent (compressed for gzip jobs).
   case bytes(Data)
-  /// Typed rows of a `RECORD_BATCH` upload: the batch's columns and each row serialised.
-  case records(columns: [String], rows: [Data])
+  /// Typed rows of a `RECORD_BATCH` upload: the batch's columns and its rows' values, each row
+  /// as many as there are columns.
+  case records(columns: [String], rows: [[FieldValue]])
 
   /// The size of the payload in the unit of its offsets: bytes, or records.
   package var length: Int64 {

@@ -15,8 +15,6 @@ struct EngineContext: Sendable {
   let limits: Limits
   let settings: EngineSettings
   let logger: Logger
-  /// Decodes one serialised record-batch row into values (the transport's encoding).
-  let decodeRow: @Sendable (Data) throws -> [FieldValue]
   /// The tenant of an id, for its warehouse schema.
   let tenant: @Sendable (String) -> Tenant
   /// Closed at shutdown: no warehouse call starts after it (see `JobEngine.run()`).

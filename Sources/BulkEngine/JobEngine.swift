@@ -1,6 +1,6 @@
 package import BulkCore
 internal import BulkFormats
-package import Foundation
+internal import Foundation
 package import Logging
 internal import NIOCore
 internal import Synchronization
@@ -18,7 +18,6 @@ package final class JobEngine: JobProcessor {
 
   /// - Parameters:
   ///   - staging: the uploads; results are kept in its storage and counted by its ledger.
-  ///   - decodeRow: decodes one serialised record-batch row (the transport's encoding).
   ///   - tenant: the tenant of an id, for its warehouse schema.
   ///   - resultWriteCheck: runs before each result file is written (tests fail some).
   package init(
@@ -29,7 +28,6 @@ package final class JobEngine: JobProcessor {
     limits: Limits,
     settings: EngineSettings,
     logger: Logger,
-    decodeRow: @escaping @Sendable (Data) throws -> [FieldValue],
     tenant: @escaping @Sendable (String) -> Tenant,
     resultWriteCheck: ResultWriteCheck = .none
   ) throws {
@@ -49,7 +47,6 @@ package final class JobEngine: JobProcessor {
       limits: limits,
       settings: settings,
       logger: logger,
-      decodeRow: decodeRow,
       tenant: tenant
     )
   }
@@ -160,7 +157,9 @@ package final class JobEngine: JobProcessor {
     let resultColumns = ResultWriter.leadingColumns(set) + columns
     let first = Atomic(true)
     return try await read { piece in
-      let rows = try Self.rows(inFrames: piece.data)
+      guard let rows = FieldValue.rows(inFrames: piece.data) else {
+        throw BulkError(code: .internal, message: "a result file of typed rows is damaged")
+      }
       var csv = ByteBuffer()
       let writer = CSVWriter(delimiter: UInt8(ascii: ","))
       if first.exchange(false, ordering: .relaxed) {
@@ -178,22 +177,6 @@ package final class JobEngine: JobProcessor {
         )
       )
     }
-  }
-
-  /// The rows of length-delimited `FieldValue.encodeRow` frames.
-  private static func rows(inFrames data: Data) throws -> [[FieldValue]] {
-    var rows: [[FieldValue]] = []
-    var index = data.startIndex
-    while index + 4 <= data.endIndex {
-      let length = data[index ..< index + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
-      index += 4
-      guard index + length <= data.endIndex, let row = FieldValue.decodeRow(data[index ..< index + length]) else {
-        throw BulkError(code: .internal, message: "a result file of typed rows is damaged")
-      }
-      rows.append(row)
-      index += length
-    }
-    return rows
   }
 
   /// The server-wide budget now, for tests: parsed chunks alive, the most alive at once since

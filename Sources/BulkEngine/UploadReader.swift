@@ -219,7 +219,7 @@ struct UploadChunk: Sendable {
   enum Payload: Sendable {
     /// CSV or JSON records' bytes, inflated, as cut by `RecordSplitter`.
     case text(ByteBuffer, records: Int, offset: Int64)
-    /// Serialised record-batch rows.
+    /// Record-batch rows, each in the neutral row encoding (`FieldValue.encodeRow`).
     case frames([Data])
 
     /// The chunk's bytes, for text chunks.

@@ -6,8 +6,8 @@ internal import NIOCore
 /// One job's upload in storage: an appendable object, checked as it grows.
 ///
 /// Byte uploads (CSV, JSON) are stored as sent (`UploadObjects.text`). Record batches are stored
-/// as length-delimited frames (a little-endian `UInt32` length, then one serialised row) in
-/// `UploadObjects.records`, with the column list in `UploadObjects.columns`. The stored size is
+/// as frames of the neutral row encoding (`FieldValue.appendFrame`: a little-endian `UInt32`
+/// length, then one row) in `UploadObjects.records`, with the column list in `UploadObjects.columns`. The stored size is
 /// read from storage when the spool is first used, so a restart resumes exactly where the
 /// storage says.
 ///
@@ -140,7 +140,7 @@ final class UploadSpool: @unchecked Sendable {
 
   private func appendRecords(
     columns: [String],
-    rows: [Data],
+    rows: [[FieldValue]],
     at offset: Int64,
     to file: any AppendableObject
   ) throws
@@ -161,9 +161,7 @@ final class UploadSpool: @unchecked Sendable {
     let skipped = Int(stored - offset)
     var frames = Data()
     for row in rows.dropFirst(skipped) {
-      var length = UInt32(row.count).littleEndian
-      withUnsafeBytes(of: &length) { frames.append(contentsOf: $0) }
-      frames.append(row)
+      FieldValue.appendFrame(row, to: &frames)
     }
     guard file.size + Int64(frames.count) <= self.limits.maxUploadBytes else {
       throw BulkError(

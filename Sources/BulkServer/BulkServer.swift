@@ -80,7 +80,6 @@ package final class BulkServer: Sendable {
       limits: configuration.limits,
       settings: configuration.engine,
       logger: logger,
-      decodeRow: RecordBatchRows.decode,
       tenant: { id in tenants[id] ?? Tenant(id: id) }
     )
     let signingKey = try Self.signingKey(in: dataDirectory)

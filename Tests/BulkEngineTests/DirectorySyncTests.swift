@@ -53,7 +53,7 @@ struct DirectorySyncTests {
       #expect(try Self.mode("\(root)/\(csv.id)/upload") == 0o600)
 
       let batch = FileStagingStoreTests.job(.recordBatch, id: "bulk-job-batch")
-      _ = try await store.append(.records(columns: ["id"], rows: [Data("1".utf8)]), at: 0, to: batch)
+      _ = try await store.append(.records(columns: ["id"], rows: [[.text("1")]]), at: 0, to: batch)
       #expect(recorder.synced(root, holding: batch.id))
       #expect(recorder.synced("\(root)/\(batch.id)", holding: "columns.json"))
       #expect(try Self.mode("\(root)/\(batch.id)/columns.json") == 0o600)

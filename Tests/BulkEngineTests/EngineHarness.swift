@@ -53,11 +53,6 @@ struct EngineHarness {
       limits: limits,
       settings: settings,
       logger: logger,
-      decodeRow: { data in
-        // Test rows are UTF-8 text with fields separated by 0x1F.
-        String(decoding: data, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
-          .map { $0.isEmpty ? FieldValue.null : .text(String($0)) }
-      },
       tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) },
       resultWriteCheck: resultWriteCheck
     )

@@ -108,7 +108,7 @@ struct FileStagingStoreTests {
   func recordOffsets() async throws {
     try await withTemporaryDirectory { directory in
       let job = Self.job(.recordBatch)
-      let rows = (0 ..< 5).map { Data("row-\($0)".utf8) }
+      let rows: [[FieldValue]] = (0 ..< 5).map { [.integer(Int64($0)), .text("row-\($0)")] }
       do {
         let store = try FileStagingStoreTests.store(directory, limits: Limits())
         #expect(
@@ -148,7 +148,7 @@ struct FileStagingStoreTests {
       }
       let progress = try await reopened.seal(job)
       #expect(progress.recordsReceived == 5)
-      #expect(progress.bytesUploaded == Int64(rows.reduce(0) { $0 + 4 + $1.count }))
+      #expect(progress.bytesUploaded == Int64(rows.reduce(0) { $0 + 4 + FieldValue.encodeRow($1).count }))
     }
   }
 

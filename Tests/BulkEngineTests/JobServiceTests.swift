@@ -223,7 +223,7 @@ struct JobServiceTests {
         ([Self.piece(csv.id, 0, "id\n"), Self.piece(typed.id, 3, "1\n")], .invalidArgument, "this stream uploads to"),
         ([Self.piece(typed.id, 0, "id\n")], .invalidArgument, "a RECORD_BATCH job takes records"),
         (
-          [UploadPiece(jobID: csv.id, offset: 0, payload: .records(columns: ["id"], rows: [Data()]))],
+          [UploadPiece(jobID: csv.id, offset: 0, payload: .records(columns: ["id"], rows: [[.null]]))],
           .invalidArgument, "a CSV job takes data"
         ),
         ([Self.piece(query.id, 0, "id\n")], .failedPrecondition, "query jobs take no upload"),

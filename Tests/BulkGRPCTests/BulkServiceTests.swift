@@ -50,7 +50,6 @@ struct BulkServiceTests {
       limits: limits,
       settings: EngineSettings(workers: 2),
       logger: logger,
-      decodeRow: RecordBatchRows.decode,
       tenant: { Tenant(id: $0) }
     )
     let jobs = JobService(

@@ -69,7 +69,6 @@ struct RESTHarness: Sendable {
       limits: limits,
       settings: EngineSettings(workers: 2),
       logger: logger,
-      decodeRow: { _ in throw BulkError.invalidArgument("REST uploads carry no record batches") },
       tenant: { Tenant(id: $0) }
     )
     let jobs = JobService(
