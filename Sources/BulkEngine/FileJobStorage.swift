@@ -65,8 +65,12 @@ package struct FileJobStorage: JobStorage {
         return nil
       }
     }
-    guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-    let file = try SpoolFile(path: url.path, readOnly: true)
+    let file: SpoolFile
+    do {
+      file = try SpoolFile(path: url.path, readOnly: true)
+    } catch let error as SpoolFileError where error.errno == ENOENT {
+      return nil
+    }
     return try file.read(at: range.lowerBound, maxLength: Int(range.upperBound - range.lowerBound))
   }
 
