@@ -7,9 +7,9 @@ internal import NIOCore
 ///
 /// Byte uploads (CSV, JSON) are stored as sent (`UploadObjects.text`). Record batches are stored
 /// as frames of the neutral row encoding (`FieldValue.appendFrame`: a little-endian `UInt32`
-/// length, then one row) in `UploadObjects.records`, with the column list in `UploadObjects.columns`. The stored size is
-/// read from storage when the spool is first used, so a restart resumes exactly where the
-/// storage says.
+/// length, then one row) in `UploadObjects.records`, with the column list in
+/// `UploadObjects.columns`. The stored size is read from storage when the spool is first used, so
+/// a restart resumes exactly where the storage says.
 ///
 /// All state is confined to `queue`: storage calls (writes, fsyncs) run there, off the Swift
 /// concurrency pool. That confinement is why the class is `@unchecked Sendable`.
@@ -93,8 +93,11 @@ final class UploadSpool: @unchecked Sendable {
 
   // MARK: - On the queue
 
-  private func appendBytes(_ data: Data, at offset: Int64, to file: any AppendableObject) throws -> UploadAppendOutcome
-  {
+  private func appendBytes(
+    _ data: Data,
+    at offset: Int64,
+    to file: any AppendableObject
+  ) throws -> UploadAppendOutcome {
     let stored = file.size
     let length = Int64(data.count)
     guard offset <= stored else {
