@@ -296,7 +296,7 @@ let targets: [Target] = [
   .target(
     name: "BulkGRPCClient",
     dependencies: [
-      "BulkCore", "BulkFormats", "BulkGRPC", "BulkProto",
+      "BulkCore", "BulkFormats", "BulkProto",
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       .product(name: "NIOCore", package: "swift-nio"),

@@ -2,8 +2,8 @@ package import Foundation
 
 /// Durable storage of what clients upload to a job, before the engine processes it.
 ///
-/// The stored size is always recovered from disk, never trusted from memory, and everything an
-/// `UploadProgress` reports has been made durable (fsync) first.
+/// The stored size is always recovered from storage (`JobStorage`), never trusted from memory, and
+/// everything an `UploadProgress` reports has been made durable (fsync, or a stored part) first.
 package protocol StagingStore: Sendable {
   /// Appends the part of `piece` beyond what is stored, checking it first.
   ///
@@ -27,8 +27,9 @@ package protocol StagingStore: Sendable {
 package enum UploadPayload: Sendable {
   /// Bytes of a CSV or JSON upload, as sent (compressed for gzip jobs).
   case bytes(Data)
-  /// Typed rows of a `RECORD_BATCH` upload: the batch's columns and each row serialised.
-  case records(columns: [String], rows: [Data])
+  /// Typed rows of a `RECORD_BATCH` upload: the batch's columns and its rows' values, each row
+  /// as many as there are columns.
+  case records(columns: [String], rows: [[FieldValue]])
 
   /// The size of the payload in the unit of its offsets: bytes, or records.
   package var length: Int64 {
@@ -54,7 +55,7 @@ package struct UploadAppendOutcome: Hashable, Sendable {
 
 /// The durable state of a job's upload.
 package struct UploadProgress: Hashable, Sendable {
-  /// Bytes on disk, as sent (for record batches: the spool's bytes).
+  /// Bytes stored, as sent (for record batches: the spool's bytes).
   package var bytesUploaded: Int64
   /// Complete records received so far.
   package var recordsReceived: Int64

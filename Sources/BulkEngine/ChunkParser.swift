@@ -13,7 +13,6 @@ struct ChunkParser: Sendable {
   let columns: [String]
   private let header: ByteBuffer
   private let delimiter: UInt8
-  private let decodeRow: @Sendable (Data) throws -> [FieldValue]
   /// A record with a longer value fails with `VALUE_TOO_LARGE` (`Limits.maxValueBytes`).
   private let maxValueBytes: Int
 
@@ -22,7 +21,6 @@ struct ChunkParser: Sendable {
   init(job: Job, columns: UploadReader.Columns, firstChunk: UploadChunk, context: EngineContext) throws {
     self.job = job
     self.delimiter = job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")
-    self.decodeRow = context.decodeRow
     self.maxValueBytes = context.limits.maxValueBytes
     switch columns {
     case .csv(let header):
@@ -72,21 +70,17 @@ struct ChunkParser: Sendable {
     case .frames(let frames):
       return frames.enumerated().map { index, frame in
         let number = chunk.firstRecord + Int64(index)
-        do {
-          let values = try self.decodeRow(frame)
-          if let failure = self.oversizedValue(number: number, sizes: values.lazy.map(\.byteCount)) {
-            return ParsedRecord(number: number, original: .typed(values), values: .failure(failure))
-          }
-          return ParsedRecord(number: number, original: .typed(values), values: .values(values))
-        } catch {
+        guard let values = FieldValue.decodeRow(frame) else {
           return ParsedRecord(
             number: number,
             original: .typed([]),
-            values: .failure(
-              RecordFailure(code: "INVALID_RECORD", message: "record \(number) cannot be decoded: \(error)")
-            )
+            values: .failure(RecordFailure(code: "INVALID_RECORD", message: "record \(number) cannot be decoded"))
           )
         }
+        if let failure = self.oversizedValue(number: number, sizes: values.lazy.map(\.byteCount)) {
+          return ParsedRecord(number: number, original: .typed(values), values: .failure(failure))
+        }
+        return ParsedRecord(number: number, original: .typed(values), values: .values(values))
       }
     case .text(let bytes, _, let offset):
       if let records = try? self.parseText(bytes, firstRecord: chunk.firstRecord, offset: offset, chunkOffset: offset) {

@@ -6,15 +6,15 @@ internal import Logging
 struct EngineContext: Sendable {
   let catalog: any JobCatalog
   let warehouse: any Warehouse
-  let staging: FileStagingStore
+  let staging: SpooledStagingStore
+  /// Where uploads and results are kept; the engine reads and writes them only through it.
+  let storage: any JobStorage
   let results: ResultStore
   let scheduler: ChunkScheduler
   let events: JobEvents
   let limits: Limits
   let settings: EngineSettings
   let logger: Logger
-  /// Decodes one serialised record-batch row into values (the transport's encoding).
-  let decodeRow: @Sendable (Data) throws -> [FieldValue]
   /// The tenant of an id, for its warehouse schema.
   let tenant: @Sendable (String) -> Tenant
   /// Closed at shutdown: no warehouse call starts after it (see `JobEngine.run()`).

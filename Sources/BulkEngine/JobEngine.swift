@@ -1,6 +1,6 @@
 package import BulkCore
 internal import BulkFormats
-package import Foundation
+internal import Foundation
 package import Logging
 internal import NIOCore
 internal import Synchronization
@@ -17,20 +17,17 @@ package final class JobEngine: JobProcessor {
   private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
   /// - Parameters:
-  ///   - stagingDirectory / resultsDirectory: where uploads and results live.
-  ///   - decodeRow: decodes one serialised record-batch row (the transport's encoding).
+  ///   - staging: the uploads; results are kept in its storage and counted by its ledger.
   ///   - tenant: the tenant of an id, for its warehouse schema.
   ///   - resultWriteCheck: runs before each result file is written (tests fail some).
   package init(
     catalog: any JobCatalog,
     warehouse: any Warehouse,
-    staging: FileStagingStore,
-    resultsDirectory: String,
+    staging: SpooledStagingStore,
     events: JobEvents,
     limits: Limits,
     settings: EngineSettings,
     logger: Logger,
-    decodeRow: @escaping @Sendable (Data) throws -> [FieldValue],
     tenant: @escaping @Sendable (String) -> Tenant,
     resultWriteCheck: ResultWriteCheck = .none
   ) throws {
@@ -38,7 +35,8 @@ package final class JobEngine: JobProcessor {
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
-      results: try ResultStore(directory: resultsDirectory, ledger: staging.ledger, writeCheck: resultWriteCheck),
+      storage: staging.storage,
+      results: ResultStore(storage: staging.storage, ledger: staging.ledger, writeCheck: resultWriteCheck),
       scheduler: ChunkScheduler(
         workers: settings.workers,
         budget: settings.effectiveChunkBudget,
@@ -49,21 +47,16 @@ package final class JobEngine: JobProcessor {
       limits: limits,
       settings: settings,
       logger: logger,
-      decodeRow: decodeRow,
       tenant: tenant
     )
   }
 
-  /// Counts what every job keeps on disk (its staged upload and its results) into the storage
+  /// Counts what every job keeps in storage (its staged upload and its results) into the storage
   /// ledger, so the tenants' quotas hold across restarts. Call once at start, before the surfaces
   /// take uploads.
   package func measureStorage() async throws {
     let jobs = try await self.context.catalog.jobs(states: Set(JobState.allCases), createdBefore: nil)
-    self.context.staging.ledger.load(
-      jobs: jobs,
-      staging: self.context.staging.folder(of:),
-      results: self.context.results.folder(of:)
-    )
+    try self.context.staging.ledger.load(jobs: jobs, storage: self.context.storage)
   }
 
   /// Resumes unfinished jobs, and settles aborted ones whose runner stopped before it had; then
@@ -164,7 +157,9 @@ package final class JobEngine: JobProcessor {
     let resultColumns = ResultWriter.leadingColumns(set) + columns
     let first = Atomic(true)
     return try await read { piece in
-      let rows = try Self.rows(inFrames: piece.data)
+      guard let rows = FieldValue.rows(inFrames: piece.data) else {
+        throw BulkError(code: .internal, message: "a result file of typed rows is damaged")
+      }
       var csv = ByteBuffer()
       let writer = CSVWriter(delimiter: UInt8(ascii: ","))
       if first.exchange(false, ordering: .relaxed) {
@@ -182,22 +177,6 @@ package final class JobEngine: JobProcessor {
         )
       )
     }
-  }
-
-  /// The rows of length-delimited `FieldValue.encodeRow` frames.
-  private static func rows(inFrames data: Data) throws -> [[FieldValue]] {
-    var rows: [[FieldValue]] = []
-    var index = data.startIndex
-    while index + 4 <= data.endIndex {
-      let length = data[index ..< index + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
-      index += 4
-      guard index + length <= data.endIndex, let row = FieldValue.decodeRow(data[index ..< index + length]) else {
-        throw BulkError(code: .internal, message: "a result file of typed rows is damaged")
-      }
-      rows.append(row)
-      index += length
-    }
-    return rows
   }
 
   /// The server-wide budget now, for tests: parsed chunks alive, the most alive at once since

@@ -77,7 +77,7 @@ struct JobRunner: Sendable {
     var parser: ChunkParser?
     let reader = UploadReader(
       job: job,
-      folder: self.context.staging.folder(of: job.id),
+      storage: self.context.storage,
       limits: self.context.limits,
       chunkRecords: Int(job.chunkRecords),
       chunkBytes: self.context.settings.chunkBytes

@@ -127,7 +127,7 @@ final class QueryResultCollector: QueryRowSink {
   }
 
   /// Drops what is pending and waits for the writer: after a failed run, the totals are then
-  /// exactly what is on disk.
+  /// exactly what is in storage.
   func abandon() {
     self.state.withLock { $0.pending = EncodedRecords() }
     self.writer.sync {}

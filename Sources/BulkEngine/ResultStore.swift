@@ -2,16 +2,12 @@ internal import BulkCore
 internal import Foundation
 internal import NIOCore
 
-#if canImport(Glibc)
-internal import Glibc
-#endif
-
-/// A job's result files: one file per chunk, `<chunk>.results`, holding each result set's records
+/// A job's results in storage: one object per chunk, `<chunk>.results`, holding each result set's records
 /// already encoded in the job's format (CSV rows, one JSON object per line, or typed-row frames)
 /// and the offsets where the records start.
 ///
-/// A chunk's file is written whole (temporary file, fsync, rename), so a crash never leaves a
-/// truncated one that could be served, and a chunk has results exactly when its file exists.
+/// A chunk's object is written whole (`JobStorage.write`), so a crash never leaves a truncated
+/// one that could be served, and a chunk has results exactly when its object exists.
 /// Downloads join the chunks in order and frame them as one document (a CSV header line, or a
 /// JSON array).
 ///
@@ -22,7 +18,7 @@ internal import Glibc
 /// Every file is admitted by the storage ledger before it is written: past the tenant's quota or
 /// the free-disk floor the write is refused with `RESOURCE_EXHAUSTED`, and the job fails with it.
 struct ResultStore: Sendable {
-  let root: URL
+  let storage: any JobStorage
   let ledger: StorageLedger
 
   private static let magic = Array("SBR1".utf8)
@@ -34,80 +30,71 @@ struct ResultStore: Sendable {
   /// number of jobs.
   private let writers: [DispatchQueue]
 
-  /// Makes new job folders and result files durable.
-  private let directorySync: DirectorySync
-
   /// Runs before each chunk's file is written; what it throws fails the write.
   private let writeCheck: ResultWriteCheck
 
-  init(
-    directory: String,
-    ledger: StorageLedger,
-    directorySync: DirectorySync = .fsync,
-    writeCheck: ResultWriteCheck = .none
-  ) throws {
-    self.root = URL(fileURLWithPath: directory, isDirectory: true)
+  init(storage: any JobStorage, ledger: StorageLedger, writeCheck: ResultWriteCheck = .none) {
+    self.storage = storage
     self.ledger = ledger
-    self.directorySync = directorySync
     self.writeCheck = writeCheck
-    try directorySync.createFolder(self.root)
     self.writers = (0 ..< 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)).map {
       DispatchQueue(label: "spectra.bulk.results.\($0)")
     }
   }
 
-  func folder(of jobID: String) -> URL {
-    self.root.appendingPathComponent(jobID, isDirectory: true)
+  private static func chunkKey(jobID: String, chunk: Int) -> StorageKey {
+    StorageKey(jobID: jobID, area: .results, name: "\(chunk).results")
   }
 
-  private func file(jobID: String, chunk: Int) -> URL {
-    self.folder(of: jobID).appendingPathComponent("\(chunk).results")
+  private static func columnsKey(jobID: String) -> StorageKey {
+    StorageKey(jobID: jobID, area: .results, name: "columns.json")
+  }
+
+  private static func settledKey(jobID: String) -> StorageKey {
+    StorageKey(jobID: jobID, area: .results, name: "settled")
   }
 
   /// Records the result columns of a job (its upload's columns) before any chunk is written.
   func writeColumns(_ columns: [String], of job: Job, admission: StorageUsage.Admission = .quotaAndFloor) throws {
-    let folder = self.folder(of: job.id)
-    try self.directorySync.createFolder(folder)
-    let url = folder.appendingPathComponent("columns.json")
+    let key = Self.columnsKey(jobID: job.id)
     let encoded = try JSONEncoder().encode(columns)
-    try self.admitted(Int64(encoded.count), replacing: url, of: job, admission: admission) {
-      try Self.writeWhole(encoded, to: url)
+    try self.admitted(Int64(encoded.count), replacing: key, of: job, admission: admission) {
+      try self.storage.write(encoded, to: key)
     }
-    try self.directorySync(folder)
   }
 
   /// The result columns of a job; empty when it never started.
   func columns(jobID: String) -> [String] {
-    let url = self.folder(of: jobID).appendingPathComponent("columns.json")
-    guard let data = try? Data(contentsOf: url) else { return [] }
+    guard let data = try? self.storage.read(Self.columnsKey(jobID: jobID), range: nil) else { return [] }
     return (try? JSONDecoder().decode([String].self, from: data)) ?? []
   }
 
   /// Records that the job's runner settled it: every record of its upload has its result set,
   /// and its counters are final.
   func markSettled(jobID: String) throws {
-    let folder = self.folder(of: jobID)
-    try self.directorySync.createFolder(folder)
-    try Self.writeWhole(Data(), to: folder.appendingPathComponent("settled"))
-    try self.directorySync(folder)
+    try self.storage.write(Data(), to: Self.settledKey(jobID: jobID))
   }
 
   /// Whether the job's runner settled it (`markSettled`).
   func isSettled(jobID: String) -> Bool {
-    FileManager.default.fileExists(atPath: self.folder(of: jobID).appendingPathComponent("settled").path)
+    (try? self.storage.size(of: Self.settledKey(jobID: jobID))) != nil
   }
 
-  /// Whether the chunk's results are complete on disk.
+  /// Whether the chunk's results are complete in storage.
   func hasChunk(jobID: String, chunk: Int) -> Bool {
-    FileManager.default.fileExists(atPath: self.file(jobID: jobID, chunk: chunk).path)
+    (try? self.storage.size(of: Self.chunkKey(jobID: jobID, chunk: chunk))) != nil
   }
 
-  /// How many records each set holds in the chunk's file; `nil` when the chunk has no file (or
+  /// The first bytes of a chunk's object, where its sets' offsets and counts are; `nil` when the
+  /// chunk has no object (or one that cannot be read).
+  private func header(jobID: String, chunk: Int) -> Data? {
+    try? self.storage.read(Self.chunkKey(jobID: jobID, chunk: chunk), range: 0 ..< Int64(Self.headerSize))
+  }
+
+  /// How many records each set holds in the chunk's object; `nil` when the chunk has none (or
   /// one that cannot be read).
   func recordCounts(jobID: String, chunk: Int) -> [ResultSet: Int]? {
-    guard let handle = try? FileHandle(forReadingFrom: self.file(jobID: jobID, chunk: chunk)) else { return nil }
-    defer { try? handle.close() }
-    guard let header = try? handle.read(upToCount: Self.headerSize) else { return nil }
+    guard let header = self.header(jobID: jobID, chunk: chunk) else { return nil }
     var counts: [ResultSet: Int] = [:]
     for set in ResultSet.allCases {
       guard let section = try? Self.section(of: set, in: header, chunk: chunk, headerOnly: true) else { return nil }
@@ -116,8 +103,8 @@ struct ResultStore: Sendable {
     return counts
   }
 
-  /// Writes one chunk's result sets in one file; a set left out has no records in the chunk.
-  /// The file is written and made durable on one of `writers`: the fsyncs block a thread, which
+  /// Writes one chunk's result sets in one object; a set left out has no records in the chunk.
+  /// The object is written and made durable on one of `writers`: the writes block a thread, which
   /// must not be one of the concurrency pool's, where the next chunks are being parsed.
   ///
   /// - Parameter admission: the limits the file is held to; unprocessed records of a job that
@@ -177,26 +164,23 @@ struct ResultStore: Sendable {
     admission: StorageUsage.Admission
   ) throws {
     try self.writeCheck.body(job.id, chunk)
-    let folder = self.folder(of: job.id)
-    try self.directorySync.createFolder(folder)
-    let url = self.file(jobID: job.id, chunk: chunk)
-    try self.admitted(Int64(contents.readableBytes), replacing: url, of: job, admission: admission) {
-      try contents.withUnsafeReadableBytes { try Self.writeWhole($0, to: url) }
+    let key = Self.chunkKey(jobID: job.id, chunk: chunk)
+    try self.admitted(Int64(contents.readableBytes), replacing: key, of: job, admission: admission) {
+      try contents.withUnsafeReadableBytes { try self.storage.write($0, to: key) }
     }
-    try self.directorySync(folder)
   }
 
-  /// Runs `write`, which writes `size` bytes to `url`, once the ledger admits them; gives back
-  /// the size of the file it replaces, or the reservation when the write fails.
+  /// Runs `write`, which writes `size` bytes to `key`, once the ledger admits them; gives back
+  /// the size of the object it replaces, or the reservation when the write fails.
   private func admitted(
     _ size: Int64,
-    replacing url: URL,
+    replacing key: StorageKey,
     of job: Job,
     admission: StorageUsage.Admission,
     write: () throws -> Void
   ) throws {
     try self.ledger.reserve(size, jobID: job.id, tenantID: job.tenantID, in: .results, admission: admission)
-    let replaced = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int64) ?? 0
+    let replaced = ((try? self.storage.size(of: key)) ?? nil) ?? 0
     do {
       try write()
     } catch {
@@ -206,12 +190,9 @@ struct ResultStore: Sendable {
     self.ledger.release(replaced, jobID: job.id, tenantID: job.tenantID, in: .results)
   }
 
-  /// Removes every result file of the job.
+  /// Removes every result object of the job.
   func remove(jobID: String) throws {
-    let folder = self.folder(of: jobID)
-    if FileManager.default.fileExists(atPath: folder.path) {
-      try FileManager.default.removeItem(at: folder)
-    }
+    try self.storage.remove(jobID: jobID, area: .results)
     self.ledger.remove(jobID: jobID, in: .results)
   }
 
@@ -235,10 +216,7 @@ struct ResultStore: Sendable {
     var first = true
 
     while position.chunk < chunks && remaining > 0 {
-      let contents: Data
-      do {
-        contents = try Data(contentsOf: self.file(jobID: jobID, chunk: position.chunk), options: .alwaysMapped)
-      } catch CocoaError.fileReadNoSuchFile {
+      guard let contents = try self.storage.read(Self.chunkKey(jobID: jobID, chunk: position.chunk), range: nil) else {
         throw BulkError(code: .internal, message: "the results of chunk \(position.chunk) are missing")
       }
       let section = try Self.section(of: set, in: contents, chunk: position.chunk)
@@ -288,9 +266,7 @@ struct ResultStore: Sendable {
     var chunk = position.chunk
     var record = position.record
     while chunk < chunks {
-      guard let handle = try? FileHandle(forReadingFrom: self.file(jobID: jobID, chunk: chunk)) else { return false }
-      let header = (try? handle.read(upToCount: Self.headerSize)) ?? Data()
-      try? handle.close()
+      guard let header = self.header(jobID: jobID, chunk: chunk) else { return false }
       if let section = try? Self.section(of: position.set, in: header, chunk: chunk, headerOnly: true),
         record < section.count
       {
@@ -339,15 +315,6 @@ struct ResultStore: Sendable {
       throw BulkError(code: .internal, message: "the results of chunk \(chunk) are damaged")
     }
     return Section(data: dataStart ..< dataStart + dataLength, count: count, contents: contents, index: indexStart)
-  }
-
-  /// Writes a file through a temporary name, fsynced, so it appears whole or not at all.
-  static func writeWhole(_ data: some ContiguousBytes, to url: URL) throws {
-    let temporary = url.appendingPathExtension("tmp")
-    try SpoolFile.writeDurably(data, to: temporary)
-    guard rename(temporary.path, url.path) == 0 else {
-      throw SpoolFileError(operation: "rename", path: url.path, errno: errno)
-    }
   }
 }
 

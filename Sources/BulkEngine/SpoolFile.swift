@@ -1,13 +1,16 @@
 internal import Foundation
-internal import NIOCore
 
 #if canImport(Glibc)
 internal import Glibc
 #endif
 
+<<<<<<< HEAD
 /// A failed system call on a staging file.
 ///
 /// Internal: `JobService` turns it into an `UNAVAILABLE` `BulkError` whose cause it is.
+=======
+/// A failed system call on a file of `FileJobStorage`.
+>>>>>>> storage
 struct SpoolFileError: Error, CustomStringConvertible {
   var operation: String
   var path: String
@@ -18,19 +21,20 @@ struct SpoolFileError: Error, CustomStringConvertible {
   }
 }
 
-/// An append-only file of an upload spool.
+/// A file of `FileJobStorage`: an upload's appendable object, or a whole object being written.
 ///
-/// This type alone owns the file descriptor and closes it in `deinit`. It is used on its spool's
-/// queue only.
+/// This type alone owns the file descriptor and closes it in `deinit`. It is used on one queue at
+/// a time (its spool's, or the caller's of one storage call).
 final class SpoolFile {
   private let descriptor: Int32
   let path: String
   /// Bytes in the file; every append moves it.
   private(set) var size: Int64
 
-  init(path: String) throws {
+  /// Opens the file at `path`, created empty (mode 0600) unless `readOnly`.
+  init(path: String, readOnly: Bool = false) throws {
     // Uploads and results hold tenants' rows: the server's user alone may read them.
-    let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    let descriptor = readOnly ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else { throw SpoolFileError(operation: "open", path: path, errno: errno) }
     let end = lseek(descriptor, 0, SEEK_END)
     guard end >= 0 else {
@@ -77,22 +81,11 @@ final class SpoolFile {
     guard fsync(self.descriptor) == 0 else { throw SpoolFileError(operation: "fsync", path: self.path, errno: errno) }
   }
 
-  /// Calls `body` with successive pieces of the file from `start` to `end`, 1 MiB at a time.
-  func read(from start: Int64, upTo end: Int64, _ body: (ByteBuffer) throws -> Void) throws {
-    var position = start
-    while position < end {
-      let piece = try self.readPiece(at: position, maxLength: Int(min(1 << 20, end - position)))
-      guard piece.readableBytes > 0 else { break }
-      position += Int64(piece.readableBytes)
-      try body(piece)
-    }
-  }
-
   /// Up to `maxLength` bytes from `position`; fewer only at the end of the file.
-  func readPiece(at position: Int64, maxLength: Int) throws -> ByteBuffer {
-    var buffer = ByteBuffer()
+  func read(at position: Int64, maxLength: Int) throws -> Data {
     let length = Int(max(0, min(Int64(maxLength), self.size - position)))
-    _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+    var data = Data(count: length)
+    let done = try data.withUnsafeMutableBytes { (target: UnsafeMutableRawBufferPointer) -> Int in
       var done = 0
       while done < length {
         let result = pread(self.descriptor, target.baseAddress! + done, length - done, off_t(position) + off_t(done))
@@ -105,31 +98,17 @@ final class SpoolFile {
       }
       return done
     }
-    return buffer
+    if done < length { data.removeLast(length - done) }
+    return data
   }
 
-  /// Counts the complete length-delimited frames and cuts off a partial last one (a write that
-  /// a crash interrupted).
-  func recoverFrames() throws -> Int64 {
-    var frames: Int64 = 0
-    var complete: Int64 = 0
-    var header = [UInt8](repeating: 0, count: 4)
-    while complete + 4 <= self.size {
-      let count = pread(self.descriptor, &header, 4, off_t(complete))
-      guard count == 4 else { break }
-      let length = Int64(UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24)
-      guard complete + 4 + length <= self.size else { break }
-      complete += 4 + length
-      frames += 1
+  /// Cuts the file back to `size` bytes and makes that durable.
+  func truncate(to size: Int64) throws {
+    guard ftruncate(self.descriptor, off_t(size)) == 0 else {
+      throw SpoolFileError(operation: "ftruncate", path: self.path, errno: errno)
     }
-    if complete < self.size {
-      guard ftruncate(self.descriptor, off_t(complete)) == 0 else {
-        throw SpoolFileError(operation: "ftruncate", path: self.path, errno: errno)
-      }
-      self.size = complete
-      try self.sync()
-    }
-    return frames
+    self.size = size
+    try self.sync()
   }
 
   /// Writes a whole small file and fsyncs it.

@@ -6,14 +6,14 @@ internal import Synchronization
 internal import Glibc
 #endif
 
-/// The bytes each tenant keeps on disk, and the gate every staged upload and result file passes
-/// before it is written: the tenant's quota (`Limits.maxTenantBytes`) and the data directory's
-/// free-disk floor (`Limits.minFreeBytes`).
+/// The bytes each tenant keeps in storage, and the gate every staged upload and result object
+/// passes before it is written: the tenant's quota (`Limits.maxTenantBytes`) and the storage's
+/// free-space floor (`Limits.minFreeBytes`).
 ///
 /// A write is admitted (and counted) before its bytes reach the disk, so a refused one stores
 /// nothing and the catalog, which is never gated, does not meet a full disk. The counts are kept
 /// per job and area, so removing a job's upload or results gives back exactly what it held; they
-/// are measured from the files by `load` at start, so they survive a restart whatever happened
+/// are measured from storage by `load` at start, so they survive a restart whatever happened
 /// before it.
 package final class StorageLedger: Sendable {
   private let usage: Mutex<StorageUsage>
@@ -26,9 +26,9 @@ package final class StorageLedger: Sendable {
     self.freeBytes = freeBytes
   }
 
-  /// A ledger whose floor is checked with `statvfs` on `directory`.
-  package convenience init(limits: Limits, directory: String) {
-    self.init(limits: limits, freeBytes: { try Self.availableBytes(at: directory) })
+  /// A ledger whose floor is checked on `storage` (`JobStorage.availableBytes`).
+  package convenience init(limits: Limits, storage: any JobStorage) {
+    self.init(limits: limits, freeBytes: { try storage.availableBytes() })
   }
 
   /// The bytes the tenant keeps.
@@ -70,11 +70,11 @@ package final class StorageLedger: Sendable {
     self.usage.withLock { $0.remove(jobID: jobID, in: area) }
   }
 
-  /// Counts what the jobs keep in their staging and result folders, measured on disk; called once
-  /// at start, before anything is written.
-  func load(jobs: [Job], staging: (String) -> URL, results: (String) -> URL) {
-    let measured = jobs.map { job in
-      (job, Self.size(of: staging(job.id)), Self.size(of: results(job.id)))
+  /// Counts what the jobs keep as uploads and results, as `storage` lists it; called once at
+  /// start, before anything is written.
+  func load(jobs: [Job], storage: any JobStorage) throws {
+    let measured = try jobs.map { job in
+      (job, try Self.size(of: job.id, .upload, in: storage), try Self.size(of: job.id, .results, in: storage))
     }
     self.usage.withLock { usage in
       for (job, staged, written) in measured {
@@ -86,22 +86,9 @@ package final class StorageLedger: Sendable {
     }
   }
 
-  /// The bytes of the regular files under `folder`; 0 when it does not exist.
-  private static func size(of folder: URL) -> Int64 {
-    guard
-      let files = FileManager.default.enumerator(
-        at: folder,
-        includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]
-      )
-    else { return 0 }
-    var total: Int64 = 0
-    for case let file as URL in files {
-      guard let values = try? file.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]),
-        values.isRegularFile == true
-      else { continue }
-      total += Int64(values.fileSize ?? 0)
-    }
-    return total
+  /// The bytes of the job's objects in `area`.
+  private static func size(of jobID: String, _ area: StorageArea, in storage: any JobStorage) throws -> Int64 {
+    try storage.list(jobID: jobID, area: area).reduce(0) { $0 + $1.size }
   }
 
   /// The bytes an unprivileged process may still write on the file system of `path`.

@@ -1,13 +1,13 @@
 internal import BulkCore
 
-/// The bytes each job keeps on disk, by area, and each tenant's total: the pure bookkeeping of
+/// The bytes each job keeps in storage, by area, and each tenant's total: the pure bookkeeping of
 /// `StorageLedger`, with the decisions of its two limits.
 struct StorageUsage: Hashable, Sendable {
   /// Where a job's bytes lie.
   enum Area: Hashable, Sendable, CaseIterable {
-    /// The staged upload (`<data-dir>/staging/<job>`).
+    /// The staged upload (`StorageArea.upload`).
     case staging
-    /// The result files (`<data-dir>/results/<job>`).
+    /// The results (`StorageArea.results`).
     case results
   }
 

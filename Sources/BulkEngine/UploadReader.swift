@@ -4,14 +4,14 @@ internal import DequeModule
 internal import Foundation
 internal import NIOCore
 
-/// Reads a job's sealed upload from its spool and cuts it into chunks at record boundaries:
+/// Reads a job's sealed upload from storage and cuts it into chunks at record boundaries:
 /// inflating gzip, splitting CSV and JSON without parsing fields, or counting record frames.
 ///
 /// Cutting depends only on the upload and the job's chunk size, so a restart cuts the same
 /// chunks and the ledger's chunk numbers keep their meaning.
 struct UploadReader {
   let job: Job
-  let folder: URL
+  let storage: any JobStorage
   let limits: Limits
   let chunkRecords: Int
   let chunkBytes: Int
@@ -47,8 +47,18 @@ struct UploadReader {
     }
   }
 
-  /// Bytes read from the spool at a time.
+  /// Bytes read from storage at a time.
   static let pieceBytes = 64 << 10
+
+  /// The next piece of the upload object `key`, from `position`.
+  ///
+  /// - Throws: `JobFailure` when the object is gone (the job was deleted while it ran).
+  fileprivate func piece(_ key: StorageKey, at position: Int64) throws -> ByteBuffer {
+    guard let data = try self.storage.read(key, range: position ..< position + Int64(Self.pieceBytes)) else {
+      throw JobFailure("the upload cannot be read: it was removed")
+    }
+    return ByteBuffer(bytes: data)
+  }
 }
 
 /// A job's chunks, cut one at a time from its upload.
@@ -66,7 +76,8 @@ private final class TextChunks: UploadChunks {
   private let reader: UploadReader
   private var splitter: RecordSplitter
   private var inflater: GzipInflater?
-  private var file: SpoolFile?
+  /// The upload's size, once it is opened; `nil` when nothing was uploaded.
+  private var size: Int64?
   private var pending: Deque<RecordChunk> = []
   private var position: Int64 = 0
   private var started = false
@@ -103,13 +114,12 @@ private final class TextChunks: UploadChunks {
   private func readPiece() throws {
     if !self.started {
       self.started = true
-      let path = self.reader.folder.appendingPathComponent("upload").path
       // Nothing uploaded: a job without records.
-      guard FileManager.default.fileExists(atPath: path) else {
+      guard let size = try self.reader.storage.size(of: UploadObjects.text(self.reader.job.id)) else {
         self.finished = true
         return
       }
-      self.file = try SpoolFile(path: path)
+      self.size = size
       if self.reader.job.compression == .gzip {
         let limits = self.reader.limits
         self.inflater = try GzipInflater(
@@ -117,11 +127,11 @@ private final class TextChunks: UploadChunks {
         )
       }
     }
-    guard let file = self.file else { return }
+    guard let size = self.size else { return }
     var cut: [RecordChunk] = []
     do {
-      if self.position < file.size {
-        let piece = try file.readPiece(at: self.position, maxLength: UploadReader.pieceBytes)
+      if self.position < size {
+        let piece = try self.reader.piece(UploadObjects.text(self.reader.job.id), at: self.position)
         self.position += Int64(piece.readableBytes)
         if let inflater = self.inflater {
           try inflater.inflate(piece) { inflated in
@@ -134,7 +144,7 @@ private final class TextChunks: UploadChunks {
         try self.inflater?.finish()
         try self.splitter.finish { cut.append($0) }
         self.finished = true
-        self.file = nil
+        self.size = nil
         self.inflater = nil
       }
     } catch let error as FormatError {
@@ -148,7 +158,8 @@ private final class TextChunks: UploadChunks {
 private final class TypedChunks: UploadChunks {
   private let reader: UploadReader
   private var columns: [String] = []
-  private var file: SpoolFile?
+  /// The upload's size, once it is opened; `nil` when nothing was uploaded or all is read.
+  private var size: Int64?
   private var buffer = ByteBuffer()
   private var position: Int64 = 0
   private var index = 0
@@ -162,15 +173,15 @@ private final class TypedChunks: UploadChunks {
   func next() throws -> (UploadReader.Columns, UploadChunk)? {
     if !self.started {
       self.started = true
-      let path = self.reader.folder.appendingPathComponent("records").path
-      guard FileManager.default.fileExists(atPath: path) else { return nil }
-      self.columns = try JSONDecoder().decode(
-        [String].self,
-        from: Data(contentsOf: self.reader.folder.appendingPathComponent("columns.json"))
-      )
-      self.file = try SpoolFile(path: path)
+      let storage = self.reader.storage
+      guard let size = try storage.size(of: UploadObjects.records(self.reader.job.id)) else { return nil }
+      guard let columns = try storage.read(UploadObjects.columns(self.reader.job.id), range: nil) else {
+        throw JobFailure("the upload's columns are missing")
+      }
+      self.columns = try JSONDecoder().decode([String].self, from: columns)
+      self.size = size
     }
-    guard let file = self.file else { return nil }
+    guard let size = self.size else { return nil }
     var frames: [Data] = []
     while true {
       while frames.count < self.reader.chunkRecords,
@@ -181,13 +192,13 @@ private final class TypedChunks: UploadChunks {
         frames.append(Data(self.buffer.readBytes(length: Int(length)) ?? []))
       }
       self.buffer.discardReadBytes()
-      if frames.count == self.reader.chunkRecords || self.position >= file.size { break }
-      var piece = try file.readPiece(at: self.position, maxLength: UploadReader.pieceBytes)
+      if frames.count == self.reader.chunkRecords || self.position >= size { break }
+      var piece = try self.reader.piece(UploadObjects.records(self.reader.job.id), at: self.position)
       self.position += Int64(piece.readableBytes)
       self.buffer.writeBuffer(&piece)
     }
     guard !frames.isEmpty else {
-      self.file = nil
+      self.size = nil
       return nil
     }
     let chunk = UploadChunk(index: self.index, firstRecord: self.firstRecord, payload: .frames(frames))
@@ -208,7 +219,7 @@ struct UploadChunk: Sendable {
   enum Payload: Sendable {
     /// CSV or JSON records' bytes, inflated, as cut by `RecordSplitter`.
     case text(ByteBuffer, records: Int, offset: Int64)
-    /// Serialised record-batch rows.
+    /// Record-batch rows, each in the neutral row encoding (`FieldValue.encodeRow`).
     case frames([Data])
 
     /// The chunk's bytes, for text chunks.

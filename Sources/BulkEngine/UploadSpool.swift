@@ -3,30 +3,26 @@ internal import BulkFormats
 internal import Foundation
 internal import NIOCore
 
-#if canImport(Glibc)
-internal import Glibc
-#endif
-
-/// One job's upload on disk: an append-only file, checked as it grows.
+/// One job's upload in storage: an appendable object, checked as it grows.
 ///
-/// Byte uploads (CSV, JSON) are stored as sent in `upload`. Record batches are stored in
-/// `records` as length-delimited frames (a little-endian `UInt32` length, then one serialised
-/// row), with the column list in `columns.json`. The stored size is read from the files when the
-/// spool is first used, so a restart resumes exactly where the disk says.
+/// Byte uploads (CSV, JSON) are stored as sent (`UploadObjects.text`). Record batches are stored
+/// as frames of the neutral row encoding (`FieldValue.appendFrame`: a little-endian `UInt32`
+/// length, then one row) in `UploadObjects.records`, with the column list in
+/// `UploadObjects.columns`. The stored size is read from storage when the spool is first used, so
+/// a restart resumes exactly where the storage says.
 ///
-/// All state is confined to `queue`: file I/O and fsync run there, off the Swift concurrency
-/// pool. That confinement is why the class is `@unchecked Sendable`.
+/// All state is confined to `queue`: storage calls (writes, fsyncs) run there, off the Swift
+/// concurrency pool. That confinement is why the class is `@unchecked Sendable`.
 final class UploadSpool: @unchecked Sendable {
   private let job: Job
-  private let folder: URL
-  private let checkpointFile: URL
+  private let storage: any JobStorage
+  private let checkpointKey: StorageKey
   private let limits: Limits
   private let ledger: StorageLedger
-  private let directorySync: DirectorySync
   private let queue: DispatchQueue
 
   // Confined to `queue`.
-  private var file: SpoolFile?
+  private var file: (any AppendableObject)?
   private var validator: UploadValidator?
   private var records: Int64 = 0
   private var columns: [String]?
@@ -35,25 +31,17 @@ final class UploadSpool: @unchecked Sendable {
   /// What was durable when the upload was sealed.
   private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
-  /// The checker state last saved to `checkpointFile`.
+  /// The checker state last saved to `checkpointKey`.
   private var savedCheckpoint: ResumePoint?
 
-  /// - Parameter checkpointFile: where the upload checker's state is saved with each sync, so a
-  ///   restart does not replay the whole upload to rebuild it.
-  init(
-    job: Job,
-    folder: URL,
-    checkpointFile: URL,
-    limits: Limits,
-    ledger: StorageLedger,
-    directorySync: DirectorySync
-  ) {
+  /// The upload checker's state is saved to the job's checkpoint object with each sync, so a
+  /// restart does not replay the whole upload to rebuild it.
+  init(job: Job, storage: any JobStorage, limits: Limits, ledger: StorageLedger) {
     self.job = job
-    self.folder = folder
-    self.checkpointFile = checkpointFile
+    self.storage = storage
+    self.checkpointKey = .checkpoint(of: job.id)
     self.limits = limits
     self.ledger = ledger
-    self.directorySync = directorySync
     self.queue = DispatchQueue(label: "spectra.bulk.spool.\(job.id)")
   }
 
@@ -84,6 +72,7 @@ final class UploadSpool: @unchecked Sendable {
     try await self.queue.run {
       guard !self.sealed else { return self.sealedProgress }
       let progress = try self.syncOnQueue()
+      try self.file?.seal()
       self.sealed = true
       self.sealedProgress = progress
       // Nothing more is appended: give back the descriptor and the checking state, which a
@@ -104,7 +93,11 @@ final class UploadSpool: @unchecked Sendable {
 
   // MARK: - On the queue
 
-  private func appendBytes(_ data: Data, at offset: Int64, to file: SpoolFile) throws -> UploadAppendOutcome {
+  private func appendBytes(
+    _ data: Data,
+    at offset: Int64,
+    to file: any AppendableObject
+  ) throws -> UploadAppendOutcome {
     let stored = file.size
     let length = Int64(data.count)
     guard offset <= stored else {
@@ -150,9 +143,9 @@ final class UploadSpool: @unchecked Sendable {
 
   private func appendRecords(
     columns: [String],
-    rows: [Data],
+    rows: [[FieldValue]],
     at offset: Int64,
-    to file: SpoolFile
+    to file: any AppendableObject
   ) throws
     -> UploadAppendOutcome
   {
@@ -171,9 +164,7 @@ final class UploadSpool: @unchecked Sendable {
     let skipped = Int(stored - offset)
     var frames = Data()
     for row in rows.dropFirst(skipped) {
-      var length = UInt32(row.count).littleEndian
-      withUnsafeBytes(of: &length) { frames.append(contentsOf: $0) }
-      frames.append(row)
+      FieldValue.appendFrame(row, to: &frames)
     }
     guard file.size + Int64(frames.count) <= self.limits.maxUploadBytes else {
       throw BulkError(
@@ -215,13 +206,9 @@ final class UploadSpool: @unchecked Sendable {
   }
 
   private func storeColumns(_ columns: [String]) throws {
-    let url = self.folder.appendingPathComponent("columns.json")
-    let temporary = self.folder.appendingPathComponent("columns.json.tmp")
     let encoded = try JSONEncoder().encode(columns)
     try self.reserve(Int64(encoded.count))
-    try SpoolFile.writeDurably(encoded, to: temporary)
-    try FileManager.default.moveItem(at: temporary, to: url)
-    try self.directorySync(self.folder)
+    try self.storage.write(encoded, to: UploadObjects.columns(self.job.id))
     self.columns = columns
   }
 
@@ -235,7 +222,7 @@ final class UploadSpool: @unchecked Sendable {
   }
 
   /// Appends admitted bytes; on failure the file is cut back and the bytes given back.
-  private func write(_ bytes: Data, to file: SpoolFile) throws {
+  private func write(_ bytes: Data, to file: any AppendableObject) throws {
     do {
       try file.append(bytes)
     } catch {
@@ -262,31 +249,43 @@ final class UploadSpool: @unchecked Sendable {
     }
   }
 
-  /// The open spool file, opened and recovered from disk on first use.
-  private func openFile() throws -> SpoolFile {
+  /// The open upload object, opened and recovered from storage on first use.
+  private func openFile() throws -> any AppendableObject {
     if let file = self.file { return file }
     guard !self.closed else { throw BulkError(code: .notFound, message: "job '\(self.job.id)' was deleted") }
-    try self.directorySync.createFolder(self.folder)
-    let file: SpoolFile
-    switch self.job.contentType {
-    case .recordBatch:
-      file = try SpoolFile(path: self.folder.appendingPathComponent("records").path)
-      let columnsURL = self.folder.appendingPathComponent("columns.json")
-      if FileManager.default.fileExists(atPath: columnsURL.path) {
-        self.columns = try JSONDecoder().decode([String].self, from: Data(contentsOf: columnsURL))
+    let file = try self.storage.openAppendable(UploadObjects.data(of: self.job))
+    if self.job.contentType == .recordBatch {
+      if let stored = try self.storage.read(UploadObjects.columns(self.job.id), range: nil) {
+        self.columns = try JSONDecoder().decode([String].self, from: stored)
       }
-      self.records = try file.recoverFrames()
-    case .csv, .json:
-      file = try SpoolFile(path: self.folder.appendingPathComponent("upload").path)
+      self.records = try Self.recoverFrames(file)
     }
-    try self.directorySync(self.folder)
     self.file = file
     return file
   }
 
+  /// Counts the complete length-delimited frames and cuts off a partial last one (a write that
+  /// a crash interrupted).
+  private static func recoverFrames(_ file: any AppendableObject) throws -> Int64 {
+    var frames: Int64 = 0
+    var complete: Int64 = 0
+    while complete + 4 <= file.size {
+      let header = try file.read(at: complete, maxLength: 4)
+      guard header.count == 4 else { break }
+      let length = header.reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
+      guard complete + 4 + length <= file.size else { break }
+      complete += 4 + length
+      frames += 1
+    }
+    if complete < file.size {
+      try file.truncate(to: complete)
+    }
+    return frames
+  }
+
   /// The validator for what is stored; when there is none, rebuilt from the saved checkpoint and
   /// the bytes after it, or by replaying the whole spool.
-  private func currentValidator(_ file: SpoolFile) throws -> UploadValidator {
+  private func currentValidator(_ file: any AppendableObject) throws -> UploadValidator {
     if let validator = self.validator { return validator }
     var validator: UploadValidator
     var offset: Int64 = 0
@@ -312,21 +311,59 @@ final class UploadSpool: @unchecked Sendable {
   /// old one. An older checkpoint, or none, is still right (the upload only grows), so a crash
   /// between the two costs a longer replay, never a wrong count.
   private func saveCheckpoint(_ point: ResumePoint) throws {
-    let temporary = self.checkpointFile.appendingPathExtension("tmp")
-    try SpoolFile.writeDurably(try JSONEncoder().encode(point), to: temporary)
-    guard rename(temporary.path, self.checkpointFile.path) == 0 else {
-      throw SpoolFileError(operation: "rename", path: temporary.path, errno: errno)
-    }
+    try self.storage.write(try JSONEncoder().encode(point), to: self.checkpointKey)
     self.savedCheckpoint = point
   }
 
   /// The saved checkpoint when it fits what is stored; `nil` (replay all) otherwise.
   private func loadCheckpoint(storedSize: Int64) -> ResumePoint? {
     guard self.job.contentType == .csv, self.job.compression != .gzip,
-      let data = try? Data(contentsOf: self.checkpointFile),
+      let data = try? self.storage.read(self.checkpointKey, range: nil),
       let point = try? JSONDecoder().decode(ResumePoint.self, from: data),
       point.headerEnd >= 4, point.headerEnd <= point.offset, point.offset <= storedSize, point.records >= 0
     else { return nil }
     return point
+  }
+}
+
+/// The objects a job's upload is kept in, named in one place for the spool that writes them and
+/// the reader that cuts them into chunks.
+enum UploadObjects {
+  /// The bytes of a CSV or JSON upload, as sent.
+  static func text(_ jobID: String) -> StorageKey {
+    StorageKey(jobID: jobID, area: .upload, name: "upload")
+  }
+
+  /// The rows of a record-batch upload, as length-delimited frames.
+  static func records(_ jobID: String) -> StorageKey {
+    StorageKey(jobID: jobID, area: .upload, name: "records")
+  }
+
+  /// The columns of a record-batch upload, a JSON array of names.
+  static func columns(_ jobID: String) -> StorageKey {
+    StorageKey(jobID: jobID, area: .upload, name: "columns.json")
+  }
+
+  /// The object that grows as the job's upload arrives.
+  static func data(of job: Job) -> StorageKey {
+    job.contentType == .recordBatch ? Self.records(job.id) : Self.text(job.id)
+  }
+}
+
+extension AppendableObject {
+  /// Up to `maxLength` bytes from `position`, for the upload checker.
+  func readPiece(at position: Int64, maxLength: Int) throws -> ByteBuffer {
+    ByteBuffer(bytes: try self.read(at: position, maxLength: maxLength))
+  }
+
+  /// Calls `body` with successive pieces of the object from `start` to `end`, 1 MiB at a time.
+  func read(from start: Int64, upTo end: Int64, _ body: (ByteBuffer) throws -> Void) throws {
+    var position = start
+    while position < end {
+      let piece = try self.readPiece(at: position, maxLength: Int(min(1 << 20, end - position)))
+      guard piece.readableBytes > 0 else { break }
+      position += Int64(piece.readableBytes)
+      try body(piece)
+    }
   }
 }

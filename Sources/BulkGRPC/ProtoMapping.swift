@@ -1,6 +1,6 @@
 package import BulkCore
 package import BulkProto
-package import Foundation
+internal import Foundation
 internal import SwiftProtobuf
 
 /// Hand-written mapping between the generated messages and the domain.
@@ -138,8 +138,8 @@ extension JobSpec {
 }
 
 extension UploadPiece {
-  /// The piece a message carries. Record batches are checked and each row serialised here, so the
-  /// staging store keeps rows without knowing the messages.
+  /// The piece a message carries. Record batches are checked and their rows mapped to values
+  /// here, so the staging store keeps rows without knowing the messages.
   package init(_ message: Spectra_Bulk_V1_UploadJobDataRequest) throws(BulkError) {
     let payload: UploadPayload?
     if message.hasRecords {
@@ -147,7 +147,7 @@ extension UploadPiece {
         throw .invalidArgument("a message carries data or records, not both")
       }
       let columns = message.records.columns
-      var rows: [Data] = []
+      var rows: [[FieldValue]] = []
       rows.reserveCapacity(message.records.rows.count)
       for (index, row) in message.records.rows.enumerated() {
         guard row.values.count == columns.count else {
@@ -155,11 +155,7 @@ extension UploadPiece {
             "records.rows[\(index)] (record \(message.offset + Int64(index) + 1)) has \(row.values.count) values, records.columns has \(columns.count)"
           )
         }
-        do {
-          rows.append(try row.serializedBytes())
-        } catch {
-          throw .invalidArgument("records.rows[\(index)] cannot be encoded: \(error)")
-        }
+        rows.append(row.values.map(FieldValue.init))
       }
       payload = .records(columns: columns, rows: rows)
     } else {
@@ -230,13 +226,5 @@ extension FieldValue {
     case .bytesValue(let bytes): self = .bytes(Array(bytes))
     case .timestampValue(let timestamp): self = .timestamp(timestamp.date)
     }
-  }
-}
-
-/// Decoding of stored record-batch rows for the engine.
-package enum RecordBatchRows {
-  /// The values of one serialised `Row`.
-  package static func decode(_ data: Data) throws -> [FieldValue] {
-    try Spectra_Bulk_V1_Row(serializedBytes: data).values.map(FieldValue.init)
   }
 }

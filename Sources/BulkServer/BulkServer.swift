@@ -63,11 +63,11 @@ package final class BulkServer: Sendable {
       )
     }
     let catalog = try SQLiteJobCatalog(path: dataDirectory.appendingPathComponent("catalog.sqlite").path)
-    let staging = try FileStagingStore(
-      directory: dataDirectory.appendingPathComponent("staging").path,
-      limits: configuration.limits,
-      ledger: StorageLedger(limits: configuration.limits, directory: dataDirectory.path)
+    let storage = try FileJobStorage(
+      stagingDirectory: dataDirectory.appendingPathComponent("staging").path,
+      resultsDirectory: dataDirectory.appendingPathComponent("results").path
     )
+    let staging = SpooledStagingStore(storage: storage, limits: configuration.limits)
     let events = JobEvents()
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
@@ -76,12 +76,10 @@ package final class BulkServer: Sendable {
       catalog: catalog,
       warehouse: try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger),
       staging: staging,
-      resultsDirectory: dataDirectory.appendingPathComponent("results").path,
       events: events,
       limits: configuration.limits,
       settings: configuration.engine,
       logger: logger,
-      decodeRow: RecordBatchRows.decode,
       tenant: { id in tenants[id] ?? Tenant(id: id) }
     )
     let signingKey = try Self.signingKey(in: dataDirectory)

@@ -10,7 +10,7 @@ internal import Synchronization
 package struct EngineHarness {
   package let directory: String
   package let catalog: SQLiteJobCatalog
-  package let staging: FileStagingStore
+  package let staging: SpooledStagingStore
   package let warehouse: SQLiteWarehouse
   package let engine: JobEngine
   package let service: JobService
@@ -35,8 +35,11 @@ package struct EngineHarness {
     self.tenant = tenant
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     self.catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
-    self.staging = try FileStagingStore(
-      directory: "\(directory)/staging",
+    self.staging = SpooledStagingStore(
+      storage: try FileJobStorage(
+        stagingDirectory: "\(directory)/staging",
+        resultsDirectory: "\(directory)/results"
+      ),
       limits: limits,
       ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
     )
@@ -46,16 +49,10 @@ package struct EngineHarness {
       catalog: self.catalog,
       warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
       staging: self.staging,
-      resultsDirectory: "\(directory)/results",
       events: events,
       limits: limits,
       settings: settings,
       logger: logger,
-      decodeRow: { data in
-        // Test rows are UTF-8 text with fields separated by 0x1F.
-        String(decoding: data, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
-          .map { $0.isEmpty ? FieldValue.null : .text(String($0)) }
-      },
       tenant: { $0 == tenant.id ? tenant : Tenant(id: $0) },
       resultWriteCheck: resultWriteCheck
     )

@@ -38,7 +38,12 @@ struct DirectorySyncTests {
     try await withTemporaryDirectory { directory in
       let recorder = Recorder()
       let root = "\(directory)/staging"
-      let store = try FileStagingStore(directory: root, limits: Limits(), directorySync: recorder.directorySync)
+      let storage = try FileJobStorage(
+        stagingDirectory: root,
+        resultsDirectory: "\(directory)/results",
+        directorySync: recorder.directorySync
+      )
+      let store = SpooledStagingStore(storage: storage, limits: Limits())
       #expect(recorder.synced(directory, holding: "staging"))
 
       let csv = FileStagingStoreTests.job(id: "bulk-job-csv")
@@ -48,7 +53,7 @@ struct DirectorySyncTests {
       #expect(try Self.mode("\(root)/\(csv.id)/upload") == 0o600)
 
       let batch = FileStagingStoreTests.job(.recordBatch, id: "bulk-job-batch")
-      _ = try await store.append(.records(columns: ["id"], rows: [Data("1".utf8)]), at: 0, to: batch)
+      _ = try await store.append(.records(columns: ["id"], rows: [[.text("1")]]), at: 0, to: batch)
       #expect(recorder.synced(root, holding: batch.id))
       #expect(recorder.synced("\(root)/\(batch.id)", holding: "columns.json"))
       #expect(try Self.mode("\(root)/\(batch.id)/columns.json") == 0o600)
@@ -60,8 +65,12 @@ struct DirectorySyncTests {
     try await withTemporaryDirectory { directory in
       let recorder = Recorder()
       let root = "\(directory)/results"
-      let ledger = StorageLedger(limits: Limits(), directory: directory)
-      let store = try ResultStore(directory: root, ledger: ledger, directorySync: recorder.directorySync)
+      let storage = try FileJobStorage(
+        stagingDirectory: "\(directory)/staging",
+        resultsDirectory: root,
+        directorySync: recorder.directorySync
+      )
+      let store = ResultStore(storage: storage, ledger: StorageLedger(limits: Limits(), storage: storage))
       #expect(recorder.synced(directory, holding: "results"))
 
       let job = try JobSpec(operation: .insert, object: "t").validated(id: "bulk-job-results", tenantID: "acme", now: Date())

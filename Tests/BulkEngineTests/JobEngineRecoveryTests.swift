@@ -119,7 +119,7 @@ struct JobEngineRecoveryTests {
         continuation.finish()
       }
       _ = try await harness.service.upload(tenant: harness.tenant, pieces: stream)
-      #expect(FileManager.default.fileExists(atPath: harness.staging.folder(of: job.id).path))
+      #expect(try !harness.staging.storage.list(jobID: job.id, area: .upload).isEmpty)
       let engine = Task { try await harness.engine.run() }
       let final = try await harness.finished(job)
       engine.cancel()
@@ -127,7 +127,7 @@ struct JobEngineRecoveryTests {
       #expect(final.state == .failed)
       #expect(final.errorMessage.contains("was not finished within"))
       // The upload of a job that was never closed is removed with it.
-      #expect(!FileManager.default.fileExists(atPath: harness.staging.folder(of: job.id).path))
+      #expect(try harness.staging.storage.list(jobID: job.id, area: .upload).isEmpty)
     }
   }
 }

@@ -231,7 +231,7 @@ struct JobEngineTests {
     try await withTemporaryDirectory { directory in
       let harness = try EngineHarness(directory: directory, settings: Self.settings())
       try harness.sql(Self.customers)
-      let rows = ["1\u{1F}Ada", "2\u{1F}Grace"].map { Data($0.utf8) }
+      let rows: [[FieldValue]] = [[.text("1"), .text("Ada")], [.text("2"), .text("Grace")]]
       let job = try await harness.finished(
         try await harness.submit(
           JobSpec(operation: .insert, object: "customers", contentType: .recordBatch),

@@ -31,7 +31,7 @@ struct OperationMatrixTests {
       }
       return .bytes(Data(("[" + objects.joined(separator: ",\n") + "]").utf8))
     case .recordBatch:
-      return .records(columns: columns, rows: rows.map { Data($0.map { $0 ?? "" }.joined(separator: "\u{1F}").utf8) })
+      return .records(columns: columns, rows: rows.map { $0.map { $0.map(FieldValue.text) ?? .null } })
     }
   }
 

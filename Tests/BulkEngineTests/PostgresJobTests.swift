@@ -118,7 +118,9 @@ struct PostgresJobTests {
       #expect(fromJSON.numberRecordsFailed == 2)
       #expect(try postgres.psql("SELECT id, amount FROM customers ORDER BY id") == "1|12.50\n4|7.00\n")
 
-      let rows = ["10\u{1F}Ten", "11\u{1F}", "12\u{1F}Twelve"].map { Data($0.utf8) }
+      let rows: [[FieldValue]] = [
+        [.text("10"), .text("Ten")], [.text("11"), .null], [.text("12"), .text("Twelve")],
+      ]
       let typed = try await harness.finished(
         try await harness.submit(
           JobSpec(operation: .insert, object: "customers", contentType: .recordBatch),

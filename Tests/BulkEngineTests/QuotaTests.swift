@@ -386,7 +386,7 @@ struct QuotaTests {
             UploadPiece(
               jobID: typed.id,
               offset: 0,
-              payload: .records(columns: ["a", "b", "c", "d", "e"], rows: [Data("1".utf8)])
+              payload: .records(columns: ["a", "b", "c", "d", "e"], rows: [[.text("1")]])
             )
           ])
         )

@@ -13,7 +13,7 @@ struct UploadCheckpointTests {
       let text = "id,name\n" + (1 ... 200_000).map { "\($0),name\($0)\n" }.joined() + "200001,part"
       let stored = Data(text.utf8)
       do {
-        let store = try FileStagingStore(directory: directory, limits: Limits())
+        let store = try FileStagingStoreTests.store(directory, limits: Limits())
         _ = try await store.append(.bytes(stored), at: 0, to: job)
         #expect(try await store.sync(job).recordsReceived == 200_000)
       }
@@ -26,7 +26,7 @@ struct UploadCheckpointTests {
       try handle.write(contentsOf: Data(",".utf8))
       try handle.close()
 
-      let restarted = try FileStagingStore(directory: directory, limits: Limits())
+      let restarted = try FileStagingStoreTests.store(directory, limits: Limits())
       #expect(try await restarted.sync(job).recordsReceived == 200_000)
       // The partial record and the ones after it are counted as before.
       _ = try await restarted.append(.bytes(Data("ial\n200002,b\n".utf8)), at: Int64(stored.count), to: job)
@@ -36,7 +36,7 @@ struct UploadCheckpointTests {
       try FileManager.default.removeItem(
         at: URL(fileURLWithPath: directory).appendingPathComponent(".checkpoints/\(job.id).json")
       )
-      let replayed = try FileStagingStore(directory: directory, limits: Limits())
+      let replayed = try FileStagingStoreTests.store(directory, limits: Limits())
       #expect(try await replayed.sync(job).recordsReceived == 200_001)
     }
   }

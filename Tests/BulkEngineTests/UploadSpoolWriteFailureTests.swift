@@ -9,9 +9,9 @@ struct UploadSpoolWriteFailureTests {
   @Test("a write the disk refuses is not counted by the upload checker")
   func failedWriteIsNotCounted() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStore(directory: directory, limits: Limits())
+      let store = try FileStagingStoreTests.store(directory, limits: Limits())
       let job = FileStagingStoreTests.job(id: "bulk-job-full-disk")
-      let folder = store.folder(of: job.id)
+      let folder = FileStagingStoreTests.folder(directory, job.id)
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       // Every write to /dev/full fails with ENOSPC, as on a full disk.
       try FileManager.default.createSymbolicLink(

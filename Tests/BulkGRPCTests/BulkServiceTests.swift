@@ -36,19 +36,20 @@ struct BulkServiceTests {
       (Tenant(id: "other"), [TenantDirectory.digest(of: "other-token")]),
     ])
     let catalog = try SQLiteJobCatalog(path: "\(folder)/catalog.sqlite")
-    let staging = try FileStagingStore(directory: "\(folder)/staging", limits: limits)
+    let staging = SpooledStagingStore(
+      storage: try FileJobStorage(stagingDirectory: "\(folder)/staging", resultsDirectory: "\(folder)/results"),
+      limits: limits
+    )
     let events = JobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let engine = try JobEngine(
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
-      resultsDirectory: "\(folder)/results",
       events: events,
       limits: limits,
       settings: EngineSettings(workers: 2),
       logger: logger,
-      decodeRow: RecordBatchRows.decode,
       tenant: { Tenant(id: $0) }
     )
     let jobs = JobService(
