@@ -4,13 +4,9 @@ internal import Foundation
 internal import Glibc
 #endif
 
-<<<<<<< HEAD
-/// A failed system call on a staging file.
+/// A failed system call on a file of `FileJobStorage`.
 ///
 /// Internal: `JobService` turns it into an `UNAVAILABLE` `BulkError` whose cause it is.
-=======
-/// A failed system call on a file of `FileJobStorage`.
->>>>>>> storage
 struct SpoolFileError: Error, CustomStringConvertible {
   var operation: String
   var path: String
