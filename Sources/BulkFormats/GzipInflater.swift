@@ -259,22 +259,23 @@ package final class GzipInflater {
     )
   }
 
-  /// Reads trailer bytes of a taken-up member (CRC-32 and size, little-endian) and checks them.
+  /// Reads trailer bytes of a taken-up member (CRC-32, then the size, little-endian) and checks
+  /// each once it is whole, at the byte where zlib would report it.
   ///
   /// - Returns: the bytes used.
   private func readTrailer(_ bytes: [UInt8], from raw: UnsafeRawBufferPointer, at index: Int) throws(FormatError) -> Int {
-    let take = min(8 - bytes.count, raw.count - index)
+    let take = min((bytes.count < 4 ? 4 : 8) - bytes.count, raw.count - index)
     let trailer = bytes + raw[index ..< index + take]
     self.consumedBytes += Int64(take)
-    guard trailer.count == 8 else {
-      self.phase = .trailer(trailer)
-      return take
+    self.phase = .trailer(trailer)
+    if trailer.count == 4 {
+      let crc = trailer[0 ..< 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+      guard crc == self.memberCRC else { throw self.corrupt("incorrect data check") }
+    } else if trailer.count == 8 {
+      let size = trailer[4 ..< 8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+      guard size == UInt32(truncatingIfNeeded: self.memberBytes) else { throw self.corrupt("incorrect length check") }
+      self.phase = .betweenMembers
     }
-    let crc = trailer[0 ..< 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-    let size = trailer[4 ..< 8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-    guard crc == self.memberCRC else { throw self.corrupt("incorrect data check") }
-    guard size == UInt32(truncatingIfNeeded: self.memberBytes) else { throw self.corrupt("incorrect length check") }
-    self.phase = .betweenMembers
     return take
   }
 

@@ -1,7 +1,9 @@
 import BulkCore
 import BulkEngine
+import BulkFormats
 import BulkTestSupport
 import Foundation
+import NIOCore
 import Testing
 
 @Suite("Upload spool, checker checkpoints")
@@ -39,5 +41,266 @@ struct UploadCheckpointTests {
       let replayed = try FileStagingStore(directory: directory, limits: Limits())
       #expect(try await replayed.sync(job).recordsReceived == 200_001)
     }
+  }
+}
+
+/// The uploads whose checker checkpoints hold more than CSV's: JSON, gzip, several gzip members.
+enum CheckpointedUpload: String, CaseIterable, Sendable, CustomTestStringConvertible {
+  case jsonLines
+  case jsonArray
+  case gzipCSV
+  case gzipJSON
+  case gzipMembers
+
+  /// Records in an upload: enough inflated bytes (over 1 MiB) for the inflater's resume points.
+  static let records = 150_000
+
+  var testDescription: String { self.rawValue }
+
+  var contentType: ContentType { self == .jsonLines || self == .jsonArray || self == .gzipJSON ? .json : .csv }
+
+  var compression: Compression { self == .jsonLines || self == .jsonArray ? .none : .gzip }
+
+  var job: Job { FileStagingStoreTests.job(self.contentType, compression: self.compression, id: "bulk-job-\(self)") }
+
+  var spec: JobSpec { JobSpec(operation: .insert, object: "items", contentType: self.contentType, compression: self.compression) }
+
+  /// The upload as stored. Every 10,000th record has no name (NOT NULL refuses it). With
+  /// `badRecord`, that record breaks the JSON structure, or (gzip CSV) the compressed bytes are
+  /// damaged at 90% of the stream.
+  func body(badRecord: Int? = nil) throws -> Data {
+    let count = Self.records
+    func name(_ id: Int) -> String { id % 10_000 == 0 ? "" : "name \(id)" }
+    switch self {
+    case .jsonLines, .gzipJSON:
+      let text = (1 ... count).map { id in
+        let value = id % 10_000 == 0 ? "null" : "\"\(name(id))\""
+        return "{\"id\":\(id),\"name\":\(value)}" + (id == badRecord ? " 7\n" : "\n")
+      }.joined()
+      return self == .gzipJSON ? try FileStagingStoreTests.gzip(Data(text.utf8)) : Data(text.utf8)
+    case .jsonArray:
+      let records = (1 ... count).map { id in
+        let value = id % 10_000 == 0 ? "null" : "\"\(name(id))\""
+        return (id == badRecord ? "\n" : ",\n") + "{\"id\":\(id),\"name\":\(value)}"
+      }
+      return Data(("[" + records.joined().dropFirst(2) + "\n]\n").utf8)
+    case .gzipCSV, .gzipMembers:
+      let lines = (1 ... count).map { "\($0),\(name($0))\n" }
+      let members = self == .gzipMembers ? 3 : 1
+      let size = count / members
+      var compressed = Data()
+      for member in 0 ..< members {
+        let text = (member == 0 ? "id,name\n" : "") + lines[member * size ..< (member + 1) * size].joined()
+        compressed += try FileStagingStoreTests.gzip(Data(text.utf8))
+      }
+      if badRecord != nil {
+        let start = compressed.count * 9 / 10
+        for index in start ..< start + 32 {
+          compressed[index] ^= 0x5A
+        }
+      }
+      return compressed
+    }
+  }
+}
+
+@Suite("Upload spool, checkpoints of JSON and gzip uploads")
+struct UploadCheckpointFormatsTests {
+  private static func checkpointURL(_ directory: String, _ job: Job) -> URL {
+    URL(fileURLWithPath: directory).appendingPathComponent(".checkpoints/\(job.id).json")
+  }
+
+  private static func checkpoint(_ directory: String, _ job: Job) throws -> StreamCheckpoint {
+    try #require(StreamCheckpoint(decoding: ByteBuffer(bytes: try Data(contentsOf: Self.checkpointURL(directory, job)))))
+  }
+
+  /// Writes 0xFF over the stored upload's bytes in `range`.
+  private static func overwrite(_ directory: String, _ job: Job, _ range: Range<Int64>) throws {
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: directory).appendingPathComponent("\(job.id)/upload"))
+    try handle.seek(toOffset: UInt64(range.lowerBound))
+    try handle.write(contentsOf: Data(repeating: 0xFF, count: range.count))
+    try handle.close()
+  }
+
+  /// Uploads `body` in two appends cut at `cut`, with a restart between them when `restart` is
+  /// set; returns the records counted, or the error.
+  private static func upload(
+    _ body: Data,
+    cut: Int,
+    job: Job,
+    limits: Limits = Limits(),
+    restart: Bool
+  ) async throws -> Result<Int64, BulkError> {
+    try await withTemporaryDirectory { directory in
+      var store = try FileStagingStore(directory: directory, limits: limits)
+      do {
+        _ = try await store.append(.bytes(body.prefix(cut)), at: 0, to: job)
+        _ = try await store.sync(job)
+        if restart {
+          store = try FileStagingStore(directory: directory, limits: limits)
+        }
+        _ = try await store.append(.bytes(body.suffix(from: cut)), at: Int64(cut), to: job)
+        return .success(try await store.seal(job).recordsReceived)
+      } catch let error as BulkError {
+        return .failure(error)
+      }
+    }
+  }
+
+  @Test("a restart takes the checker up at its checkpoint without reading the bytes before it", arguments: CheckpointedUpload.allCases)
+  func resumesWithoutEarlierBytes(upload: CheckpointedUpload) async throws {
+    try await withTemporaryDirectory { directory in
+      let job = upload.job
+      let body = try upload.body()
+      let cut = body.count * 7 / 10
+      let counted: Int64
+      do {
+        let store = try FileStagingStore(directory: directory, limits: Limits())
+        _ = try await store.append(.bytes(body.prefix(cut)), at: 0, to: job)
+        counted = try await store.sync(job).recordsReceived
+      }
+      let checkpoint = try Self.checkpoint(directory, job)
+      #expect((checkpoint.gzip != nil) == (upload.compression == .gzip))
+      #expect(checkpoint.storedOffset > Int64(cut) / 2 && checkpoint.storedOffset <= Int64(cut))
+      #expect(checkpoint.storedPrefixLength == 0)
+      if upload == .gzipMembers {
+        // Taken up inside a later member.
+        let gzip = try #require(checkpoint.gzip)
+        #expect(gzip.memberBytes < gzip.inflatedOffset)
+      }
+      // Everything before the checkpoint becomes garbage: a checker that read it would fail.
+      try Self.overwrite(directory, job, 0 ..< checkpoint.storedOffset)
+
+      let restarted = try FileStagingStore(directory: directory, limits: Limits())
+      #expect(try await restarted.sync(job).recordsReceived == counted)
+      _ = try await restarted.append(.bytes(body.suffix(from: cut)), at: Int64(cut), to: job)
+      #expect(try await restarted.seal(job).recordsReceived == Int64(CheckpointedUpload.records))
+    }
+  }
+
+  @Test("a damaged or unknown checkpoint is not used: the checker replays the upload", arguments: CheckpointedUpload.allCases)
+  func damagedCheckpointReplays(upload: CheckpointedUpload) async throws {
+    try await withTemporaryDirectory { directory in
+      let job = upload.job
+      let body = try upload.body()
+      let cut = body.count * 7 / 10
+      let counted: Int64
+      do {
+        let store = try FileStagingStore(directory: directory, limits: Limits())
+        _ = try await store.append(.bytes(body.prefix(cut)), at: 0, to: job)
+        counted = try await store.sync(job).recordsReceived
+      }
+      let checkpoint = try Self.checkpoint(directory, job)
+      let garbage = upload.compression == .gzip ? "the gzip stream is corrupt at byte 2" : "unexpected 0xFF at byte 0"
+      var damaged = try Data(contentsOf: Self.checkpointURL(directory, job))
+      damaged[damaged.count / 2] ^= 0x10
+      try damaged.write(to: Self.checkpointURL(directory, job))
+
+      let replayed = try FileStagingStore(directory: directory, limits: Limits())
+      #expect(try await replayed.sync(job).recordsReceived == counted)
+      // It replayed: garbage before the checkpoint's offset is now seen.
+      try Self.overwrite(directory, job, 0 ..< checkpoint.storedOffset)
+      await FileStagingStoreTests.expectError(.invalidArgument, containing: garbage) {
+        _ = try await FileStagingStore(directory: directory, limits: Limits()).sync(job)
+      }
+      // A checkpoint in the format of an older server (JSON) is not used either.
+      try Data("{\"headerEnd\":8,\"offset\":100,\"records\":3}".utf8).write(to: Self.checkpointURL(directory, job))
+      await FileStagingStoreTests.expectError(.invalidArgument, containing: garbage) {
+        _ = try await FileStagingStore(directory: directory, limits: Limits()).sync(job)
+      }
+    }
+  }
+
+  @Test("after a resume counts and errors are those of an upload read whole", arguments: CheckpointedUpload.allCases)
+  func laterErrorsMatch(upload: CheckpointedUpload) async throws {
+    let bad = try upload.body(badRecord: CheckpointedUpload.records * 9 / 10)
+    let cut = bad.count * 7 / 10
+    let whole = try await Self.upload(bad, cut: cut, job: upload.job, restart: false)
+    let resumed = try await Self.upload(bad, cut: cut, job: upload.job, restart: true)
+    let wholeError = try #require(whole.failure)
+    #expect(resumed.failure?.code == wholeError.code)
+    #expect(resumed.failure?.message == wholeError.message)
+    let place =
+      switch upload {
+      case .jsonArray: "after record 134999"
+      case .jsonLines, .gzipJSON: "record 135000"
+      case .gzipCSV, .gzipMembers: "corrupt"
+      }
+    #expect(wholeError.message.contains(place))
+
+    let good = try upload.body()
+    let counts = try await Self.upload(good, cut: good.count * 7 / 10, job: upload.job, restart: true)
+    #expect(counts.success == Int64(CheckpointedUpload.records))
+  }
+
+  @Test(
+    "the inflate limit counts the bytes inflated before a resume",
+    arguments: CheckpointedUpload.allCases.filter { $0.compression == .gzip }
+  )
+  func inflateLimitAcrossResume(upload: CheckpointedUpload) async throws {
+    let body = try upload.body()
+    var total = 0
+    try GzipInflater().inflate(ByteBuffer(bytes: body)) { total += $0.readableBytes }
+    let limits = Limits(maxInflatedBytes: Int64(total) * 85 / 100)
+    let cut = body.count * 7 / 10
+    let whole = try await Self.upload(body, cut: cut, job: upload.job, limits: limits, restart: false)
+    let resumed = try await Self.upload(body, cut: cut, job: upload.job, limits: limits, restart: true)
+    let wholeError = try #require(whole.failure)
+    let resumedError = try #require(resumed.failure)
+    #expect(wholeError.code == .resourceExhausted && resumedError.code == .resourceExhausted)
+    let message = "the gzip stream inflates to more than \(limits.maxInflatedBytes) bytes"
+    #expect(wholeError.message.hasPrefix(message) && resumedError.message.hasPrefix(message))
+  }
+
+  @Test("a job whose upload was taken up after a restart ends as one uploaded without a restart", arguments: CheckpointedUpload.allCases)
+  func jobResultMatches(upload: CheckpointedUpload) async throws {
+    let body = try upload.body()
+    let cut = body.count * 7 / 10
+    var settings = EngineSettings(workers: 2)
+    settings.retryDelay = .milliseconds(1)
+    let table = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    func outcome(_ harness: EngineHarness, _ job: Job) async throws -> [String] {
+      let done = try await harness.finished(job)
+      return [
+        "\(done.state)", "\(done.numberRecordsProcessed)", "\(done.numberRecordsFailed)",
+        "\(try await harness.results(done, .successful).records)", try await harness.results(done, .failed).text,
+        try harness.rows("SELECT count(*), sum(id) FROM items").description,
+      ]
+    }
+    let whole = try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: settings)
+      try harness.sql(table)
+      return try await outcome(harness, try await harness.submit(upload.spec, [.bytes(body)]))
+    }
+    let resumed = try await withTemporaryDirectory { directory in
+      let first = try EngineHarness(directory: directory, settings: settings)
+      try first.sql(table)
+      let job = try await first.submit(upload.spec, [.bytes(body.prefix(cut))], close: false)
+      #expect(FileManager.default.fileExists(atPath: "\(directory)/staging/.checkpoints/\(job.id).json"))
+      // A second process on the same data takes the upload up and closes it.
+      let second = try EngineHarness(directory: directory, settings: settings)
+      let rest = AsyncThrowingStream<UploadPiece, any Error> { continuation in
+        continuation.yield(UploadPiece(jobID: job.id, offset: Int64(cut), payload: .bytes(body.suffix(from: cut))))
+        continuation.finish()
+      }
+      _ = try await second.service.upload(tenant: second.tenant, pieces: rest)
+      let closed = try await second.service.updateState(id: job.id, to: .uploadComplete, tenant: second.tenant)
+      #expect(closed.numberRecordsTotal == Int64(CheckpointedUpload.records))
+      return try await outcome(second, closed)
+    }
+    #expect(resumed == whole)
+    #expect(whole[0] == "\(JobState.jobComplete)" && whole[2] == "15")
+  }
+}
+
+extension Result {
+  fileprivate var failure: Failure? {
+    guard case .failure(let error) = self else { return nil }
+    return error
+  }
+
+  fileprivate var success: Success? {
+    guard case .success(let value) = self else { return nil }
+    return value
   }
 }
