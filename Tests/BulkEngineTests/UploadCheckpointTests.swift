@@ -293,6 +293,118 @@ struct UploadCheckpointFormatsTests {
   }
 }
 
+/// Random uploads, cut at random points with a restart at each: property tests of the checkpoints.
+@Suite("Upload spool, checkpoints under random restarts")
+struct UploadCheckpointPropertyTests {
+  /// A seeded generator (SplitMix64), so that a failing seed can be run again.
+  private struct Seeded: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+      self.state &+= 0x9E37_79B9_7F4A_7C15
+      var z = self.state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+  }
+
+  private static let letters = Array("abcXYZ019 ,;\"\\{}[]\n\té😀".unicodeScalars).map(String.init)
+
+  private static func text(_ length: Int, using random: inout Seeded) -> String {
+    (0 ..< length).map { _ in Self.letters.randomElement(using: &random)! }.joined()
+  }
+
+  /// A CSV field: plain, or quoted with separators, quotes and line ends inside.
+  private static func csvField(using random: inout Seeded, big: Bool) -> String {
+    let length = big ? Int.random(in: 100_000 ... 300_000, using: &random) : Int.random(in: 0 ... 40, using: &random)
+    let value = Self.text(length, using: &random)
+    guard value.contains(where: { ",\"\n".contains($0) }) || Bool.random(using: &random) else {
+      return value.isEmpty ? "x" : value.replacingOccurrences(of: "\r", with: "")
+    }
+    return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+
+  /// A JSON object with strings holding brackets, quotes and escapes, and nested values.
+  private static func jsonObject(_ id: Int, using random: inout Seeded, big: Bool) -> String {
+    let length = big ? Int.random(in: 100_000 ... 300_000, using: &random) : Int.random(in: 0 ... 60, using: &random)
+    let value = Self.text(length, using: &random)
+      .replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+      .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
+    return "{\"id\":\(id), \"s\":\"\(value)\",\"n\":[1,{\"x\":\"}]\"}, [] ]}"
+  }
+
+  /// A random upload of `contentType` (with a byte order mark sometimes), as sent.
+  private static func upload(_ contentType: ContentType, gzip: Bool, using random: inout Seeded) throws -> Data {
+    let count = Int.random(in: 20_000 ... 40_000, using: &random)
+    let isArray = Bool.random(using: &random)
+    var parts: [String] = []
+    if contentType == .csv {
+      parts.append("a,b,c\n")
+    } else if isArray {
+      parts.append(" [\n")
+    }
+    for id in 1 ... count {
+      let big = Int.random(in: 0 ..< 4_000, using: &random) == 0
+      if contentType == .csv {
+        let fields = (0 ..< 3).map { column in Self.csvField(using: &random, big: big && column == 1) }
+        parts.append(fields.joined(separator: ",") + (Bool.random(using: &random) ? "\r\n" : "\n"))
+      } else if isArray {
+        parts.append((id > 1 ? "," : "") + (Bool.random(using: &random) ? "\n  " : "") + Self.jsonObject(id, using: &random, big: big))
+      } else {
+        parts.append((Int.random(in: 0 ..< 10, using: &random) == 0 ? "\n \n" : "") + Self.jsonObject(id, using: &random, big: big) + " \n")
+      }
+    }
+    if contentType == .json, isArray {
+      parts.append("\n]\n")
+    }
+    var bytes = Data((Bool.random(using: &random) ? "\u{FEFF}" : "").utf8) + Data(parts.joined().utf8)
+    guard gzip else { return bytes }
+    // One member, or several cut at random places.
+    var compressed = Data()
+    while !bytes.isEmpty {
+      let length = Bool.random(using: &random) ? bytes.count : Int.random(in: 1 ... bytes.count, using: &random)
+      compressed += try FileStagingStoreTests.gzip(bytes.prefix(length))
+      bytes = bytes.dropFirst(length)
+    }
+    return compressed
+  }
+
+  @Test("random CSV and JSON uploads, plain and gzip, restarted at random points count as read whole", arguments: 0 ..< 12)
+  func randomRestarts(seed: UInt64) async throws {
+    var random = Seeded(state: seed)
+    let contentType: ContentType = seed % 2 == 0 ? .csv : .json
+    let gzip = seed % 4 >= 2
+    let body = try Self.upload(contentType, gzip: gzip, using: &random)
+    let job = FileStagingStoreTests.job(contentType, compression: gzip ? .gzip : .none, id: "bulk-job-random-\(seed)")
+    let whole = try await withTemporaryDirectory { directory in
+      let store = try FileStagingStore(directory: directory, limits: Limits())
+      _ = try await store.append(.bytes(body), at: 0, to: job)
+      return try await store.seal(job).recordsReceived
+    }
+    let cuts = (0 ..< Int.random(in: 2 ... 6, using: &random)).map { _ in Int.random(in: 1 ..< body.count, using: &random) }
+    let resumed = try await withTemporaryDirectory { directory in
+      var offset = 0
+      var resumedFromCheckpoint = 0
+      for cut in cuts.sorted() + [body.count] where cut > offset {
+        let store = try FileStagingStore(directory: directory, limits: Limits())
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(".checkpoints/\(job.id).json")
+        if let saved = try? Data(contentsOf: url), StreamCheckpoint(decoding: ByteBuffer(bytes: saved)) != nil {
+          resumedFromCheckpoint += 1
+        }
+        _ = try await store.append(.bytes(body[offset ..< cut]), at: Int64(offset), to: job)
+        offset = cut
+        guard offset < body.count else { return (try await store.seal(job).recordsReceived, resumedFromCheckpoint) }
+        _ = try await store.sync(job)
+      }
+      return (Int64(-1), resumedFromCheckpoint)
+    }
+    #expect(resumed.0 == whole)
+    #expect(whole > 20_000 - 1)
+    // Restarts found a checkpoint to take the upload up from.
+    #expect(resumed.1 > 0)
+  }
+}
+
 extension Result {
   fileprivate var failure: Failure? {
     guard case .failure(let error) = self else { return nil }
