@@ -214,7 +214,8 @@ package final class GzipInflater {
     let made = self.output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
       let stream = self.stream
       stream.pointee.next_in =
-        available > 0 ? UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + index) : nil
+        available > 0
+        ? UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self) + index) : nil
       stream.pointee.avail_in = uInt(available)
       let out = target.baseAddress!.assumingMemoryBound(to: Bytef.self)
       stream.pointee.next_out = out
@@ -263,7 +264,8 @@ package final class GzipInflater {
   /// each once it is whole, at the byte where zlib would report it.
   ///
   /// - Returns: the bytes used.
-  private func readTrailer(_ bytes: [UInt8], from raw: UnsafeRawBufferPointer, at index: Int) throws(FormatError) -> Int {
+  private func readTrailer(_ bytes: [UInt8], from raw: UnsafeRawBufferPointer, at index: Int) throws(FormatError) -> Int
+  {
     let take = min((bytes.count < 4 ? 4 : 8) - bytes.count, raw.count - index)
     let trailer = bytes + raw[index ..< index + take]
     self.consumedBytes += Int64(take)

@@ -102,7 +102,11 @@ package struct RecordSplitter {
     case .jsonLines, .jsonArray:
       // The stream's start, and a byte order mark with it, lies behind.
       self.skipper = ByteOrderMarkSkipper(enabled: false)
-      self.json.resume(layout: point.layout == .jsonArray ? .array : .lines, records: point.records, offset: point.offset)
+      self.json.resume(
+        layout: point.layout == .jsonArray ? .array : .lines,
+        records: point.records,
+        offset: point.offset
+      )
       self.assembler.skipRecords(bytes: point.offset, records: point.records)
       self.jsonRecordEnd = point.offset
     }

@@ -63,7 +63,9 @@ enum CheckpointedUpload: String, CaseIterable, Sendable, CustomTestStringConvert
 
   var job: Job { FileStagingStoreTests.job(self.contentType, compression: self.compression, id: "bulk-job-\(self)") }
 
-  var spec: JobSpec { JobSpec(operation: .insert, object: "items", contentType: self.contentType, compression: self.compression) }
+  var spec: JobSpec {
+    JobSpec(operation: .insert, object: "items", contentType: self.contentType, compression: self.compression)
+  }
 
   /// The upload as stored. Every 10,000th record has no name (NOT NULL refuses it). With
   /// `badRecord`, that record breaks the JSON structure, or (gzip CSV) the compressed bytes are
@@ -111,7 +113,9 @@ struct UploadCheckpointFormatsTests {
   }
 
   private static func checkpoint(_ directory: String, _ job: Job) throws -> StreamCheckpoint {
-    try #require(StreamCheckpoint(decoding: ByteBuffer(bytes: try Data(contentsOf: Self.checkpointURL(directory, job)))))
+    try #require(
+      StreamCheckpoint(decoding: ByteBuffer(bytes: try Data(contentsOf: Self.checkpointURL(directory, job))))
+    )
   }
 
   /// Writes 0xFF over the stored upload's bytes in `range`.
@@ -147,7 +151,10 @@ struct UploadCheckpointFormatsTests {
     }
   }
 
-  @Test("a restart takes the checker up at its checkpoint without reading the bytes before it", arguments: CheckpointedUpload.allCases)
+  @Test(
+    "a restart takes the checker up at its checkpoint without reading the bytes before it",
+    arguments: CheckpointedUpload.allCases
+  )
   func resumesWithoutEarlierBytes(upload: CheckpointedUpload) async throws {
     try await withTemporaryDirectory { directory in
       let job = upload.job
@@ -178,7 +185,10 @@ struct UploadCheckpointFormatsTests {
     }
   }
 
-  @Test("a damaged or unknown checkpoint is not used: the checker replays the upload", arguments: CheckpointedUpload.allCases)
+  @Test(
+    "a damaged or unknown checkpoint is not used: the checker replays the upload",
+    arguments: CheckpointedUpload.allCases
+  )
   func damagedCheckpointReplays(upload: CheckpointedUpload) async throws {
     try await withTemporaryDirectory { directory in
       let job = upload.job
@@ -252,7 +262,10 @@ struct UploadCheckpointFormatsTests {
     #expect(wholeError.message.hasPrefix(message) && resumedError.message.hasPrefix(message))
   }
 
-  @Test("a job whose upload was taken up after a restart ends as one uploaded without a restart", arguments: CheckpointedUpload.allCases)
+  @Test(
+    "a job whose upload was taken up after a restart ends as one uploaded without a restart",
+    arguments: CheckpointedUpload.allCases
+  )
   func jobResultMatches(upload: CheckpointedUpload) async throws {
     let body = try upload.body()
     let cut = body.count * 7 / 10
@@ -349,9 +362,15 @@ struct UploadCheckpointPropertyTests {
         let fields = (0 ..< 3).map { column in Self.csvField(using: &random, big: big && column == 1) }
         parts.append(fields.joined(separator: ",") + (Bool.random(using: &random) ? "\r\n" : "\n"))
       } else if isArray {
-        parts.append((id > 1 ? "," : "") + (Bool.random(using: &random) ? "\n  " : "") + Self.jsonObject(id, using: &random, big: big))
+        parts.append(
+          (id > 1 ? "," : "") + (Bool.random(using: &random) ? "\n  " : "")
+            + Self.jsonObject(id, using: &random, big: big)
+        )
       } else {
-        parts.append((Int.random(in: 0 ..< 10, using: &random) == 0 ? "\n \n" : "") + Self.jsonObject(id, using: &random, big: big) + " \n")
+        parts.append(
+          (Int.random(in: 0 ..< 10, using: &random) == 0 ? "\n \n" : "") + Self.jsonObject(id, using: &random, big: big)
+            + " \n"
+        )
       }
     }
     if contentType == .json, isArray {
@@ -369,7 +388,10 @@ struct UploadCheckpointPropertyTests {
     return compressed
   }
 
-  @Test("random CSV and JSON uploads, plain and gzip, restarted at random points count as read whole", arguments: 0 ..< 12)
+  @Test(
+    "random CSV and JSON uploads, plain and gzip, restarted at random points count as read whole",
+    arguments: 0 ..< 12
+  )
   func randomRestarts(seed: UInt64) async throws {
     var random = Seeded(state: seed)
     let contentType: ContentType = seed % 2 == 0 ? .csv : .json
@@ -381,7 +403,9 @@ struct UploadCheckpointPropertyTests {
       _ = try await store.append(.bytes(body), at: 0, to: job)
       return try await store.seal(job).recordsReceived
     }
-    let cuts = (0 ..< Int.random(in: 2 ... 6, using: &random)).map { _ in Int.random(in: 1 ..< body.count, using: &random) }
+    let cuts = (0 ..< Int.random(in: 2 ... 6, using: &random)).map { _ in
+      Int.random(in: 1 ..< body.count, using: &random)
+    }
     let resumed = try await withTemporaryDirectory { directory in
       var offset = 0
       var resumedFromCheckpoint = 0

@@ -7,16 +7,24 @@ internal import Testing
 struct StreamCheckpointTests {
   /// Text that compresses like real records.
   private static func text(lines: Int, from first: Int = 0) -> [UInt8] {
-    Array((first ..< first + lines).map { "\($0),name \($0 % 97),user\($0)@example.com,\($0 * 37 % 10_007).25\n" }.joined().utf8)
+    Array(
+      (first ..< first + lines).map { "\($0),name \($0 % 97),user\($0)@example.com,\($0 * 37 % 10_007).25\n" }.joined()
+        .utf8
+    )
   }
 
   /// Inflates `compressed` whole, collecting the resume points offered every `span` bytes.
-  private static func resumePoints(_ compressed: [UInt8], span: Int64) throws -> (output: [UInt8], points: [GzipResumePoint]) {
+  private static func resumePoints(
+    _ compressed: [UInt8],
+    span: Int64
+  ) throws -> (output: [UInt8], points: [GzipResumePoint]) {
     let inflater = try GzipInflater(resumeSpan: span)
     var output: [UInt8] = []
     var points: [GzipResumePoint] = []
     for piece in Feeding.pieces(of: compressed, size: 5000) {
-      try inflater.inflate(piece) { output.append(contentsOf: $0.readableBytesView) } onResumePoint: { point in
+      try inflater.inflate(piece) {
+        output.append(contentsOf: $0.readableBytesView)
+      } onResumePoint: { point in
         #expect(point.inflatedOffset == Int64(output.count))
         points.append(point)
       }
@@ -65,7 +73,10 @@ struct StreamCheckpointTests {
     }
   }
 
-  @Test("after a resume the member's trailer is still checked: a wrong CRC-32 or size is corrupt", arguments: [-8, -5, -3])
+  @Test(
+    "after a resume the member's trailer is still checked: a wrong CRC-32 or size is corrupt",
+    arguments: [-8, -5, -3]
+  )
   func gzipTrailerChecked(fromEnd: Int) throws {
     let text = Self.text(lines: 8_000)
     let clean = try Gzip.compress(text)
@@ -76,7 +87,8 @@ struct StreamCheckpointTests {
     let error = try #require(throws: FormatError.self) { try Self.resume(compressed, at: point, using: &random) }
     #expect(error.kind == .malformed)
     // Where zlib reports them on a stream read whole: after the CRC-32, after the size.
-    let (offset, reason) = fromEnd < -4 ? (compressed.count - 4, "incorrect data check") : (compressed.count, "incorrect length check")
+    let (offset, reason) =
+      fromEnd < -4 ? (compressed.count - 4, "incorrect data check") : (compressed.count, "incorrect length check")
     #expect(error.message == "the gzip stream is corrupt at byte \(offset) (\(reason))")
   }
 
@@ -120,7 +132,9 @@ struct StreamCheckpointTests {
     let whole = try #require(throws: FormatError.self) {
       try GzipInflater(limits: ratio).inflate(ByteBuffer(bytes: long)) { _ in }
     }
-    let resumed = try #require(throws: FormatError.self) { try Self.resume(long, at: early, limits: ratio, using: &random) }
+    let resumed = try #require(throws: FormatError.self) {
+      try Self.resume(long, at: early, limits: ratio, using: &random)
+    }
     #expect(whole.message.contains("inflates more than 2 times"))
     #expect(resumed.message.contains("inflates more than 2 times"))
     #expect(whole.offset > early.compressedOffset)
@@ -149,7 +163,10 @@ struct StreamCheckpointTests {
     RecordSplitter(format: format, delimiter: UInt8(ascii: ","), maxRecords: 7, maxBytes: 600)
   }
 
-  @Test("random JSON cut at a random record end goes on with the same records, numbers and offsets", arguments: 0 ..< 40)
+  @Test(
+    "random JSON cut at a random record end goes on with the same records, numbers and offsets",
+    arguments: 0 ..< 40
+  )
   func jsonResume(seed: UInt64) throws {
     var random = SplitMix64(seed: seed)
     let document = RandomJSON(using: &random, isArray: seed % 2 == 0, maxRecords: 40)
@@ -174,7 +191,8 @@ struct StreamCheckpointTests {
     try #require(after.error == nil)
     #expect(after.records == whole.records)
     let records = whole.chunks.flatMap { chunk in (0 ..< chunk.recordCount).map { chunk.firstRecord + Int64($0) } }
-    let resumedRecords = after.chunks.flatMap { chunk in (0 ..< chunk.recordCount).map { chunk.firstRecord + Int64($0) } }
+    let resumedRecords = after.chunks.flatMap { chunk in (0 ..< chunk.recordCount).map { chunk.firstRecord + Int64($0) }
+    }
     #expect(resumedRecords == Array(records.dropFirst(Int(point.records))))
     if let first = after.chunks.first {
       let index = Int(point.records)
@@ -234,7 +252,12 @@ struct StreamCheckpointTests {
         header: ByteBuffer(string: "id,name,email,age"),
         tail: ByteBuffer(repeating: 0x41, count: 100)
       ),
-      StreamCheckpoint(records: nil, gzip: gzip, header: ByteBuffer(), tail: ByteBuffer(repeating: 0x41, count: 1_048_700)),
+      StreamCheckpoint(
+        records: nil,
+        gzip: gzip,
+        header: ByteBuffer(),
+        tail: ByteBuffer(repeating: 0x41, count: 1_048_700)
+      ),
     ]
     for checkpoint in checkpoints {
       let encoded = checkpoint.encoded()
