@@ -88,7 +88,7 @@ package struct RecordSplitter {
     }
   }
 
-  /// Takes the stream up again at `point`, then feed the bytes from `point.offset` on. Counts,
+  /// Takes the stream up again at `point`: feed it the bytes from `point.offset` on after. Counts,
   /// record numbers and offsets continue as if every byte had been read.
   ///
   /// CSV: call it after feeding exactly the stream's first `point.headerEnd` bytes (the header).
