@@ -55,13 +55,20 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // The system zlib, for inflating gzip uploads in a way that can be taken up midway.
+  .systemLibrary(
+    name: "CBulkZlib",
+    pkgConfig: "zlib",
+    providers: [.apt(["zlib1g-dev"])]
+  ),
+
   // Streaming CSV / JSON readers and writers, record splitting, gzip inflate with caps.
   .target(
     name: "BulkFormats",
     dependencies: [
       "BulkCore",
+      "CBulkZlib",
       .product(name: "NIOCore", package: "swift-nio"),
-      .product(name: "CompressNIO", package: "compress-nio"),
     ],
     swiftSettings: swiftSettings
   ),

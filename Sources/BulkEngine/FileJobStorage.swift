@@ -6,7 +6,7 @@ internal import Glibc
 #endif
 
 /// Job storage on the local file system, the embedded default: the data directory's
-/// `staging/<job>/<name>` for uploads, `staging/.checkpoints/<job>.json` for checker checkpoints,
+/// `staging/<job>/<name>` for uploads, `staging/.checkpoints/<job>.checkpoint` for checker checkpoints,
 /// `results/<job>/<name>` for results. Files are private to the server's user (mode 0600).
 ///
 /// An append is durable after `sync` (fsync); a whole-object write goes through a temporary file,
@@ -140,7 +140,7 @@ package struct FileJobStorage: JobStorage {
   /// tenant's stored bytes.
   private func file(_ key: StorageKey) -> URL {
     switch key.area {
-    case .checkpoint: self.checkpoints.appendingPathComponent("\(key.jobID).json")
+    case .checkpoint: self.checkpoints.appendingPathComponent("\(key.jobID).checkpoint")
     case .upload, .results: self.folder(jobID: key.jobID, area: key.area).appendingPathComponent(key.name)
     }
   }

@@ -32,7 +32,7 @@ final class UploadSpool: @unchecked Sendable {
   private var sealedProgress = UploadProgress(bytesUploaded: 0, recordsReceived: 0)
   private var closed = false
   /// The checker state last saved to `checkpointKey`.
-  private var savedCheckpoint: ResumePoint?
+  private var savedCheckpoint: StreamCheckpoint?
 
   /// The upload checker's state is saved to the job's checkpoint object with each sync, so a
   /// restart does not replay the whole upload to rebuild it.
@@ -289,11 +289,11 @@ final class UploadSpool: @unchecked Sendable {
     if let validator = self.validator { return validator }
     var validator: UploadValidator
     var offset: Int64 = 0
-    if let point = self.loadCheckpoint(storedSize: file.size) {
-      let header = try file.readPiece(at: 0, maxLength: Int(point.headerEnd))
-      validator = try UploadValidator(job: self.job, limits: self.limits, resumingAt: point, header: header)
-      offset = point.offset
-      self.savedCheckpoint = point
+    if let checkpoint = self.loadCheckpoint(storedSize: file.size) {
+      let prefix = try file.readPiece(at: 0, maxLength: Int(checkpoint.storedPrefixLength))
+      validator = try UploadValidator(job: self.job, limits: self.limits, resumingAt: checkpoint, storedPrefix: prefix)
+      offset = checkpoint.storedOffset
+      self.savedCheckpoint = checkpoint
     } else {
       validator = try UploadValidator(job: self.job, limits: self.limits)
     }
@@ -310,19 +310,20 @@ final class UploadSpool: @unchecked Sendable {
   /// Saves the checker's state after an fsync of the upload: written whole, then renamed over the
   /// old one. An older checkpoint, or none, is still right (the upload only grows), so a crash
   /// between the two costs a longer replay, never a wrong count.
-  private func saveCheckpoint(_ point: ResumePoint) throws {
-    try self.storage.write(try JSONEncoder().encode(point), to: self.checkpointKey)
+  private func saveCheckpoint(_ point: StreamCheckpoint) throws {
+    try self.storage.write(Data(point.encoded().readableBytesView), to: self.checkpointKey)
     self.savedCheckpoint = point
   }
 
-  /// The saved checkpoint when it fits what is stored; `nil` (replay all) otherwise.
-  private func loadCheckpoint(storedSize: Int64) -> ResumePoint? {
-    guard self.job.contentType == .csv, self.job.compression != .gzip,
+  /// The saved checkpoint when it fits the job and what is stored; `nil` (replay all) otherwise:
+  /// none, an older format, or a damaged one.
+  private func loadCheckpoint(storedSize: Int64) -> StreamCheckpoint? {
+    guard self.job.contentType != .recordBatch,
       let data = try? self.storage.read(self.checkpointKey, range: nil),
-      let point = try? JSONDecoder().decode(ResumePoint.self, from: data),
-      point.headerEnd >= 4, point.headerEnd <= point.offset, point.offset <= storedSize, point.records >= 0
+      let checkpoint = UploadValidator.checkpoint(decoding: ByteBuffer(bytes: data), job: self.job),
+      checkpoint.storedPrefixLength <= checkpoint.storedOffset, checkpoint.storedOffset <= storedSize
     else { return nil }
-    return point
+    return checkpoint
   }
 }
 

@@ -66,6 +66,15 @@ struct JSONStructureScanner {
   /// Whether an object is in progress.
   var isInObject: Bool { self.position == .inObject }
 
+  /// Takes the stream up again just after a complete record: `records` records ended before stream
+  /// offset `offset`, laid out as `layout`.
+  mutating func resume(layout: Layout, records: Int64, offset: Int64) {
+    self.layout = layout
+    self.position = layout == .array ? .afterElement : .betweenLines
+    self.number = self.firstRecord - 1 + records
+    self.pieceOffset = offset
+  }
+
   /// Counts bytes the owner dropped from the stream before the next piece (a byte order mark).
   mutating func skip(_ count: Int64) {
     self.pieceOffset += count

@@ -27,6 +27,8 @@ package struct RecordSplitter {
   private var json = JSONStructureScanner(firstRecord: 1, startOffset: 0)
   /// The index of the current object's `{` in the current piece; -1 when it began earlier.
   private var objectStart = 0
+  /// JSON: the stream offset just after the last complete record (its `}`, or its line's end).
+  private var jsonRecordEnd: Int64 = 0
   private let maxRecords: Int
   private let maxBytes: Int
 
@@ -63,24 +65,51 @@ package struct RecordSplitter {
   /// The CSV header record's bytes with its line end (and any blank lines before it), once read.
   package var header: ByteBuffer? { self.assembler.header }
 
-  /// Where a CSV stream can be taken up again without the records before it: after the header,
-  /// at the end of the last complete record. `nil` for JSON, and before the header has ended.
+  /// Where the stream can be taken up again without the records before it: at the end of the
+  /// last complete record (in CSV, after the header). `nil` before the CSV header has ended, and
+  /// in JSON before a record has.
   package var resumePoint: ResumePoint? {
-    guard self.format == .csv, let headerEnd = self.assembler.headerEnd else { return nil }
-    return ResumePoint(
-      headerEnd: headerEnd,
-      offset: self.assembler.lastUnitEndOffset,
-      records: self.assembler.completedRecords
-    )
+    switch self.format {
+    case .json:
+      guard let layout = self.json.layout, self.assembler.completedRecords > 0 else { return nil }
+      return ResumePoint(
+        headerEnd: 0,
+        offset: self.jsonRecordEnd,
+        records: self.assembler.completedRecords,
+        layout: layout == .array ? .jsonArray : .jsonLines
+      )
+    default:
+      guard let headerEnd = self.assembler.headerEnd else { return nil }
+      return ResumePoint(
+        headerEnd: headerEnd,
+        offset: self.assembler.lastUnitEndOffset,
+        records: self.assembler.completedRecords
+      )
+    }
   }
 
-  /// Takes the stream up again at `point`: call it after feeding exactly the stream's first
-  /// `point.headerEnd` bytes (the header), then feed the bytes from `point.offset` on. Counts,
+  /// Takes the stream up again at `point`: feed it the bytes from `point.offset` on after. Counts,
   /// record numbers and offsets continue as if every byte had been read.
+  ///
+  /// CSV: call it after feeding exactly the stream's first `point.headerEnd` bytes (the header).
+  /// JSON: call it on a new splitter, before feeding anything.
   package mutating func resume(at point: ResumePoint) {
-    let gap = point.offset - point.headerEnd
-    self.csv.skipRecords(bytes: gap, records: point.records)
-    self.assembler.skipRecords(bytes: gap, records: point.records)
+    switch point.layout {
+    case .csv:
+      let gap = point.offset - point.headerEnd
+      self.csv.skipRecords(bytes: gap, records: point.records)
+      self.assembler.skipRecords(bytes: gap, records: point.records)
+    case .jsonLines, .jsonArray:
+      // The stream's start, and a byte order mark with it, lies behind.
+      self.skipper = ByteOrderMarkSkipper(enabled: false)
+      self.json.resume(
+        layout: point.layout == .jsonArray ? .array : .lines,
+        records: point.records,
+        offset: point.offset
+      )
+      self.assembler.skipRecords(bytes: point.offset, records: point.records)
+      self.jsonRecordEnd = point.offset
+    }
   }
 
   /// Reads the next piece of the stream, calling `onChunk` for each chunk it completes.
@@ -161,11 +190,13 @@ package struct RecordSplitter {
         case .objectEnd(let end, let balanced):
           guard balanced else { throw self.unbalanced(at: end - 1) }
           if self.json.layout == .array {
+            self.jsonRecordEnd = self.json.pieceOffset + Int64(end)
             normalized.writeBytes(UnsafeRawBufferPointer(rebasing: raw[max(self.objectStart, 0) ..< end]))
             normalized.writeInteger(ASCII.lineFeed)
             unitEnds.append((normalized.writerIndex, self.json.objectOffset))
           }
         case .lineEnd(let end):
+          self.jsonRecordEnd = self.json.pieceOffset + Int64(end)
           unitEnds.append((end, nil))
         }
       }
@@ -202,18 +233,32 @@ package struct RecordSplitter {
   }
 }
 
-/// A place in a CSV stream where `RecordSplitter` can take it up again.
-package struct ResumePoint: Codable, Hashable, Sendable {
-  /// The stream offset just after the header record.
+/// A place in a record stream where `RecordSplitter` can take it up again.
+package struct ResumePoint: Hashable, Sendable {
+  /// How the stream lays out its records, which says what the splitter expects after `offset`.
+  package enum Layout: UInt8, Hashable, Sendable {
+    /// CSV: a record follows (or blank lines).
+    case csv = 0
+    /// Newline-delimited JSON: an object follows on a line of its own (or blank lines).
+    case jsonLines = 1
+    /// A JSON array of objects: a `,` or the closing `]` follows.
+    case jsonArray = 2
+  }
+
+  /// CSV: the stream offset just after the header record; 0 for JSON.
   package var headerEnd: Int64
   /// The stream offset just after the last complete record.
   package var offset: Int64
   /// Complete records before `offset`, the header excluded.
   package var records: Int64
+  /// The stream's layout.
+  package var layout: Layout
 
-  package init(headerEnd: Int64, offset: Int64, records: Int64) {
+  /// A resume point.
+  package init(headerEnd: Int64, offset: Int64, records: Int64, layout: Layout = .csv) {
     self.headerEnd = headerEnd
     self.offset = offset
     self.records = records
+    self.layout = layout
   }
 }

@@ -46,13 +46,13 @@ struct DirectorySyncTests {
       let store = SpooledStagingStore(storage: storage, limits: Limits())
       #expect(recorder.synced(directory, holding: "staging"))
 
-      let csv = FileStagingStoreTests.job(id: "bulk-job-csv")
+      let csv = SpooledStagingStoreTests.job(id: "bulk-job-csv")
       _ = try await store.append(.bytes(Data("id\n1\n".utf8)), at: 0, to: csv)
       #expect(recorder.synced(root, holding: csv.id))
       #expect(recorder.synced("\(root)/\(csv.id)", holding: "upload"))
       #expect(try Self.mode("\(root)/\(csv.id)/upload") == 0o600)
 
-      let batch = FileStagingStoreTests.job(.recordBatch, id: "bulk-job-batch")
+      let batch = SpooledStagingStoreTests.job(.recordBatch, id: "bulk-job-batch")
       _ = try await store.append(.records(columns: ["id"], rows: [[.text("1")]]), at: 0, to: batch)
       #expect(recorder.synced(root, holding: batch.id))
       #expect(recorder.synced("\(root)/\(batch.id)", holding: "columns.json"))

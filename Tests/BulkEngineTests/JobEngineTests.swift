@@ -112,7 +112,7 @@ struct JobEngineTests {
       let harness = try EngineHarness(directory: directory, settings: Self.settings(chunkRecords: 2))
       try harness.sql(Self.customers)
       let csv = "id,name,email\r\n1,\"Ada\",\"a@x\"\r\n2,\"Multi\r\nline\",b@x\r\n3,,c@x\r\n"
-      let bytes = compression == .gzip ? try FileStagingStoreTests.gzip(Data(csv.utf8)) : Data(csv.utf8)
+      let bytes = compression == .gzip ? try SpooledStagingStoreTests.gzip(Data(csv.utf8)) : Data(csv.utf8)
       let job = try await harness.finished(
         try await harness.submit(JobSpec(operation: .insert, object: "customers", compression: compression), [.bytes(bytes)])
       )

@@ -6,8 +6,8 @@ import Foundation
 import NIOCore
 import Testing
 
-@Suite("FileStagingStore")
-struct FileStagingStoreTests {
+@Suite("SpooledStagingStore")
+struct SpooledStagingStoreTests {
   static func job(
     _ contentType: ContentType = .csv,
     compression: Compression = .none,
@@ -67,7 +67,7 @@ struct FileStagingStoreTests {
   @Test("duplicates are skipped, overlaps lose their stored prefix, gaps are OUT_OF_RANGE")
   func byteOffsets() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits())
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
       let job = Self.job()
       #expect(try await store.append(Self.bytes("id,name\n1,a\n"), at: 0, to: job) == .init(skipped: 0, storedSize: 12))
       // The same message again: a duplicate.
@@ -94,11 +94,11 @@ struct FileStagingStoreTests {
     try await withTemporaryDirectory { directory in
       let job = Self.job()
       do {
-        let store = try FileStagingStoreTests.store(directory, limits: Limits())
+        let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
         _ = try await store.append(Self.bytes("id,name\n1,a\n"), at: 0, to: job)
         _ = try await store.sync(job)
       }
-      let reopened = try FileStagingStoreTests.store(directory, limits: Limits())
+      let reopened = try SpooledStagingStoreTests.store(directory, limits: Limits())
       #expect(try await reopened.append(Self.bytes("1,a\n2,b\n"), at: 8, to: job) == .init(skipped: 4, storedSize: 16))
       #expect(try await reopened.sync(job).bytesUploaded == 16)
     }
@@ -110,7 +110,7 @@ struct FileStagingStoreTests {
       let job = Self.job(.recordBatch)
       let rows: [[FieldValue]] = (0 ..< 5).map { [.integer(Int64($0)), .text("row-\($0)")] }
       do {
-        let store = try FileStagingStoreTests.store(directory, limits: Limits())
+        let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
         #expect(
           try await store.append(.records(columns: ["id", "name"], rows: Array(rows[0 ..< 3])), at: 0, to: job)
             == .init(skipped: 0, storedSize: 3)
@@ -138,7 +138,7 @@ struct FileStagingStoreTests {
       try handle.write(contentsOf: Data([9, 0, 0, 0, 1, 2]))
       try handle.close()
 
-      let reopened = try FileStagingStoreTests.store(directory, limits: Limits())
+      let reopened = try SpooledStagingStoreTests.store(directory, limits: Limits())
       #expect(
         try await reopened.append(.records(columns: ["id", "name"], rows: [rows[4]]), at: 4, to: job)
           == .init(skipped: 0, storedSize: 5)
@@ -155,7 +155,7 @@ struct FileStagingStoreTests {
   @Test("a sealed upload refuses appends")
   func sealed() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits())
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
       let job = Self.job()
       _ = try await store.append(Self.bytes("id\n"), at: 0, to: job)
       _ = try await store.seal(job)
@@ -168,7 +168,7 @@ struct FileStagingStoreTests {
   @Test("the job limit is RESOURCE_EXHAUSTED and stores nothing of the message")
   func uploadLimit() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits(maxUploadBytes: 10))
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits(maxUploadBytes: 10))
       let job = Self.job()
       _ = try await store.append(Self.bytes("id\n1\n"), at: 0, to: job)
       await Self.expectError(.resourceExhausted, containing: "over the job limit of 10 bytes") {
@@ -181,7 +181,7 @@ struct FileStagingStoreTests {
   @Test("a bad CSV header is INVALID_ARGUMENT and nothing of it is stored")
   func badHeader() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits())
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
       let job = Self.job()
       await Self.expectError(.invalidArgument, containing: "id") {
         _ = try await store.append(Self.bytes("id,name,id\n1,a,2\n"), at: 0, to: job)
@@ -195,7 +195,7 @@ struct FileStagingStoreTests {
   @Test("gzip uploads are inflated as they arrive: corrupt data is refused at its offset")
   func corruptGzip() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits())
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
       let job = Self.job(compression: .gzip)
       let csv = Data(("id,name\n" + (1 ... 2000).map { "\($0),name \($0)\n" }.joined()).utf8)
       var compressed = try Self.gzip(csv)
@@ -218,7 +218,7 @@ struct FileStagingStoreTests {
       let csv = Data(("id,name\n" + (1 ... 20000).map { "\($0),\"name, \($0)\"\n" }.joined()).utf8)
       let compressed = try Self.gzip(csv)
       do {
-        let store = try FileStagingStoreTests.store(directory, limits: Limits())
+        let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
         var offset = 0
         while offset < compressed.count {
           let piece = compressed[offset ..< min(offset + 4096, compressed.count)]
@@ -227,7 +227,7 @@ struct FileStagingStoreTests {
         }
         #expect(try await store.sync(job).recordsReceived > 0)
       }
-      let reopened = try FileStagingStoreTests.store(directory, limits: Limits())
+      let reopened = try SpooledStagingStoreTests.store(directory, limits: Limits())
       let progress = try await reopened.seal(job)
       #expect(progress.bytesUploaded == Int64(compressed.count))
       #expect(progress.recordsReceived <= 20000)
@@ -237,7 +237,7 @@ struct FileStagingStoreTests {
   @Test("remove deletes the job's folder")
   func remove() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits())
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
       let job = Self.job()
       _ = try await store.append(Self.bytes("id\n"), at: 0, to: job)
       try await store.remove(jobID: job.id)
@@ -248,7 +248,7 @@ struct FileStagingStoreTests {
   @Test("a sealed upload gives its file descriptor back, and sealing again reports the same")
   func sealReleasesDescriptors() async throws {
     try await withTemporaryDirectory { directory in
-      let store = try FileStagingStoreTests.store(directory, limits: Limits())
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits())
       // Descriptors of this process open on files of this test's folder.
       func openHere() throws -> Int {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { entry in
