@@ -9,7 +9,7 @@ package struct JobService: Sendable {
   private let catalog: any JobCatalog
   private let staging: any StagingStore
   private let processor: any JobProcessor
-  private let events: JobEvents
+  private let events: any JobEvents
   private let limits: Limits
   private let pageTokens: PageToken
   private let now: @Sendable () -> Date
@@ -19,7 +19,7 @@ package struct JobService: Sendable {
     catalog: any JobCatalog,
     staging: any StagingStore,
     processor: any JobProcessor,
-    events: JobEvents,
+    events: any JobEvents,
     limits: Limits = Limits(),
     pageTokens: PageToken = PageToken(),
     logger: Logger,

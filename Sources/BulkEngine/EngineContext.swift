@@ -9,7 +9,7 @@ struct EngineContext: Sendable {
   let staging: FileStagingStore
   let results: ResultStore
   let scheduler: ChunkScheduler
-  let events: JobEvents
+  let events: any JobEvents
   let limits: Limits
   let settings: EngineSettings
   let logger: Logger

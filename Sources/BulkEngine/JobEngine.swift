@@ -26,7 +26,7 @@ package final class JobEngine: JobProcessor {
     warehouse: any Warehouse,
     staging: FileStagingStore,
     resultsDirectory: String,
-    events: JobEvents,
+    events: any JobEvents,
     limits: Limits,
     settings: EngineSettings,
     logger: Logger,

@@ -21,7 +21,7 @@ package final class BulkServer: Sendable {
   private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
   private let engine: JobEngine
   private let http: HTTPSurface
-  private let events: JobEvents
+  private let events: any JobEvents
   private let serving: ServingState
   private let announce: @Sendable (String) -> Void
 
@@ -68,7 +68,7 @@ package final class BulkServer: Sendable {
       limits: configuration.limits,
       ledger: StorageLedger(limits: configuration.limits, directory: dataDirectory.path)
     )
-    let events = JobEvents()
+    let events = InProcessJobEvents()
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -299,7 +299,7 @@ private struct EngineService: Service {
 /// that the server is stopping at once, before the surfaces drain one after the other.
 private struct ShutdownAnnouncer: Service {
   let serving: ServingState
-  let events: JobEvents
+  let events: any JobEvents
   let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
   let engine: JobEngine
   /// How long the drain may take before what is left is cancelled.

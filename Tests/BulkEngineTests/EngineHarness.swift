@@ -41,7 +41,7 @@ struct EngineHarness {
       ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
     )
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
-    let events = JobEvents()
+    let events = InProcessJobEvents()
     self.engine = try JobEngine(
       catalog: self.catalog,
       warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,

@@ -37,7 +37,7 @@ struct BulkServiceTests {
     ])
     let catalog = try SQLiteJobCatalog(path: "\(folder)/catalog.sqlite")
     let staging = try FileStagingStore(directory: "\(folder)/staging", limits: limits)
-    let events = JobEvents()
+    let events = InProcessJobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let engine = try JobEngine(
       catalog: catalog,
