@@ -10,6 +10,7 @@ package struct JobService: Sendable {
   private let staging: any StagingStore
   private let processor: any JobProcessor
   private let events: any JobEvents
+  private let transitions: JobTransitions
   private let limits: Limits
   private let pageTokens: PageToken
   private let now: @Sendable () -> Date
@@ -29,6 +30,7 @@ package struct JobService: Sendable {
     self.staging = staging
     self.processor = processor
     self.events = events
+    self.transitions = JobTransitions(catalog: catalog, events: events)
     self.limits = limits
     self.pageTokens = pageTokens
     self.logger = logger
@@ -117,14 +119,11 @@ package struct JobService: Sendable {
       current.state == .open && (state == .uploadComplete || state == .aborted)
       ? try await self.stagingCall { try await self.staging.seal(current) }
       : nil
-    let now = self.now()
     let job = try await self.catalogCall {
-      try await self.catalog.update(id: id, tenantID: tenant.id) { (job: inout Job) throws(BulkError) in
-        var machine = Job.StateMachine(state: job.state)
-        switch machine.request(state) {
-        case .transition(let previous, let next):
-          job.state = next
-          job.updatedAt = now
+      try await self.transitions.apply(.request(state), jobID: id, tenantID: tenant.id, at: self.now()) {
+        (job: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
+        switch action {
+        case .transition(let previous, _):
           if previous == .open, let sealed {
             job.bytesUploaded = sealed.bytesUploaded
             job.numberRecordsTotal = sealed.recordsReceived
@@ -141,7 +140,6 @@ package struct JobService: Sendable {
       metadata: ["tenant_id": "\(tenant.id)", "job_id": "\(id)", "state": "\(job.state.rawValue)"]
     )
     if job.state != current.state {
-      self.events.publish(job)
       switch job.state {
       case .uploadComplete: await self.processor.start(job)
       case .aborted: await self.processor.abort(job)
@@ -313,15 +311,14 @@ package struct JobService: Sendable {
   private func recordUpload(of job: Job) async throws(BulkError) -> UploadProgress {
     let progress = try await self.stagingCall { try await self.staging.sync(job) }
     let now = self.now()
-    let stored = try await self.catalogCall {
-      try await self.catalog.update(id: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
+    _ = try await self.catalogCall {
+      try await self.transitions.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
         if stored.state == .open && stored.bytesUploaded != progress.bytesUploaded {
           stored.bytesUploaded = progress.bytesUploaded
           stored.updatedAt = now
         }
       }
     }
-    self.events.publish(stored)
     return progress
   }
 

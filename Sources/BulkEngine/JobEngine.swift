@@ -45,7 +45,7 @@ package final class JobEngine: JobProcessor {
         queries: settings.effectiveMaxQueries,
         tenantQueries: settings.maxTenantQueries
       ),
-      events: events,
+      transitions: JobTransitions(catalog: catalog, events: events),
       limits: limits,
       settings: settings,
       logger: logger,
@@ -257,13 +257,11 @@ package final class JobEngine: JobProcessor {
       )
       for job in expired {
         self.running.withLock { $0[job.id]?.signal.abort() }
-        try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
-          var machine = Job.StateMachine(state: stored.state)
-          if case .transition(_, let next) = machine.fail() {
-            stored.state = next
+        try await self.context.transitions.apply(.fail, jobID: job.id, tenantID: job.tenantID, at: Date()) {
+          (stored: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
+          if case .transition = action {
             stored.errorMessage =
               "the job was not finished within its lifetime, \(Self.spelled(maxAge)) after its creation (--job-lifetime)"
-            stored.updatedAt = Date()
           }
         }
         if job.state == .open {
