@@ -10,9 +10,16 @@ internal import Synchronization
 ///
 /// `run()` is a long-running service: it resumes what a previous process left `UploadComplete`
 /// or `InProgress`, then reaps expired jobs until it is cancelled.
+///
+/// It works only on jobs it holds the catalog's lease on (`JobCatalog.claim`, as `instanceID`):
+/// a runner claims its job first and releases it when done, each reaper pass renews the leases
+/// of the jobs running here, and the reaper and the restart-resume skip jobs another instance
+/// holds.
 package final class JobEngine: JobProcessor {
   private let context: EngineContext
-  private let running = Mutex<[String: (signal: AbortSignal, task: Task<Void, Never>)]>([:])
+  private let running = Mutex<[String: Runner]>([:])
+  /// This instance, as the holder of the leases it takes.
+  package let instanceID: String
   /// When the chunks being applied at shutdown must have finished; set by `stopStartingChunks`.
   private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -21,6 +28,7 @@ package final class JobEngine: JobProcessor {
   ///   - decodeRow: decodes one serialised record-batch row (the transport's encoding).
   ///   - tenant: the tenant of an id, for its warehouse schema.
   ///   - resultWriteCheck: runs before each result file is written (tests fail some).
+  ///   - instanceID: the holder name of this instance's leases; unique per process by default.
   package init(
     catalog: any JobCatalog,
     warehouse: any Warehouse,
@@ -32,8 +40,10 @@ package final class JobEngine: JobProcessor {
     logger: Logger,
     decodeRow: @escaping @Sendable (Data) throws -> [FieldValue],
     tenant: @escaping @Sendable (String) -> Tenant,
-    resultWriteCheck: ResultWriteCheck = .none
+    resultWriteCheck: ResultWriteCheck = .none,
+    instanceID: String = UUID().uuidString
   ) throws {
+    self.instanceID = instanceID
     self.context = EngineContext(
       catalog: catalog,
       warehouse: warehouse,
@@ -84,6 +94,7 @@ package final class JobEngine: JobProcessor {
       self.launch(job)
     }
     while !Task.isCancelled {
+      await self.renewLeases()
       await self.reap()
       try? await Task.sleep(for: self.context.settings.reapInterval)
     }
@@ -218,6 +229,60 @@ package final class JobEngine: JobProcessor {
     await task?.value
   }
 
+  /// How long a lease lasts unless renewed: three reaper passes, each of which renews it.
+  private var leaseDuration: Duration { self.context.settings.reapInterval * 3 }
+
+  /// Claims `target` for this instance; `nil` when another instance holds it.
+  private func claim(_ target: LeaseTarget) async throws -> JobLease? {
+    let lease = try await self.context.catalog.claim(
+      target,
+      holder: self.instanceID,
+      for: self.leaseDuration,
+      now: Date()
+    )
+    if lease == nil {
+      self.context.logger.info(
+        "job held by another instance",
+        metadata: ["job_id": "\(target.jobID)", "tenant_id": "\(target.tenantID)"]
+      )
+    }
+    return lease
+  }
+
+  /// Gives the lease back; a failure is only logged, since the lease expires anyway.
+  private func release(_ lease: JobLease) async {
+    do {
+      try await self.context.catalog.release(lease)
+    } catch {
+      self.context.logger.warning(
+        "a job's lease could not be released",
+        metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
+      )
+    }
+  }
+
+  /// Extends the leases of the jobs running here: the heartbeat that keeps them this
+  /// instance's.
+  private func renewLeases() async {
+    let leases = self.running.withLock { $0.values.compactMap(\.lease) }
+    for lease in leases {
+      do {
+        let renewed = try await self.context.catalog.renew(lease, for: self.leaseDuration, now: Date())
+        self.running.withLock { running in
+          if running[lease.target.jobID]?.lease != nil { running[lease.target.jobID]?.lease = renewed }
+        }
+        if renewed == nil {
+          self.context.logger.warning("a running job's lease was lost", metadata: ["job_id": "\(lease.target.jobID)"])
+        }
+      } catch {
+        self.context.logger.warning(
+          "a running job's lease could not be renewed",
+          metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
+        )
+      }
+    }
+  }
+
   private func launch(_ job: Job) {
     let signal = AbortSignal()
     let runner = JobRunner(
@@ -229,10 +294,28 @@ package final class JobEngine: JobProcessor {
     self.running.withLock { running in
       guard running[job.id] == nil else { return }
       let task = Task {
-        await runner.run()
+        if let lease = await self.claimForRunner(job) {
+          self.running.withLock { $0[job.id]?.lease = lease }
+          await runner.run()
+          await self.release(lease)
+        }
         _ = self.running.withLock { $0.removeValue(forKey: job.id) }
       }
-      running[job.id] = (signal, task)
+      running[job.id] = Runner(signal: signal, task: task)
+    }
+  }
+
+  /// The job's lease for its runner, or `nil` when another instance holds it or the catalog
+  /// cannot be reached (logged; the job stays where it is and resumes after a restart).
+  private func claimForRunner(_ job: Job) async -> JobLease? {
+    do {
+      return try await self.claim(.job(id: job.id, tenantID: job.tenantID))
+    } catch {
+      self.context.logger.error(
+        "job could not be run",
+        metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)", "error": "\(error)"]
+      )
+      return nil
     }
   }
 
@@ -256,7 +339,13 @@ package final class JobEngine: JobProcessor {
         createdBefore: now.addingTimeInterval(-maxAge)
       )
       for job in expired {
-        self.running.withLock { $0[job.id]?.signal.abort() }
+        // A job running here is already this instance's; any other is claimed first.
+        let runsHere = self.running.withLock { running in
+          running[job.id]?.signal.abort()
+          return running[job.id] != nil
+        }
+        let lease = runsHere ? nil : try await self.claim(.job(id: job.id, tenantID: job.tenantID))
+        guard runsHere || lease != nil else { continue }
         try await self.context.transitions.apply(.fail, jobID: job.id, tenantID: job.tenantID, at: Date()) {
           (stored: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
           if case .transition = action {
@@ -268,6 +357,9 @@ package final class JobEngine: JobProcessor {
           // Nothing will read an upload that was never closed: free its space now.
           try await self.context.staging.remove(jobID: job.id)
         }
+        if let lease {
+          await self.release(lease)
+        }
         self.context.logger.notice("job expired", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       }
       let retention = self.context.settings.retention.inSeconds
@@ -276,6 +368,8 @@ package final class JobEngine: JobProcessor {
         createdBefore: now.addingTimeInterval(-retention)
       )
       for job in old where job.updatedAt < now.addingTimeInterval(-retention) {
+        // Deleting the row gives the lease back too.
+        guard try await self.claim(.job(id: job.id, tenantID: job.tenantID)) != nil else { continue }
         // Data first, then the row: a job that clients no longer see has no data left, and a
         // crash in between leaves a row that the next pass deletes again, never data that no
         // row points to.
@@ -288,4 +382,12 @@ package final class JobEngine: JobProcessor {
       self.context.logger.error("lifetime limits could not be enforced", metadata: ["error": "\(error)"])
     }
   }
+}
+
+/// A job's runner on this instance.
+private struct Runner: Sendable {
+  let signal: AbortSignal
+  let task: Task<Void, Never>
+  /// The job's lease, once the runner has claimed it.
+  var lease: JobLease?
 }

@@ -62,7 +62,7 @@ package final class BulkServer: Sendable {
         tenantID: TenantDirectory.developmentTenantID
       )
     }
-    let catalog = try SQLiteJobCatalog(path: dataDirectory.appendingPathComponent("catalog.sqlite").path)
+    let catalog = try Self.catalog(configuration.catalog, dataDirectory: dataDirectory)
     let staging = try FileStagingStore(
       directory: dataDirectory.appendingPathComponent("staging").path,
       limits: configuration.limits,
@@ -226,6 +226,14 @@ package final class BulkServer: Sendable {
     let key = HTTPSurface.makeSigningKey()
     try PrivateFile.write(key, to: url.path)
     return key
+  }
+
+  /// The job catalog the configuration names.
+  private static func catalog(_ setting: CatalogSetting, dataDirectory: URL) throws -> any JobCatalog {
+    switch setting {
+    case .sqlite(let path):
+      try SQLiteJobCatalog(path: path ?? dataDirectory.appendingPathComponent("catalog.sqlite").path)
+    }
   }
 
   private static func warehouse(

@@ -21,6 +21,7 @@ struct EngineHarness {
   ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
   ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
   ///   - resultWriteCheck: runs before each result file is written, to fail some.
+  ///   - catalogWrapping: wraps the catalog the engine and the service use, e.g. to refuse leases.
   init(
     directory: String,
     settings: EngineSettings,
@@ -29,7 +30,8 @@ struct EngineHarness {
     base: (any Warehouse)? = nil,
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
     freeBytes: (@Sendable () throws -> Int64)? = nil,
-    resultWriteCheck: ResultWriteCheck = .none
+    resultWriteCheck: ResultWriteCheck = .none,
+    catalogWrapping: ((any JobCatalog) -> any JobCatalog)? = nil
   ) throws {
     self.directory = directory
     self.tenant = tenant
@@ -41,9 +43,10 @@ struct EngineHarness {
       ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
     )
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
+    let catalog = catalogWrapping?(self.catalog) ?? self.catalog
     let events = InProcessJobEvents()
     self.engine = try JobEngine(
-      catalog: self.catalog,
+      catalog: catalog,
       warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
       staging: self.staging,
       resultsDirectory: "\(directory)/results",
@@ -60,7 +63,7 @@ struct EngineHarness {
       resultWriteCheck: resultWriteCheck
     )
     self.service = JobService(
-      catalog: self.catalog,
+      catalog: catalog,
       staging: self.staging,
       processor: self.engine,
       events: events,
