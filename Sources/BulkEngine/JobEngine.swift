@@ -20,6 +20,10 @@ package final class JobEngine: JobProcessor {
   private let running = Mutex<[String: Runner]>([:])
   /// This instance, as the holder of the leases it takes.
   package let instanceID: String
+  /// The parent of every runner: a task group fed by `launches`, started with the engine and
+  /// awaited by `run()` at shutdown, so that no runner outlives it.
+  private let supervisor: Task<Void, Never>
+  private let launches: AsyncStream<@Sendable () async -> Void>.Continuation
   /// When the chunks being applied at shutdown must have finished; set by `stopStartingChunks`.
   private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -44,6 +48,15 @@ package final class JobEngine: JobProcessor {
     instanceID: String = UUID().uuidString
   ) throws {
     self.instanceID = instanceID
+    let (runners, launches) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+    self.launches = launches
+    self.supervisor = Task {
+      await withDiscardingTaskGroup { group in
+        for await runner in runners {
+          group.addTask { await runner() }
+        }
+      }
+    }
     self.context = EngineContext(
       catalog: catalog,
       warehouse: warehouse,
@@ -64,6 +77,10 @@ package final class JobEngine: JobProcessor {
     )
   }
 
+  deinit {
+    self.launches.finish()
+  }
+
   /// Counts what every job keeps on disk (its staged upload and its results) into the storage
   /// ledger, so the tenants' quotas hold across restarts. Call once at start, before the surfaces
   /// take uploads.
@@ -79,10 +96,12 @@ package final class JobEngine: JobProcessor {
   /// Resumes unfinished jobs, and settles aborted ones whose runner stopped before it had; then
   /// enforces the lifetime limits every `reapInterval` until cancelled.
   ///
-  /// Cancelled, it stops like `stopStartingChunks` and returns once the warehouse calls under
-  /// way have finished (a chunk commits whole or not at all), or at the drain deadline (10 s
-  /// when `stopStartingChunks` gave none). Jobs stopped this way stay `InProgress`, neither
-  /// failed nor given results for chunks that never ran, and the next start resumes them.
+  /// Cancelled, it stops like `stopStartingChunks` and waits until the warehouse calls under
+  /// way have finished (a chunk commits whole or not at all), or until the drain deadline (10 s
+  /// when `stopStartingChunks` gave none). Then it cancels the runners, which return at once
+  /// from the gate (a call past the deadline is cancelled too), and returns when every runner
+  /// has. Jobs stopped this way stay `InProgress`, neither failed nor given results for chunks
+  /// that never ran, and the next start resumes them.
   package func run() async throws {
     let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
     // A job aborted while its runner was settling it (or before one started) is settled now.
@@ -108,11 +127,14 @@ package final class JobEngine: JobProcessor {
         metadata: ["jobs": "\(left.joined(separator: ","))", "calls_cut": "\(self.context.gate.inside)"]
       )
     }
+    self.launches.finish()
+    self.supervisor.cancel()
+    await self.supervisor.value
   }
 
   /// Graceful shutdown begins: no chunk (no warehouse call) starts from now on; the runners
-  /// wait at that point until the process ends. The chunks being applied should finish by
-  /// `deadline`, when `run()` returns.
+  /// wait at that point until `run()` cancels them. The chunks being applied should finish by
+  /// `deadline`, when `run()` stops the runners and returns.
   package func stopStartingChunks(drainUntil deadline: ContinuousClock.Instant) {
     self.drainDeadline.withLock { $0 = $0 ?? deadline }
     self.context.gate.close()
@@ -225,8 +247,8 @@ package final class JobEngine: JobProcessor {
 
   /// Waits until the job's runner has finished (for tests and shutdown).
   package func waitUntilIdle(jobID: String) async {
-    let task = self.running.withLock { $0[jobID]?.task }
-    await task?.value
+    let done = self.running.withLock { $0[jobID]?.done }
+    await done?.wait()
   }
 
   /// How long a lease lasts unless renewed: three reaper passes, each of which renews it.
@@ -291,18 +313,30 @@ package final class JobEngine: JobProcessor {
       tenant: self.context.tenant(job.tenantID),
       cancellation: signal
     )
-    self.running.withLock { running in
-      guard running[job.id] == nil else { return }
-      let task = Task {
-        if let lease = await self.claimForRunner(job) {
-          self.running.withLock { $0[job.id]?.lease = lease }
-          await runner.run()
-          await self.release(lease)
-        }
-        _ = self.running.withLock { $0.removeValue(forKey: job.id) }
-      }
-      running[job.id] = Runner(signal: signal, task: task)
+    let done = RunnerDone()
+    let added = self.running.withLock { running in
+      guard running[job.id] == nil else { return false }
+      running[job.id] = Runner(signal: signal, done: done)
+      return true
     }
+    guard added else { return }
+    let queued = self.launches.yield {
+      if let lease = await self.claimForRunner(job) {
+        self.running.withLock { $0[job.id]?.lease = lease }
+        await runner.run()
+        await self.release(lease)
+      }
+      self.ended(jobID: job.id)
+    }
+    if case .terminated = queued {
+      // The engine has stopped: the job is left for the next start.
+      self.ended(jobID: job.id)
+    }
+  }
+
+  /// The job's runner is done: it is forgotten and its waiters resume.
+  private func ended(jobID: String) {
+    self.running.withLock { $0.removeValue(forKey: jobID) }?.done.finish()
   }
 
   /// The job's lease for its runner, or `nil` when another instance holds it or the catalog
@@ -387,7 +421,35 @@ package final class JobEngine: JobProcessor {
 /// A job's runner on this instance.
 private struct Runner: Sendable {
   let signal: AbortSignal
-  let task: Task<Void, Never>
+  /// Finished when the runner has returned.
+  let done: RunnerDone
   /// The job's lease, once the runner has claimed it.
   var lease: JobLease?
+}
+
+/// Tells its waiters when a runner has returned.
+private final class RunnerDone: Sendable {
+  private let state = Mutex<(finished: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+  /// Returns once `finish()` was called.
+  func wait() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      let finished = self.state.withLock { state in
+        if !state.finished { state.waiters.append(continuation) }
+        return state.finished
+      }
+      if finished { continuation.resume() }
+    }
+  }
+
+  func finish() {
+    let waiters = self.state.withLock { state in
+      state.finished = true
+      defer { state.waiters = [] }
+      return state.waiters
+    }
+    for waiter in waiters {
+      waiter.resume()
+    }
+  }
 }

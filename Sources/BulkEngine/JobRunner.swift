@@ -30,6 +30,12 @@ struct JobRunner: Sendable {
         self.cancellation.abort()
       }
       let outcome = job.operation == .query ? await self.export(job) : await self.process(job, logger: logger)
+      // Cancelled at shutdown: the job stays as it is (`InProgress`, or `Aborted` and not yet
+      // settled), neither finished nor failed, and the next start resumes it.
+      guard !Task.isCancelled else {
+        logger.notice("job left for the next start")
+        return
+      }
       try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
       try self.context.results.markSettled(jobID: job.id)
       logger.info(
@@ -102,7 +108,7 @@ struct JobRunner: Sendable {
           await scheduler.admit(tenant: tenantID)
           let next: (UploadReader.Columns, UploadChunk)?
           do {
-            next = self.cancellation.isAborted || failure.value != nil ? nil : try chunks.next()
+            next = self.cancellation.isAborted || failure.value != nil || Task.isCancelled ? nil : try chunks.next()
             if let (columns, chunk) = next, parser == nil {
               let created = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
               plan = try JobPlan(job: job, table: table, columns: created.columns)
@@ -154,6 +160,9 @@ struct JobRunner: Sendable {
     } catch {
       failure.record(error)
     }
+    // Stopped at shutdown: nothing is settled, so the next start resumes the job as a crash
+    // leaves it.
+    guard !Task.isCancelled else { return outcome }
     // A run that cut, applied and wrote every chunk has settled as it went: its totals are its
     // chunks' own, taken from the warehouse, and reading the upload again would only cost.
     if failure.value == nil && !self.cancellation.isAborted {
