@@ -99,8 +99,8 @@ package final class JobEngine: JobProcessor {
   /// Cancelled, it stops like `stopStartingChunks` and waits until the warehouse calls under
   /// way have finished (a chunk commits whole or not at all), or until the drain deadline (10 s
   /// when `stopStartingChunks` gave none). Then it cancels the runners, which return at once
-  /// from the gate (a call past the deadline is cancelled too), and returns when every runner
-  /// has. Jobs stopped this way stay `InProgress`, neither failed nor given results for chunks
+  /// from the gate, and returns when every runner has (unless a call outlived the deadline:
+  /// the process's end cuts it). Jobs stopped this way stay `InProgress`, neither failed nor given results for chunks
   /// that never ran, and the next start resumes them.
   package func run() async throws {
     let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
@@ -129,7 +129,12 @@ package final class JobEngine: JobProcessor {
     }
     self.launches.finish()
     self.supervisor.cancel()
-    await self.supervisor.value
+    // The runners now end at once: each is held at the closed gate (and throws), or stores what
+    // its last call returned. Only a warehouse call still under way at the deadline, which does
+    // not heed cancellation, is left to the process's end, as a crash would cut it.
+    if self.context.gate.inside == 0 {
+      await self.supervisor.value
+    }
   }
 
   /// Graceful shutdown begins: no chunk (no warehouse call) starts from now on; the runners
