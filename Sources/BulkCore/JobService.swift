@@ -149,44 +149,18 @@ package struct JobService: Sendable {
     return job
   }
 
-  /// The job now and after every change, at most about four times a second, until it is
-  /// terminal, or until the server stops (`JobEvents.stop()`): the stream then ends before a
-  /// terminal state, and `JobEvents.isStopped` tells why.
-  package func watch(id: String, tenant: Tenant) async throws(BulkError) -> AsyncStream<Job> {
+  /// Subscribes to the job's changes and reads it; `JobWatch.run` then streams the job now and
+  /// after every change, at most about four times a second, until it is terminal, or until the
+  /// server stops (`JobEvents.stop()`): the stream then ends before a terminal state, and
+  /// `JobEvents.isStopped` tells why.
+  package func watch(id: String, tenant: Tenant) async throws(BulkError) -> JobWatch {
     guard !self.events.isStopped else {
       throw BulkError(code: .unavailable, message: Self.stoppingMessage(jobID: id))
     }
     // Subscribe before reading, so no change between the read and the subscription is missed.
     let changes = self.events.subscribe(jobID: id)
     let first = try await self.job(id: id, tenant: tenant)
-    return AsyncStream(Job.self, bufferingPolicy: .bufferingNewest(1)) { continuation in
-      let task = Task {
-        continuation.yield(first)
-        guard !first.state.isTerminal else {
-          continuation.finish()
-          return
-        }
-        let pacer = WatchPacer(continuation: continuation)
-        await withDiscardingTaskGroup { group in
-          for await change in changes {
-            // A change stored before the first read is already in `first`.
-            guard change.updatedAt >= first.updatedAt else { continue }
-            if let due = pacer.offer(change) {
-              group.addTask {
-                try? await Task.sleep(until: due, clock: .continuous)
-                pacer.flush()
-              }
-            }
-            if change.state.isTerminal {
-              group.cancelAll()
-              break
-            }
-          }
-        }
-        continuation.finish()
-      }
-      continuation.onTermination = { _ in task.cancel() }
-    }
+    return JobWatch(first: first, changes: changes)
   }
 
   /// Why a watch of `jobID` ended before the job did: the server is stopping.

@@ -119,11 +119,13 @@ struct EngineHarness {
 
   /// Watches the job until it is terminal and returns its last state.
   func finished(_ job: Job) async throws -> Job {
-    var last = job
-    for await change in try await self.service.watch(id: job.id, tenant: self.tenant) {
-      last = change
+    try await self.service.watch(id: job.id, tenant: self.tenant).run { changes in
+      var last = job
+      for await change in changes {
+        last = change
+      }
+      return last
     }
-    return last
   }
 
   /// Runs a whole job and returns it terminal.

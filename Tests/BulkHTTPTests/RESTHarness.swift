@@ -100,9 +100,12 @@ struct RESTHarness: Sendable {
 
   /// Waits until the job is terminal and returns it.
   func finished(_ id: String, tenant: Tenant = Self.acme) async throws -> Job {
-    var last: Job?
-    for await job in try await self.jobs.watch(id: id, tenant: tenant) {
-      last = job
+    let last = try await self.jobs.watch(id: id, tenant: tenant).run { changes in
+      var last: Job?
+      for await job in changes {
+        last = job
+      }
+      return last
     }
     return try #require(last)
   }
