@@ -1,6 +1,17 @@
 extension Job {
+  /// What happens to a job, as the state machine takes it.
+  package enum Event: Hashable, Sendable {
+    /// A client's `UpdateJobState` to this state.
+    case request(JobState)
+    case close
+    case abort
+    case startProcessing
+    case complete
+    case fail
+  }
+
   /// The job lifecycle as a pure value: each event returns what the owner must do, and the owner
-  /// (the catalog transaction in `JobService`) carries it out. No I/O happens here.
+  /// (`JobTransitions`, inside one catalog transaction) carries it out. No I/O happens here.
   ///
   /// ```
   /// Open ──close──▶ UploadComplete ──start──▶ InProgress ──complete──▶ JobComplete
@@ -24,6 +35,18 @@ extension Job {
       case none
       /// The event is not allowed in this state; the message says why.
       case refuse(String)
+    }
+
+    /// Feeds one event.
+    package mutating func handle(_ event: Event) -> Action {
+      switch event {
+      case .request(let target): self.request(target)
+      case .close: self.close()
+      case .abort: self.abort()
+      case .startProcessing: self.startProcessing()
+      case .complete: self.complete()
+      case .fail: self.fail()
+      }
     }
 
     /// A client's `UpdateJobState`: only `UploadComplete` (close) and `Aborted` may be asked for.

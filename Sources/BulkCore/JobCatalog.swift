@@ -1,9 +1,15 @@
 package import Foundation
 
-/// Durable storage of jobs, scoped by tenant.
+/// Durable storage of jobs, scoped by tenant, that several server instances may share.
 ///
 /// Implementations run each method as one atomic step: `update` and `delete` read, check and
 /// write in a single transaction, so two concurrent calls never both act on the same old state.
+///
+/// Work on a job (running it, resuming it, reaping it) is done only by the instance that holds
+/// its lease: `claim` takes it for a while, `renew` extends it, `release` gives it back, and a
+/// lease that expires (its instance died) can be claimed by another. A shared catalog takes
+/// leases with `SELECT … FOR UPDATE SKIP LOCKED` and renews them from a heartbeat; one that
+/// only one instance uses (SQLite) grants every claim, and still records holder and expiry.
 package protocol JobCatalog: Sendable {
   /// Stores a new job, unless the tenant already used `idempotencyKey`.
   ///
@@ -37,6 +43,58 @@ package protocol JobCatalog: Sendable {
   ///
   /// - Throws: `NOT_FOUND` when the tenant has no such job, or what `check` throws.
   func delete(id: String, tenantID: String, _ check: @escaping @Sendable (Job) throws(BulkError) -> Void) async throws
+
+  /// Claims `target` for `holder` until `now + duration`, unless another holder's lease on it
+  /// has not expired by `now`; a holder's own lease is extended. Returns the lease, or `nil`
+  /// when another instance holds it.
+  func claim(_ target: LeaseTarget, holder: String, for duration: Duration, now: Date) async throws -> JobLease?
+
+  /// Extends `lease` to `now + duration` while its holder still holds it; `nil` when the lease
+  /// was lost (it expired and another instance claimed it, or it was released).
+  func renew(_ lease: JobLease, for duration: Duration, now: Date) async throws -> JobLease?
+
+  /// Gives the lease back, if its holder still holds it; a lost lease is left alone.
+  func release(_ lease: JobLease) async throws
+
+  /// The lease on `target` now, expired or not, or `nil`: for operators and tests.
+  func lease(on target: LeaseTarget) async throws -> JobLease?
+}
+
+/// What a lease is taken on: a whole job (its runner, its resumption, its reaping) or one chunk
+/// of it (for instances that share a job's chunks).
+package enum LeaseTarget: Hashable, Sendable {
+  case job(id: String, tenantID: String)
+  case chunk(jobID: String, tenantID: String, index: Int)
+
+  /// The job the target belongs to.
+  package var jobID: String {
+    switch self {
+    case .job(let id, _): id
+    case .chunk(let jobID, _, _): jobID
+    }
+  }
+
+  /// The tenant of the job.
+  package var tenantID: String {
+    switch self {
+    case .job(_, let tenantID): tenantID
+    case .chunk(_, let tenantID, _): tenantID
+    }
+  }
+}
+
+/// One instance's claim on a job or a chunk, until `expiresAt` unless renewed.
+package struct JobLease: Hashable, Sendable {
+  package var target: LeaseTarget
+  /// The instance that holds it (`JobEngine`'s instance id).
+  package var holder: String
+  package var expiresAt: Date
+
+  package init(target: LeaseTarget, holder: String, expiresAt: Date) {
+    self.target = target
+    self.holder = holder
+    self.expiresAt = expiresAt
+  }
 }
 
 /// A client's `request_id` with a digest of the request it came with.

@@ -9,7 +9,8 @@ package struct JobService: Sendable {
   private let catalog: any JobCatalog
   private let staging: any StagingStore
   private let processor: any JobProcessor
-  private let events: JobEvents
+  private let events: any JobEvents
+  private let transitions: JobTransitions
   private let limits: Limits
   private let pageTokens: PageToken
   private let now: @Sendable () -> Date
@@ -19,7 +20,7 @@ package struct JobService: Sendable {
     catalog: any JobCatalog,
     staging: any StagingStore,
     processor: any JobProcessor,
-    events: JobEvents,
+    events: any JobEvents,
     limits: Limits = Limits(),
     pageTokens: PageToken = PageToken(),
     logger: Logger,
@@ -29,6 +30,7 @@ package struct JobService: Sendable {
     self.staging = staging
     self.processor = processor
     self.events = events
+    self.transitions = JobTransitions(catalog: catalog, events: events)
     self.limits = limits
     self.pageTokens = pageTokens
     self.logger = logger
@@ -117,14 +119,11 @@ package struct JobService: Sendable {
       current.state == .open && (state == .uploadComplete || state == .aborted)
       ? try await self.stagingCall { try await self.staging.seal(current) }
       : nil
-    let now = self.now()
     let job = try await self.catalogCall {
-      try await self.catalog.update(id: id, tenantID: tenant.id) { (job: inout Job) throws(BulkError) in
-        var machine = Job.StateMachine(state: job.state)
-        switch machine.request(state) {
-        case .transition(let previous, let next):
-          job.state = next
-          job.updatedAt = now
+      try await self.transitions.apply(.request(state), jobID: id, tenantID: tenant.id, at: self.now()) {
+        (job: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
+        switch action {
+        case .transition(let previous, _):
           if previous == .open, let sealed {
             job.bytesUploaded = sealed.bytesUploaded
             job.numberRecordsTotal = sealed.recordsReceived
@@ -141,7 +140,6 @@ package struct JobService: Sendable {
       metadata: ["tenant_id": "\(tenant.id)", "job_id": "\(id)", "state": "\(job.state.rawValue)"]
     )
     if job.state != current.state {
-      self.events.publish(job)
       switch job.state {
       case .uploadComplete: await self.processor.start(job)
       case .aborted: await self.processor.abort(job)
@@ -151,44 +149,18 @@ package struct JobService: Sendable {
     return job
   }
 
-  /// The job now and after every change, at most about four times a second, until it is
-  /// terminal, or until the server stops (`JobEvents.stop()`): the stream then ends before a
-  /// terminal state, and `JobEvents.isStopped` tells why.
-  package func watch(id: String, tenant: Tenant) async throws(BulkError) -> AsyncStream<Job> {
+  /// Subscribes to the job's changes and reads it; `JobWatch.run` then streams the job now and
+  /// after every change, at most about four times a second, until it is terminal, or until the
+  /// server stops (`JobEvents.stop()`): the stream then ends before a terminal state, and
+  /// `JobEvents.isStopped` tells why.
+  package func watch(id: String, tenant: Tenant) async throws(BulkError) -> JobWatch {
     guard !self.events.isStopped else {
       throw BulkError(code: .unavailable, message: Self.stoppingMessage(jobID: id))
     }
     // Subscribe before reading, so no change between the read and the subscription is missed.
     let changes = self.events.subscribe(jobID: id)
     let first = try await self.job(id: id, tenant: tenant)
-    return AsyncStream(Job.self, bufferingPolicy: .bufferingNewest(1)) { continuation in
-      let task = Task {
-        continuation.yield(first)
-        guard !first.state.isTerminal else {
-          continuation.finish()
-          return
-        }
-        let pacer = WatchPacer(continuation: continuation)
-        await withDiscardingTaskGroup { group in
-          for await change in changes {
-            // A change stored before the first read is already in `first`.
-            guard change.updatedAt >= first.updatedAt else { continue }
-            if let due = pacer.offer(change) {
-              group.addTask {
-                try? await Task.sleep(until: due, clock: .continuous)
-                pacer.flush()
-              }
-            }
-            if change.state.isTerminal {
-              group.cancelAll()
-              break
-            }
-          }
-        }
-        continuation.finish()
-      }
-      continuation.onTermination = { _ in task.cancel() }
-    }
+    return JobWatch(first: first, changes: changes)
   }
 
   /// Why a watch of `jobID` ended before the job did: the server is stopping.
@@ -313,15 +285,14 @@ package struct JobService: Sendable {
   private func recordUpload(of job: Job) async throws(BulkError) -> UploadProgress {
     let progress = try await self.stagingCall { try await self.staging.sync(job) }
     let now = self.now()
-    let stored = try await self.catalogCall {
-      try await self.catalog.update(id: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
+    _ = try await self.catalogCall {
+      try await self.transitions.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
         if stored.state == .open && stored.bytesUploaded != progress.bytesUploaded {
           stored.bytesUploaded = progress.bytesUploaded
           stored.updatedAt = now
         }
       }
     }
-    self.events.publish(stored)
     return progress
   }
 

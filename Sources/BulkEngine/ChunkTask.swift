@@ -74,6 +74,9 @@ struct ChunkTask: Sendable {
         return try await self.apply(work)
       }
       guard let result else {
+        // Stopped by shutdown rather than by the job: the chunk stays unapplied and without
+        // results, for the next start.
+        if Task.isCancelled { throw ShutdownGate.Stopped() }
         if !alreadyWritten {
           try await writer.write(chunk: self.chunk.index, unprocessed: records)
         }

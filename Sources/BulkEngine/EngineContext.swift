@@ -11,7 +11,8 @@ struct EngineContext: Sendable {
   let storage: any JobStorage
   let results: ResultStore
   let scheduler: ChunkScheduler
-  let events: JobEvents
+  /// Every change to a job goes through it: it persists the change and tells the watchers.
+  let transitions: JobTransitions
   let limits: Limits
   let settings: EngineSettings
   let logger: Logger
@@ -19,18 +20,6 @@ struct EngineContext: Sendable {
   let tenant: @Sendable (String) -> Tenant
   /// Closed at shutdown: no warehouse call starts after it (see `JobEngine.run()`).
   let gate = ShutdownGate()
-
-  /// Stores a change to a job and tells its watchers.
-  @discardableResult
-  func update(
-    jobID: String,
-    tenantID: String,
-    _ change: @escaping @Sendable (inout Job) throws(BulkError) -> Void
-  ) async throws -> Job {
-    let stored = try await self.catalog.update(id: jobID, tenantID: tenantID, change)
-    self.events.publish(stored)
-    return stored
-  }
 
   /// Runs a warehouse call, retrying with backoff (doubling from `retryDelay`, at most 30 s)
   /// while it fails with a retryable error, up to `warehouseAttempts` times; then the job fails.

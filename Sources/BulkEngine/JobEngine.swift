@@ -10,9 +10,20 @@ internal import Synchronization
 ///
 /// `run()` is a long-running service: it resumes what a previous process left `UploadComplete`
 /// or `InProgress`, then reaps expired jobs until it is cancelled.
+///
+/// It works only on jobs it holds the catalog's lease on (`JobCatalog.claim`, as `instanceID`):
+/// a runner claims its job first and releases it when done, each reaper pass renews the leases
+/// of the jobs running here, and the reaper and the restart-resume skip jobs another instance
+/// holds.
 package final class JobEngine: JobProcessor {
   private let context: EngineContext
-  private let running = Mutex<[String: (signal: AbortSignal, task: Task<Void, Never>)]>([:])
+  private let running = Mutex<[String: Runner]>([:])
+  /// This instance, as the holder of the leases it takes.
+  package let instanceID: String
+  /// The parent of every runner: a task group fed by `launches`, started with the engine and
+  /// awaited by `run()` at shutdown, so that no runner outlives it.
+  private let supervisor: Task<Void, Never>
+  private let launches: AsyncStream<@Sendable () async -> Void>.Continuation
   /// When the chunks being applied at shutdown must have finished; set by `stopStartingChunks`.
   private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -20,17 +31,29 @@ package final class JobEngine: JobProcessor {
   ///   - staging: the uploads; results are kept in its storage and counted by its ledger.
   ///   - tenant: the tenant of an id, for its warehouse schema.
   ///   - resultWriteCheck: runs before each result file is written (tests fail some).
+  ///   - instanceID: the holder name of this instance's leases; unique per process by default.
   package init(
     catalog: any JobCatalog,
     warehouse: any Warehouse,
     staging: SpooledStagingStore,
-    events: JobEvents,
+    events: any JobEvents,
     limits: Limits,
     settings: EngineSettings,
     logger: Logger,
     tenant: @escaping @Sendable (String) -> Tenant,
-    resultWriteCheck: ResultWriteCheck = .none
+    resultWriteCheck: ResultWriteCheck = .none,
+    instanceID: String = UUID().uuidString
   ) throws {
+    self.instanceID = instanceID
+    let (runners, launches) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+    self.launches = launches
+    self.supervisor = Task {
+      await withDiscardingTaskGroup { group in
+        for await runner in runners {
+          group.addTask { await runner() }
+        }
+      }
+    }
     self.context = EngineContext(
       catalog: catalog,
       warehouse: warehouse,
@@ -43,12 +66,16 @@ package final class JobEngine: JobProcessor {
         queries: settings.effectiveMaxQueries,
         tenantQueries: settings.maxTenantQueries
       ),
-      events: events,
+      transitions: JobTransitions(catalog: catalog, events: events),
       limits: limits,
       settings: settings,
       logger: logger,
       tenant: tenant
     )
+  }
+
+  deinit {
+    self.launches.finish()
   }
 
   /// Counts what every job keeps in storage (its staged upload and its results) into the storage
@@ -62,10 +89,12 @@ package final class JobEngine: JobProcessor {
   /// Resumes unfinished jobs, and settles aborted ones whose runner stopped before it had; then
   /// enforces the lifetime limits every `reapInterval` until cancelled.
   ///
-  /// Cancelled, it stops like `stopStartingChunks` and returns once the warehouse calls under
-  /// way have finished (a chunk commits whole or not at all), or at the drain deadline (10 s
-  /// when `stopStartingChunks` gave none). Jobs stopped this way stay `InProgress`, neither
-  /// failed nor given results for chunks that never ran, and the next start resumes them.
+  /// Cancelled, it stops like `stopStartingChunks` and waits until the warehouse calls under
+  /// way have finished (a chunk commits whole or not at all), or until the drain deadline (10 s
+  /// when `stopStartingChunks` gave none). Then it cancels the runners, which return at once
+  /// from the gate, and returns when every runner has (unless a call outlived the deadline:
+  /// the process's end cuts it). Jobs stopped this way stay `InProgress`, neither failed nor given results for chunks
+  /// that never ran, and the next start resumes them.
   package func run() async throws {
     let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
     // A job aborted while its runner was settling it (or before one started) is settled now.
@@ -77,6 +106,7 @@ package final class JobEngine: JobProcessor {
       self.launch(job)
     }
     while !Task.isCancelled {
+      await self.renewLeases()
       await self.reap()
       try? await Task.sleep(for: self.context.settings.reapInterval)
     }
@@ -90,11 +120,19 @@ package final class JobEngine: JobProcessor {
         metadata: ["jobs": "\(left.joined(separator: ","))", "calls_cut": "\(self.context.gate.inside)"]
       )
     }
+    self.launches.finish()
+    self.supervisor.cancel()
+    // The runners now end at once: each is held at the closed gate (and throws), or stores what
+    // its last call returned. Only a warehouse call still under way at the deadline, which does
+    // not heed cancellation, is left to the process's end, as a crash would cut it.
+    if self.context.gate.inside == 0 {
+      await self.supervisor.value
+    }
   }
 
   /// Graceful shutdown begins: no chunk (no warehouse call) starts from now on; the runners
-  /// wait at that point until the process ends. The chunks being applied should finish by
-  /// `deadline`, when `run()` returns.
+  /// wait at that point until `run()` cancels them. The chunks being applied should finish by
+  /// `deadline`, when `run()` stops the runners and returns.
   package func stopStartingChunks(drainUntil deadline: ContinuousClock.Instant) {
     self.drainDeadline.withLock { $0 = $0 ?? deadline }
     self.context.gate.close()
@@ -193,8 +231,62 @@ package final class JobEngine: JobProcessor {
 
   /// Waits until the job's runner has finished (for tests and shutdown).
   package func waitUntilIdle(jobID: String) async {
-    let task = self.running.withLock { $0[jobID]?.task }
-    await task?.value
+    let done = self.running.withLock { $0[jobID]?.done }
+    await done?.wait()
+  }
+
+  /// How long a lease lasts unless renewed: three reaper passes, each of which renews it.
+  private var leaseDuration: Duration { self.context.settings.reapInterval * 3 }
+
+  /// Claims `target` for this instance; `nil` when another instance holds it.
+  private func claim(_ target: LeaseTarget) async throws -> JobLease? {
+    let lease = try await self.context.catalog.claim(
+      target,
+      holder: self.instanceID,
+      for: self.leaseDuration,
+      now: Date()
+    )
+    if lease == nil {
+      self.context.logger.info(
+        "job held by another instance",
+        metadata: ["job_id": "\(target.jobID)", "tenant_id": "\(target.tenantID)"]
+      )
+    }
+    return lease
+  }
+
+  /// Gives the lease back; a failure is only logged, since the lease expires anyway.
+  private func release(_ lease: JobLease) async {
+    do {
+      try await self.context.catalog.release(lease)
+    } catch {
+      self.context.logger.warning(
+        "a job's lease could not be released",
+        metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
+      )
+    }
+  }
+
+  /// Extends the leases of the jobs running here: the heartbeat that keeps them this
+  /// instance's.
+  private func renewLeases() async {
+    let leases = self.running.withLock { $0.values.compactMap(\.lease) }
+    for lease in leases {
+      do {
+        let renewed = try await self.context.catalog.renew(lease, for: self.leaseDuration, now: Date())
+        self.running.withLock { running in
+          if running[lease.target.jobID]?.lease != nil { running[lease.target.jobID]?.lease = renewed }
+        }
+        if renewed == nil {
+          self.context.logger.warning("a running job's lease was lost", metadata: ["job_id": "\(lease.target.jobID)"])
+        }
+      } catch {
+        self.context.logger.warning(
+          "a running job's lease could not be renewed",
+          metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
+        )
+      }
+    }
   }
 
   private func launch(_ job: Job) {
@@ -205,13 +297,43 @@ package final class JobEngine: JobProcessor {
       tenant: self.context.tenant(job.tenantID),
       cancellation: signal
     )
-    self.running.withLock { running in
-      guard running[job.id] == nil else { return }
-      let task = Task {
+    let done = RunnerDone()
+    let added = self.running.withLock { running in
+      guard running[job.id] == nil else { return false }
+      running[job.id] = Runner(signal: signal, done: done)
+      return true
+    }
+    guard added else { return }
+    let queued = self.launches.yield {
+      if let lease = await self.claimForRunner(job) {
+        self.running.withLock { $0[job.id]?.lease = lease }
         await runner.run()
-        _ = self.running.withLock { $0.removeValue(forKey: job.id) }
+        await self.release(lease)
       }
-      running[job.id] = (signal, task)
+      self.ended(jobID: job.id)
+    }
+    if case .terminated = queued {
+      // The engine has stopped: the job is left for the next start.
+      self.ended(jobID: job.id)
+    }
+  }
+
+  /// The job's runner is done: it is forgotten and its waiters resume.
+  private func ended(jobID: String) {
+    self.running.withLock { $0.removeValue(forKey: jobID) }?.done.finish()
+  }
+
+  /// The job's lease for its runner, or `nil` when another instance holds it or the catalog
+  /// cannot be reached (logged; the job stays where it is and resumes after a restart).
+  private func claimForRunner(_ job: Job) async -> JobLease? {
+    do {
+      return try await self.claim(.job(id: job.id, tenantID: job.tenantID))
+    } catch {
+      self.context.logger.error(
+        "job could not be run",
+        metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)", "error": "\(error)"]
+      )
+      return nil
     }
   }
 
@@ -235,19 +357,26 @@ package final class JobEngine: JobProcessor {
         createdBefore: now.addingTimeInterval(-maxAge)
       )
       for job in expired {
-        self.running.withLock { $0[job.id]?.signal.abort() }
-        try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
-          var machine = Job.StateMachine(state: stored.state)
-          if case .transition(_, let next) = machine.fail() {
-            stored.state = next
+        // A job running here is already this instance's; any other is claimed first.
+        let runsHere = self.running.withLock { running in
+          running[job.id]?.signal.abort()
+          return running[job.id] != nil
+        }
+        let lease = runsHere ? nil : try await self.claim(.job(id: job.id, tenantID: job.tenantID))
+        guard runsHere || lease != nil else { continue }
+        try await self.context.transitions.apply(.fail, jobID: job.id, tenantID: job.tenantID, at: Date()) {
+          (stored: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
+          if case .transition = action {
             stored.errorMessage =
               "the job was not finished within its lifetime, \(Self.spelled(maxAge)) after its creation (--job-lifetime)"
-            stored.updatedAt = Date()
           }
         }
         if job.state == .open {
           // Nothing will read an upload that was never closed: free its space now.
           try await self.context.staging.remove(jobID: job.id)
+        }
+        if let lease {
+          await self.release(lease)
         }
         self.context.logger.notice("job expired", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       }
@@ -257,6 +386,8 @@ package final class JobEngine: JobProcessor {
         createdBefore: now.addingTimeInterval(-retention)
       )
       for job in old where job.updatedAt < now.addingTimeInterval(-retention) {
+        // Deleting the row gives the lease back too.
+        guard try await self.claim(.job(id: job.id, tenantID: job.tenantID)) != nil else { continue }
         // Data first, then the row: a job that clients no longer see has no data left, and a
         // crash in between leaves a row that the next pass deletes again, never data that no
         // row points to.
@@ -267,6 +398,42 @@ package final class JobEngine: JobProcessor {
       }
     } catch {
       self.context.logger.error("lifetime limits could not be enforced", metadata: ["error": "\(error)"])
+    }
+  }
+}
+
+/// A job's runner on this instance.
+private struct Runner: Sendable {
+  let signal: AbortSignal
+  /// Finished when the runner has returned.
+  let done: RunnerDone
+  /// The job's lease, once the runner has claimed it.
+  var lease: JobLease?
+}
+
+/// Tells its waiters when a runner has returned.
+private final class RunnerDone: Sendable {
+  private let state = Mutex<(finished: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+  /// Returns once `finish()` was called.
+  func wait() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      let finished = self.state.withLock { state in
+        if !state.finished { state.waiters.append(continuation) }
+        return state.finished
+      }
+      if finished { continuation.resume() }
+    }
+  }
+
+  func finish() {
+    let waiters = self.state.withLock { state in
+      state.finished = true
+      defer { state.waiters = [] }
+      return state.waiters
+    }
+    for waiter in waiters {
+      waiter.resume()
     }
   }
 }

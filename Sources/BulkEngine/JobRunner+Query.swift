@@ -21,11 +21,11 @@ extension JobRunner {
       maxBytes: self.context.limits.maxQueryResultBytes,
       progress: continuation
     )
-    let reporter = Task {
+    async let reported: Void = {
       for await totals in progress {
         try? await self.report(Self.progress(totals))
       }
-    }
+    }()
     let cancellation = self.cancellation.query
     let request = QueryRequest(
       jobID: job.id,
@@ -42,20 +42,14 @@ extension JobRunner {
           collector.abandon()
           return
         }
-        let deadline = Task {
-          try await Task.sleep(for: settings.queryTimeout + settings.queryDeadlineGrace)
-          cancellation.cancel(.deadline)
+        try await withThrowingTaskGroup(of: Void.self) { deadline in
+          deadline.addTask {
+            try await Task.sleep(for: settings.queryTimeout + settings.queryDeadlineGrace)
+            cancellation.cancel(.deadline)
+          }
+          defer { deadline.cancelAll() }
+          try await self.runQuery(job, request: request, collector: collector)
         }
-        defer { deadline.cancel() }
-        let table = try await self.context.retryingWarehouse("describe", jobID: job.id) {
-          try await self.context.warehouse.describe(table: job.object, tenant: self.tenant)
-        }
-        guard table != nil else { throw JobFailure("table \(job.object) does not exist") }
-        _ = try await self.context.retryingWarehouse("query", jobID: job.id) {
-          try collector.reset()
-          return try await self.context.warehouse.export(request, tenant: self.tenant, into: collector)
-        }
-        _ = try collector.finish()
       }
     } catch {
       collector.abandon()
@@ -64,12 +58,25 @@ extension JobRunner {
       }
     }
     continuation.finish()
-    await reporter.value
+    await reported
     let totals = collector.totals
     EngineMetrics.recordsProcessed(totals.rows, operation: .query)
     outcome.progress = Self.progress(totals)
     outcome.chunks = totals.chunks
     return outcome
+  }
+
+  /// Runs the query job's statement into `collector`, once its table is known to exist.
+  private func runQuery(_ job: Job, request: QueryRequest, collector: QueryResultCollector) async throws {
+    let table = try await self.context.retryingWarehouse("describe", jobID: job.id) {
+      try await self.context.warehouse.describe(table: job.object, tenant: self.tenant)
+    }
+    guard table != nil else { throw JobFailure("table \(job.object) does not exist") }
+    _ = try await self.context.retryingWarehouse("query", jobID: job.id) {
+      try collector.reset()
+      return try await self.context.warehouse.export(request, tenant: self.tenant, into: collector)
+    }
+    _ = try collector.finish()
   }
 
   private static func progress(_ totals: QueryResultCollector.Totals) -> Progress {

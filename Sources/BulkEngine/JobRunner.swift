@@ -30,6 +30,12 @@ struct JobRunner: Sendable {
         self.cancellation.abort()
       }
       let outcome = job.operation == .query ? await self.export(job) : await self.process(job, logger: logger)
+      // Cancelled at shutdown: the job stays as it is (`InProgress`, or `Aborted` and not yet
+      // settled), neither finished nor failed, and the next start resumes it.
+      guard !Task.isCancelled else {
+        logger.notice("job left for the next start")
+        return
+      }
       try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
       try self.context.results.markSettled(jobID: job.id)
       logger.info(
@@ -48,13 +54,13 @@ struct JobRunner: Sendable {
   /// Moves the job to `InProgress` (a no-op after a restart) and fixes its chunk size.
   private func start() async throws -> Job {
     let chunkRecords = Int32(clamping: self.context.settings.chunkRecords)
-    return try await self.context.update(jobID: self.jobID, tenantID: self.tenant.id) {
-      (job: inout Job) throws(BulkError) in
-      var machine = Job.StateMachine(state: job.state)
-      if case .transition(_, let next) = machine.startProcessing() {
-        job.state = next
-        job.updatedAt = Date()
-      }
+    return try await self.context.transitions.apply(
+      .startProcessing,
+      jobID: self.jobID,
+      tenantID: self.tenant.id,
+      at: Date()
+    ) { (job: inout Job, _: Job.StateMachine.Action) throws(BulkError) in
+      // A job aborted before its runner started stays Aborted (the state machine refuses).
       if job.chunkRecords == 0 {
         job.chunkRecords = chunkRecords
       }
@@ -102,7 +108,7 @@ struct JobRunner: Sendable {
           await scheduler.admit(tenant: tenantID)
           let next: (UploadReader.Columns, UploadChunk)?
           do {
-            next = self.cancellation.isAborted || failure.value != nil ? nil : try chunks.next()
+            next = self.cancellation.isAborted || failure.value != nil || Task.isCancelled ? nil : try chunks.next()
             if let (columns, chunk) = next, parser == nil {
               let created = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
               plan = try JobPlan(job: job, table: table, columns: created.columns)
@@ -154,6 +160,9 @@ struct JobRunner: Sendable {
     } catch {
       failure.record(error)
     }
+    // Stopped at shutdown: nothing is settled, so the next start resumes the job as a crash
+    // leaves it.
+    guard !Task.isCancelled else { return outcome }
     // A run that cut, applied and wrote every chunk has settled as it went: its totals are its
     // chunks' own, taken from the warehouse, and reading the upload again would only cost.
     if failure.value == nil && !self.cancellation.isAborted {
@@ -176,7 +185,8 @@ struct JobRunner: Sendable {
 
   /// Stores the running totals.
   func report(_ progress: Progress) async throws {
-    try await self.context.update(jobID: self.jobID, tenantID: self.tenant.id) { (job: inout Job) throws(BulkError) in
+    try await self.context.transitions.update(jobID: self.jobID, tenantID: self.tenant.id) {
+      (job: inout Job) throws(BulkError) in
       job.numberRecordsProcessed = progress.processed
       job.numberRecordsFailed = progress.failed
       job.numberChunksCompleted = Int32(clamping: progress.chunksCompleted)
@@ -190,10 +200,19 @@ struct JobRunner: Sendable {
   /// `Aborted`.
   private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws {
     let milliseconds = elapsed.inMilliseconds
-    try await self.context.update(jobID: job.id, tenantID: job.tenantID) { (stored: inout Job) throws(BulkError) in
+    let event: Job.Event = outcome.failure == nil ? .complete : .fail
+    try await self.context.transitions.apply(event, jobID: job.id, tenantID: job.tenantID, at: Date()) {
+      (stored: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
       // Another runner (after a restart) may have completed the job. One the lifetime limit
-      // failed still takes the counters its records were settled with.
-      guard stored.state != .jobComplete else { return }
+      // failed, or a client aborted, still takes the counters its records were settled with.
+      switch action {
+      case .transition(_, let next):
+        if next == .failed, let failure = outcome.failure {
+          stored.errorMessage = failure.message
+        }
+      case .none, .refuse:
+        guard stored.state != .jobComplete else { return }
+      }
       stored.numberRecordsProcessed = outcome.progress.processed
       stored.numberRecordsFailed = outcome.progress.failed
       stored.numberRecordsTotal = outcome.progress.total
@@ -201,15 +220,6 @@ struct JobRunner: Sendable {
       stored.numberChunksCompleted = Int32(clamping: outcome.progress.chunksCompleted)
       stored.totalProcessingTimeMs += milliseconds
       stored.updatedAt = Date()
-      var machine = Job.StateMachine(state: stored.state)
-      if let failure = outcome.failure {
-        if case .transition(_, let next) = machine.fail() {
-          stored.state = next
-          stored.errorMessage = failure.message
-        }
-      } else if case .transition(_, let next) = machine.complete() {
-        stored.state = next
-      }
     }
   }
 

@@ -1,12 +1,14 @@
 internal import Synchronization
 
 /// Lets warehouse calls through while the engine runs; once it closes (graceful shutdown), the
-/// calls already through finish and every later one waits for the process to end.
+/// calls already through finish and every later one waits until its task is cancelled (the
+/// engine cancels its runners once the drain is over), then throws `ShutdownGate.Stopped`.
 ///
 /// A job stopped at the gate neither fails nor writes results: it is left exactly as a crash
 /// leaves it, `InProgress` with its committed chunks in the ledger, and the next start resumes
-/// it. Waiting (rather than throwing) is what keeps the runner from counting the shutdown as the
-/// job's failure.
+/// it. Waiting until cancelled (rather than throwing at once) keeps the job's other chunks from
+/// being counted as unprocessed while the drain lets the calls under way finish; a runner that
+/// meets `Stopped`, or is cancelled, returns without finishing or settling its job.
 final class ShutdownGate: Sendable {
   private struct State {
     var closed = false
@@ -17,28 +19,45 @@ final class ShutdownGate: Sendable {
     var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     /// The deadline timers of the drain waiters.
     var timers: [Int: Task<Void, Never>] = [:]
-    /// Calls that came after the gate closed; they are never resumed.
-    var held: [CheckedContinuation<Void, Never>] = []
+    /// Calls that came after the gate closed, by id, until their task is cancelled.
+    var held: [Int: CheckedContinuation<Void, any Error>] = [:]
   }
+
+  /// What a call held at the closed gate throws once its task is cancelled: the server is
+  /// stopping, and the call never ran.
+  struct Stopped: Error {}
 
   private let state = Mutex(State())
 
-  /// Runs `call`, unless the gate is closed: then waits until the process ends.
+  /// Runs `call`, unless the gate is closed: then waits until the task is cancelled and throws
+  /// `Stopped`.
   func pass<T>(_ call: () async throws -> T) async throws -> T {
     let entered = self.state.withLock { state -> Bool in
       guard !state.closed else { return false }
       state.inside += 1
       return true
     }
-    guard entered else { await self.hold() }
+    guard entered else { try await self.hold() }
     defer { self.leave() }
     return try await call()
   }
 
-  /// Waits until the process ends.
-  private func hold() async -> Never {
-    await withCheckedContinuation { continuation in
-      self.state.withLock { $0.held.append(continuation) }
+  /// Waits until the task is cancelled, then throws `Stopped`.
+  private func hold() async throws -> Never {
+    let id = self.state.withLock { state in
+      state.nextID += 1
+      return state.nextID
+    }
+    try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        self.state.withLock { $0.held[id] = continuation }
+        // Cancelled before the continuation was stored: the handler found nothing to resume.
+        if Task.isCancelled {
+          self.state.withLock { $0.held.removeValue(forKey: id) }?.resume(throwing: Stopped())
+        }
+      }
+    } onCancel: {
+      self.state.withLock { $0.held.removeValue(forKey: id) }?.resume(throwing: Stopped())
     }
     preconditionFailure("a call held at the closed shutdown gate was let through")
   }
@@ -50,6 +69,9 @@ final class ShutdownGate: Sendable {
 
   /// Calls through the gate and not finished, for tests.
   var inside: Int { self.state.withLock { $0.inside } }
+
+  /// Calls held at the closed gate, for tests.
+  var held: Int { self.state.withLock { $0.held.count } }
 
   /// Returns once every call through the gate has finished, or at `deadline` (honoured in a
   /// cancelled task too: shutdown runs in one).

@@ -106,16 +106,19 @@ package struct BulkService: Spectra_Bulk_V1_BulkService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws {
     let tenant = try Caller.current()
-    let changes: AsyncStream<Job>
+    let watch: JobWatch
     do {
-      changes = try await self.jobs.watch(id: request.jobID, tenant: tenant)
+      watch = try await self.jobs.watch(id: request.jobID, tenant: tenant)
     } catch {
       throw self.failed(error, context)
     }
-    var last: Job?
-    for await job in changes {
-      try await response.write(Spectra_Bulk_V1_Job(job))
-      last = job
+    let last = try await watch.run { changes in
+      var last: Job?
+      for await job in changes {
+        try await response.write(Spectra_Bulk_V1_Job(job))
+        last = job
+      }
+      return last
     }
     // The stream ends before a terminal state only when the server stops: the client watches
     // again elsewhere.

@@ -39,6 +39,17 @@ enum CatalogSchema {
     ALTER TABLE jobs ADD COLUMN chunk_records INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX jobs_by_state ON jobs (state, created_at_us);
     """,
+    // Leases on jobs (chunk -1) and on chunks: which instance works on what, until when.
+    """
+    CREATE TABLE leases (
+      tenant_id TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      chunk INTEGER NOT NULL,
+      holder TEXT NOT NULL,
+      expires_at_us INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, job_id, chunk)
+    );
+    """,
   ]
 
   /// Runs the migrations the database has not seen yet, each in its own transaction.
@@ -126,7 +137,7 @@ enum CatalogSchema {
     Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
   }
 
-  private static func date(_ microseconds: Int64) -> Date {
+  static func date(_ microseconds: Int64) -> Date {
     Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
   }
 }

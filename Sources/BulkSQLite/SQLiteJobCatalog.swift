@@ -3,6 +3,10 @@ package import Foundation
 
 /// The job catalog in one SQLite file (WAL, `synchronous=FULL`).
 ///
+/// It serves one instance, so its leases are trivial: every claim is granted (a restarted
+/// process, with a new instance id, takes over what the previous one held), and holder and
+/// expiry are stored only so that they can be seen.
+///
 /// Every call runs on one serial dispatch queue, so SQLite's blocking calls and fsyncs stay off
 /// the Swift concurrency pool and each call is one transaction on one connection.
 package final class SQLiteJobCatalog: JobCatalog {
@@ -134,6 +138,8 @@ package final class SQLiteJobCatalog: JobCatalog {
         try check(job)
         try connection.prepare("DELETE FROM jobs WHERE id = ?1 AND tenant_id = ?2")
           .bind([.text(id), .text(tenantID)]).run()
+        try connection.prepare("DELETE FROM leases WHERE job_id = ?1 AND tenant_id = ?2")
+          .bind([.text(id), .text(tenantID)]).run()
       }
     }
   }
@@ -166,6 +172,64 @@ package final class SQLiteJobCatalog: JobCatalog {
       }
       return counts
     }
+  }
+
+  package func claim(_ target: LeaseTarget, holder: String, for duration: Duration, now: Date) async throws -> JobLease? {
+    let lease = JobLease(target: target, holder: holder, expiresAt: now.addingTimeInterval(duration.inSeconds))
+    try await self.run { connection in
+      try connection.prepare(
+        """
+        INSERT INTO leases (tenant_id, job_id, chunk, holder, expires_at_us) VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (tenant_id, job_id, chunk)
+        DO UPDATE SET holder = excluded.holder, expires_at_us = excluded.expires_at_us
+        """
+      ).bind(Self.key(of: target) + [.text(holder), .integer(CatalogSchema.microseconds(lease.expiresAt))]).run()
+    }
+    return lease
+  }
+
+  package func renew(_ lease: JobLease, for duration: Duration, now: Date) async throws -> JobLease? {
+    var renewed = lease
+    renewed.expiresAt = now.addingTimeInterval(duration.inSeconds)
+    let expiry = CatalogSchema.microseconds(renewed.expiresAt)
+    let held = try await self.run { connection in
+      try connection.transaction {
+        guard try Self.fetchLease(on: lease.target, connection)?.holder == lease.holder else { return false }
+        try connection.prepare(
+          "UPDATE leases SET expires_at_us = ?4 WHERE tenant_id = ?1 AND job_id = ?2 AND chunk = ?3"
+        ).bind(Self.key(of: lease.target) + [.integer(expiry)]).run()
+        return true
+      }
+    }
+    return held ? renewed : nil
+  }
+
+  package func release(_ lease: JobLease) async throws {
+    try await self.run { connection in
+      try connection.prepare(
+        "DELETE FROM leases WHERE tenant_id = ?1 AND job_id = ?2 AND chunk = ?3 AND holder = ?4"
+      ).bind(Self.key(of: lease.target) + [.text(lease.holder)]).run()
+    }
+  }
+
+  package func lease(on target: LeaseTarget) async throws -> JobLease? {
+    try await self.run { connection in try Self.fetchLease(on: target, connection) }
+  }
+
+  /// The lease table's key of `target`: tenant, job, and chunk (-1 for the whole job).
+  private static func key(of target: LeaseTarget) -> [SQLiteStatement.Value] {
+    switch target {
+    case .job(let id, let tenantID): [.text(tenantID), .text(id), .integer(-1)]
+    case .chunk(let jobID, let tenantID, let index): [.text(tenantID), .text(jobID), .integer(Int64(index))]
+    }
+  }
+
+  private static func fetchLease(on target: LeaseTarget, _ connection: SQLiteConnection) throws -> JobLease? {
+    let statement = try connection.prepare(
+      "SELECT holder, expires_at_us FROM leases WHERE tenant_id = ?1 AND job_id = ?2 AND chunk = ?3"
+    ).bind(Self.key(of: target))
+    guard try statement.step() else { return nil }
+    return JobLease(target: target, holder: statement.text(0), expiresAt: CatalogSchema.date(statement.int64(1)))
   }
 
   private static func fetch(id: String, tenantID: String, _ connection: SQLiteConnection) throws -> Job? {

@@ -118,8 +118,10 @@ package final class SQLiteWarehouse: Warehouse {
   }
 }
 
-/// One tenant's SQLite file: its connection, opened on first use, and the queue it is confined to
-/// (hence `@unchecked Sendable`).
+/// One tenant's SQLite file: its connection (a `sqlite3` handle), opened on first use, and the
+/// serial queue it is confined to. `connection` is read, opened and used only on `queue`, so no
+/// two threads touch the handle at once; that confinement is why the class is
+/// `@unchecked Sendable`.
 private final class TenantDatabase: @unchecked Sendable {
   private let path: String
   private let queue: DispatchQueue

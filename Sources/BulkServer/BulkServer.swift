@@ -21,7 +21,7 @@ package final class BulkServer: Sendable {
   private let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
   private let engine: JobEngine
   private let http: HTTPSurface
-  private let events: JobEvents
+  private let events: any JobEvents
   private let serving: ServingState
   private let announce: @Sendable (String) -> Void
 
@@ -62,13 +62,13 @@ package final class BulkServer: Sendable {
         tenantID: TenantDirectory.developmentTenantID
       )
     }
-    let catalog = try SQLiteJobCatalog(path: dataDirectory.appendingPathComponent("catalog.sqlite").path)
+    let catalog = try Self.catalog(configuration.catalog, dataDirectory: dataDirectory)
     let storage = try FileJobStorage(
       stagingDirectory: dataDirectory.appendingPathComponent("staging").path,
       resultsDirectory: dataDirectory.appendingPathComponent("results").path
     )
     let staging = SpooledStagingStore(storage: storage, limits: configuration.limits)
-    let events = JobEvents()
+    let events = InProcessJobEvents()
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -226,6 +226,14 @@ package final class BulkServer: Sendable {
     return key
   }
 
+  /// The job catalog the configuration names.
+  private static func catalog(_ setting: CatalogSetting, dataDirectory: URL) throws -> any JobCatalog {
+    switch setting {
+    case .sqlite(let path):
+      try SQLiteJobCatalog(path: path ?? dataDirectory.appendingPathComponent("catalog.sqlite").path)
+    }
+  }
+
   private static func warehouse(
     _ configuration: ServerConfiguration,
     dataDirectory: URL,
@@ -297,7 +305,7 @@ private struct EngineService: Service {
 /// that the server is stopping at once, before the surfaces drain one after the other.
 private struct ShutdownAnnouncer: Service {
   let serving: ServingState
-  let events: JobEvents
+  let events: any JobEvents
   let grpcServer: GRPCServer<HTTP2ServerTransport.Posix>
   let engine: JobEngine
   /// How long the drain may take before what is left is cancelled.

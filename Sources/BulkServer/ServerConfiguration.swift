@@ -29,6 +29,8 @@ package struct ServerConfiguration: Sendable {
   package var demo: Bool = false
   /// `postgresql://…` or `redshift://…`; `nil` for the embedded SQLite warehouse.
   package var warehouseURL: String?
+  /// Where the job catalog lives; one instance's SQLite file in the data directory by default.
+  package var catalog: CatalogSetting = .sqlite(path: nil)
   /// Service-layer limits.
   package var limits = Limits()
   /// How the engine runs jobs; `workers` defaults to the number of cores.

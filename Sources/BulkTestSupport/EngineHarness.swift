@@ -21,6 +21,7 @@ package struct EngineHarness {
   ///   - wrapping: wraps the warehouse, e.g. in a `GatedWarehouse`.
   ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
   ///   - resultWriteCheck: runs before each result file is written, to fail some.
+  ///   - catalogWrapping: wraps the catalog the engine and the service use, e.g. to refuse leases.
   package init(
     directory: String,
     settings: EngineSettings,
@@ -29,7 +30,8 @@ package struct EngineHarness {
     base: (any Warehouse)? = nil,
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
     freeBytes: (@Sendable () throws -> Int64)? = nil,
-    resultWriteCheck: ResultWriteCheck = .none
+    resultWriteCheck: ResultWriteCheck = .none,
+    catalogWrapping: ((any JobCatalog) -> any JobCatalog)? = nil
   ) throws {
     self.directory = directory
     self.tenant = tenant
@@ -44,9 +46,10 @@ package struct EngineHarness {
       ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
     )
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
-    let events = JobEvents()
+    let catalog = catalogWrapping?(self.catalog) ?? self.catalog
+    let events = InProcessJobEvents()
     self.engine = try JobEngine(
-      catalog: self.catalog,
+      catalog: catalog,
       warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
       staging: self.staging,
       events: events,
@@ -57,7 +60,7 @@ package struct EngineHarness {
       resultWriteCheck: resultWriteCheck
     )
     self.service = JobService(
-      catalog: self.catalog,
+      catalog: catalog,
       staging: self.staging,
       processor: self.engine,
       events: events,
@@ -113,11 +116,13 @@ package struct EngineHarness {
 
   /// Watches the job until it is terminal and returns its last state.
   package func finished(_ job: Job) async throws -> Job {
-    var last = job
-    for await change in try await self.service.watch(id: job.id, tenant: self.tenant) {
-      last = change
+    try await self.service.watch(id: job.id, tenant: self.tenant).run { changes in
+      var last = job
+      for await change in changes {
+        last = change
+      }
+      return last
     }
-    return last
   }
 
   /// Runs a whole job and returns it terminal.

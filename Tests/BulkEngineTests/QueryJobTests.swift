@@ -291,9 +291,10 @@ struct QueryJobTests {
         tenant: tenant
       )
       _ = try await fixture.harness.service.updateState(id: job.id, to: .uploadComplete, tenant: tenant)
-      for await change in try await fixture.harness.service.watch(id: job.id, tenant: tenant)
-      where change.state == .inProgress {
-        break
+      try await fixture.harness.service.watch(id: job.id, tenant: tenant).run { changes in
+        for await change in changes where change.state == .inProgress {
+          break
+        }
       }
       let started = ContinuousClock.now
       _ = try await fixture.harness.service.updateState(id: job.id, to: .aborted, tenant: tenant)

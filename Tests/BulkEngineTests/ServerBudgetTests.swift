@@ -159,9 +159,12 @@ struct ServerBudgetTests {
 
       warehouse.gate.open()
       for (job, tenant) in queries {
-        var last = job
-        for await change in try await harness.service.watch(id: job.id, tenant: tenant) {
-          last = change
+        let last = try await harness.service.watch(id: job.id, tenant: tenant).run { changes in
+          var last = job
+          for await change in changes {
+            last = change
+          }
+          return last
         }
         #expect(last.state == .jobComplete, "\(last.errorMessage)")
       }

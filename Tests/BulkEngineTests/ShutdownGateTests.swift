@@ -5,7 +5,7 @@ import Testing
 /// The gate that keeps chunks from starting once shutdown begins.
 @Suite("Shutdown gate")
 struct ShutdownGateTests {
-  @Test("drained waits for the call under way; a call after the close is held")
+  @Test("drained waits for the call under way; a call after the close is held until cancelled")
   func drain() async throws {
     let gate = ShutdownGate()
     let (inside, entered) = AsyncStream.makeStream(of: Void.self)
@@ -26,9 +26,11 @@ struct ShutdownGateTests {
     await drained.value
     #expect(try await first.value == 1)
     #expect(gate.inside == 0)
-    // The late call never ran: it waits for the process to end.
+    // The late call never ran: it waits until its task is cancelled, then throws.
     late.cancel()
+    await #expect(throws: ShutdownGate.Stopped.self) { try await late.value }
     #expect(gate.inside == 0)
+    #expect(gate.held == 0)
   }
 
   @Test("drained returns at the deadline when a call does not finish, even in a cancelled task")
@@ -55,5 +57,20 @@ struct ShutdownGateTests {
     #expect(gate.inside == 1)
     finish.finish()
     _ = try await stuck.value
+  }
+
+  @Test("a call that reaches the closed gate in a cancelled task throws at once")
+  func cancelledBeforehand() async throws {
+    let gate = ShutdownGate()
+    gate.close()
+    let (started, proceed) = AsyncStream.makeStream(of: Void.self)
+    let late = Task {
+      for await _ in started { break }
+      return try await gate.pass { 1 }
+    }
+    late.cancel()
+    proceed.yield()
+    await #expect(throws: ShutdownGate.Stopped.self) { try await late.value }
+    #expect(gate.held == 0)
   }
 }

@@ -40,7 +40,7 @@ struct BulkServiceTests {
       storage: try FileJobStorage(stagingDirectory: "\(folder)/staging", resultsDirectory: "\(folder)/results"),
       limits: limits
     )
-    let events = JobEvents()
+    let events = InProcessJobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let engine = try JobEngine(
       catalog: catalog,

@@ -59,7 +59,7 @@ struct RESTHarness: Sendable {
       storage: try FileJobStorage(stagingDirectory: "\(folder)/staging", resultsDirectory: "\(folder)/results"),
       limits: limits
     )
-    let events = JobEvents()
+    let events = InProcessJobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
     let engine = try JobEngine(
       catalog: catalog,
@@ -101,9 +101,12 @@ struct RESTHarness: Sendable {
 
   /// Waits until the job is terminal and returns it.
   func finished(_ id: String, tenant: Tenant = Self.acme) async throws -> Job {
-    var last: Job?
-    for await job in try await self.jobs.watch(id: id, tenant: tenant) {
-      last = job
+    let last = try await self.jobs.watch(id: id, tenant: tenant).run { changes in
+      var last: Job?
+      for await job in changes {
+        last = job
+      }
+      return last
     }
     return try #require(last)
   }

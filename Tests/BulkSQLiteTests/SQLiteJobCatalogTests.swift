@@ -151,6 +151,38 @@ struct SQLiteJobCatalogTests {
     }
   }
 
+  @Test("leases: every claim is granted (one instance), holder and expiry are stored, renew and release need the holder")
+  func leases() async throws {
+    try await withTemporaryDirectory { directory in
+      let catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
+      _ = try await catalog.insert(Self.job("bulk-job-a"), idempotencyKey: nil, activeJobLimit: 10)
+      let target = LeaseTarget.job(id: "bulk-job-a", tenantID: "t")
+      let now = Date(timeIntervalSince1970: 1_800_000_000)
+      let first = try #require(try await catalog.claim(target, holder: "one", for: .seconds(30), now: now))
+      #expect(first == JobLease(target: target, holder: "one", expiresAt: now.addingTimeInterval(30)))
+      #expect(try await catalog.lease(on: target) == first)
+      // A restarted process (another holder) takes the job over at once.
+      let second = try #require(try await catalog.claim(target, holder: "two", for: .seconds(30), now: now))
+      #expect(try await catalog.lease(on: target)?.holder == "two")
+      #expect(try await catalog.renew(first, for: .seconds(60), now: now) == nil)
+      try await catalog.release(first)
+      #expect(try await catalog.lease(on: target) == second)
+      let renewed = try await catalog.renew(second, for: .seconds(60), now: now)
+      #expect(renewed?.expiresAt == now.addingTimeInterval(60))
+      #expect(try await catalog.lease(on: target) == renewed)
+      // A chunk's lease is apart from its job's.
+      let chunk = LeaseTarget.chunk(jobID: "bulk-job-a", tenantID: "t", index: 3)
+      #expect(try await catalog.lease(on: chunk) == nil)
+      _ = try await catalog.claim(chunk, holder: "two", for: .seconds(5), now: now)
+      try await catalog.release(second)
+      #expect(try await catalog.lease(on: target) == nil)
+      #expect(try await catalog.lease(on: chunk)?.holder == "two")
+      // Deleting the job removes its leases.
+      try await catalog.delete(id: "bulk-job-a", tenantID: "t") { _ throws(BulkError) in }
+      #expect(try await catalog.lease(on: chunk) == nil)
+    }
+  }
+
   @Test("a catalog written by a newer server is refused")
   func newerSchema() async throws {
     try await withTemporaryDirectory { directory in

@@ -1,0 +1,156 @@
+import BulkCore
+import BulkEngine
+import BulkSQLite
+import BulkTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// A catalog in which another instance holds the leases of some jobs: their claims are refused.
+/// Every claim is told to `claims`.
+final class HeldElsewhereCatalog: JobCatalog {
+  let base: any JobCatalog
+  let held: Set<String>
+  let claims: AsyncStream<String>
+  private let continuation: AsyncStream<String>.Continuation
+
+  init(_ base: any JobCatalog, held: Set<String>) {
+    self.base = base
+    self.held = held
+    (self.claims, self.continuation) = AsyncStream.makeStream()
+  }
+
+  func claim(_ target: LeaseTarget, holder: String, for duration: Duration, now: Date) async throws -> JobLease? {
+    defer { self.continuation.yield(target.jobID) }
+    guard !self.held.contains(target.jobID) else { return nil }
+    return try await self.base.claim(target, holder: holder, for: duration, now: now)
+  }
+
+  func renew(_ lease: JobLease, for duration: Duration, now: Date) async throws -> JobLease? {
+    try await self.base.renew(lease, for: duration, now: now)
+  }
+  func release(_ lease: JobLease) async throws { try await self.base.release(lease) }
+  func lease(on target: LeaseTarget) async throws -> JobLease? { try await self.base.lease(on: target) }
+  func insert(_ job: Job, idempotencyKey: IdempotencyKey?, activeJobLimit: Int) async throws -> JobInsertOutcome {
+    try await self.base.insert(job, idempotencyKey: idempotencyKey, activeJobLimit: activeJobLimit)
+  }
+  func job(id: String, tenantID: String) async throws -> Job? { try await self.base.job(id: id, tenantID: tenantID) }
+  func jobs(tenantID: String, state: JobState?, limit: Int, after cursor: Int64?) async throws -> JobPage {
+    try await self.base.jobs(tenantID: tenantID, state: state, limit: limit, after: cursor)
+  }
+  func jobs(states: Set<JobState>, createdBefore: Date?) async throws -> [Job] {
+    try await self.base.jobs(states: states, createdBefore: createdBefore)
+  }
+  func countsByState() async throws -> [JobState: Int] { try await self.base.countsByState() }
+  func update(
+    id: String,
+    tenantID: String,
+    _ change: @escaping @Sendable (inout Job) throws(BulkError) -> Void
+  ) async throws -> Job {
+    try await self.base.update(id: id, tenantID: tenantID, change)
+  }
+  func delete(id: String, tenantID: String, _ check: @escaping @Sendable (Job) throws(BulkError) -> Void) async throws {
+    try await self.base.delete(id: id, tenantID: tenantID, check)
+  }
+}
+
+@Suite("JobEngine: leases")
+struct LeaseTests {
+  static let csv = "id,name\n1,a\n2,b\n"
+
+  static func settings() -> EngineSettings {
+    var settings = EngineSettings(workers: 1)
+    settings.chunkRecords = 1
+    return settings
+  }
+
+  /// Inserts a job in `state` directly into the catalog, as a previous process left it.
+  static func leftBehind(_ id: String, _ state: JobState, in harness: EngineHarness) async throws -> Job {
+    var job = Job(id: id, tenantID: harness.tenant.id, operation: .insert, object: "items", createdAt: Date())
+    job.state = state
+    guard case .inserted(let stored) = try await harness.catalog.insert(job, idempotencyKey: nil, activeJobLimit: 10)
+    else { throw BulkError(code: .internal, message: "job \(id) not inserted") }
+    return stored
+  }
+
+  @Test("a runner holds its job's lease while it runs and gives it back after")
+  func runnerLease() async throws {
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings())
+      try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
+      let job = try await harness.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
+      let target = LeaseTarget.job(id: job.id, tenantID: job.tenantID)
+      let final = try await harness.finished(job)
+      await harness.engine.waitUntilIdle(jobID: job.id)
+      #expect(final.state == .jobComplete)
+      #expect(try await harness.catalog.lease(on: target) == nil)
+      _ = try await harness.catalog.claim(target, holder: "probe", for: .seconds(1), now: Date())
+      #expect(try await harness.catalog.lease(on: target)?.holder == "probe")
+    }
+  }
+
+  @Test("after a restart, only the jobs this instance can claim are resumed")
+  func resumeOnlyClaimed() async throws {
+    try await withTemporaryDirectory { directory in
+      let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
+      let harness = try EngineHarness(
+        directory: directory,
+        settings: Self.settings(),
+        catalogWrapping: { base in
+          let catalog = HeldElsewhereCatalog(base, held: ["bulk-job-held"])
+          wrapped.withLock { $0 = catalog }
+          return catalog
+        }
+      )
+      let catalog = try #require(wrapped.withLock { $0 })
+      try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
+      let held = try await Self.leftBehind("bulk-job-held", .uploadComplete, in: harness)
+      let mine = try await Self.leftBehind("bulk-job-mine", .uploadComplete, in: harness)
+      let engine = Task { try await harness.engine.run() }
+      let final = try await harness.finished(mine)
+      var claims = catalog.claims.makeAsyncIterator()
+      var claimed: Set<String> = []
+      while claimed != [held.id, mine.id], let next = await claims.next() { claimed.insert(next) }
+      await harness.engine.waitUntilIdle(jobID: held.id)
+      engine.cancel()
+      _ = await engine.result
+      #expect(final.state.isTerminal)
+      let untouched = try await harness.service.job(id: held.id, tenant: harness.tenant)
+      #expect(untouched == held)
+    }
+  }
+
+  @Test("the reaper leaves the jobs another instance holds")
+  func reapOnlyClaimed() async throws {
+    try await withTemporaryDirectory { directory in
+      var settings = Self.settings()
+      settings.maxJobAge = .milliseconds(1)
+      settings.reapInterval = .milliseconds(20)
+      let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
+      let harness = try EngineHarness(
+        directory: directory,
+        settings: settings,
+        catalogWrapping: { base in
+          let catalog = HeldElsewhereCatalog(base, held: ["bulk-job-held"])
+          wrapped.withLock { $0 = catalog }
+          return catalog
+        }
+      )
+      let catalog = try #require(wrapped.withLock { $0 })
+      let held = try await Self.leftBehind("bulk-job-held", .open, in: harness)
+      let mine = try await Self.leftBehind("bulk-job-mine", .open, in: harness)
+      let engine = Task { try await harness.engine.run() }
+      let final = try await harness.finished(mine)
+      // Two claims of the held job: a whole reaper pass ran after the first.
+      var claims = catalog.claims.makeAsyncIterator()
+      var heldClaims = 0
+      while heldClaims < 2, let next = await claims.next() {
+        if next == held.id { heldClaims += 1 }
+      }
+      engine.cancel()
+      _ = await engine.result
+      #expect(final.state == .failed)
+      #expect(try await harness.service.job(id: held.id, tenant: harness.tenant) == held)
+    }
+  }
+}
