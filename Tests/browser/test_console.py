@@ -200,6 +200,7 @@ def test_filters_and_the_list_screenshot(browser, base_url, rest):
         time.sleep(0.1)
 
     browser.get(base_url + "/console/#/jobs")
+    browser.refresh()
     wait(browser, lambda: row(browser, open_job["job_id"]))
     states = {r.get_attribute("data-state") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")}
     assert {"Open", "JobComplete", "Aborted", "Failed"} <= states
@@ -218,3 +219,25 @@ def test_filters_and_the_list_screenshot(browser, base_url, rest):
     wait(browser, lambda: row(browser, large["job_id"]) is not None)
     assert policy_violations(browser) == []
     screenshot(browser, "console-list.png")
+
+
+def test_paging_follows_the_api_tokens(browser, base_url, rest):
+    # More jobs than one page of 25 holds.
+    existing = len(rest.json("GET", "/v1/bulk/jobs?limit=1000")["jobs"])
+    created = [rest.create()["job_id"] for _ in range(max(0, 30 - existing))]
+    browser.get(base_url + "/console/#/jobs")
+    browser.refresh()
+    wait(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")) == 25)
+    first = [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")]
+    assert first[0] == created[-1]
+    assert find(browser, "#previous-page").get_attribute("disabled") is not None
+
+    find(browser, "#next-page").click()
+    wait(browser, lambda: find(browser, "#page-number").text == "Page 2")
+    second = [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")]
+    assert len(second) == 5 and not set(second) & set(first)
+    assert find(browser, "#next-page").get_attribute("disabled") is not None
+
+    find(browser, "#previous-page").send_keys(Keys.ENTER)
+    wait(browser, lambda: find(browser, "#page-number").text == "Page 1")
+    assert [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")] == first

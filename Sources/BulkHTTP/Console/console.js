@@ -213,43 +213,48 @@ async function loadJobs() {
     list = await (await call(listPath(token))).json();
   } catch (error) {
     if (error instanceof APIError && error.status !== 401 && error.status !== 403) showError(error.message);
+    else if (!(error instanceof APIError)) later(loadJobs);
     return;
   }
+  if (currentRoute().view !== "jobs" || token !== pages.tokens[pages.tokens.length - 1]) return;
   showError("");
   pages.next = list.next_offset || "";
   const operation = $("filter-operation").value;
   const jobs = list.jobs.filter((job) => !operation || job.operation === operation);
-  const body = $("jobs-body");
-  body.replaceChildren(...jobs.map(jobRow));
-  $("jobs-empty").hidden = jobs.length > 0;
+  showRows(jobs);
   $("previous-page").disabled = pages.tokens.length <= 1;
   $("next-page").disabled = !pages.next;
   $("page-number").textContent = "Page " + pages.tokens.length;
-  jobs.filter((job) => !TERMINAL.has(job.state)).forEach((job) => later(() => pollRow(job.job_id)));
-  // The first page also picks up new jobs.
-  if (pages.tokens.length === 1) timers.push(setTimeout(refreshFirstPage, POLL_MS));
+  if (pages.tokens.length === 1) {
+    // The first page is read again while it is shown: new jobs appear at its top.
+    later(loadJobs);
+  } else {
+    jobs.filter((job) => !TERMINAL.has(job.state)).forEach((job) => later(() => pollRow(job.job_id)));
+  }
 }
 
-// New jobs appear at the top of the first page: look again while it is shown.
-async function refreshFirstPage() {
-  if (currentRoute().view !== "jobs" || pages.tokens.length !== 1) return;
-  let list;
-  try {
-    list = await (await call(listPath(""))).json();
-  } catch (_) {
-    return;
-  }
+// Puts the page's rows in place: finished rows that did not change stay as they are, the others
+// are replaced, new ones inserted; the keyboard focus stays on its job's link.
+function showRows(jobs) {
   const body = $("jobs-body");
-  const operation = $("filter-operation").value;
-  const fresh = list.jobs
-    .filter((job) => !operation || job.operation === operation)
-    .filter((job) => !body.querySelector('tr[data-job-id="' + CSS.escape(job.job_id) + '"]'));
-  fresh.reverse().forEach((job) => {
-    body.prepend(jobRow(job));
-    if (!TERMINAL.has(job.state)) later(() => pollRow(job.job_id));
+  const focused = document.activeElement && document.activeElement.closest("#jobs-body tr");
+  const focusedID = focused ? focused.dataset.jobId : null;
+  const existing = new Map([...body.rows].map((row) => [row.dataset.jobId, row]));
+  const rows = jobs.map((job) => {
+    const row = existing.get(job.job_id);
+    const same = row && row.dataset.state === job.state && row.dataset.updated === job.updated_at && TERMINAL.has(job.state);
+    return same ? row : jobRow(job);
   });
-  if (fresh.length) $("jobs-empty").hidden = true;
-  timers.push(setTimeout(refreshFirstPage, POLL_MS));
+  const kept = new Set(rows);
+  [...body.rows].filter((row) => !kept.has(row)).forEach((row) => row.remove());
+  rows.forEach((row, index) => {
+    if (body.rows[index] !== row) body.insertBefore(row, body.rows[index] || null);
+  });
+  if (focusedID && !(document.activeElement && document.activeElement.closest("#jobs-body tr"))) {
+    const link = body.querySelector('tr[data-job-id="' + CSS.escape(focusedID) + '"] a');
+    if (link) link.focus();
+  }
+  $("jobs-empty").hidden = jobs.length > 0;
 }
 
 async function pollRow(id) {
@@ -272,12 +277,15 @@ function jobRow(job) {
   const row = document.createElement("tr");
   row.dataset.jobId = job.job_id;
   row.dataset.state = job.state;
+  row.dataset.updated = job.updated_at;
   const idCell = element("td");
   const link = element("a", job.job_id, "mono");
   link.href = "#/jobs/" + encodeURIComponent(job.job_id);
   idCell.append(link);
   const stateCell = element("td");
-  stateCell.append(stateBadge(job.state));
+  const badge = stateBadge(job.state);
+  if (job.error_message) badge.title = job.error_message;
+  stateCell.append(badge);
   const progressCell = element("td");
   progressCell.append(progressBar(job));
   row.append(
