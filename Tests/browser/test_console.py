@@ -10,6 +10,7 @@ import base64
 import os
 import time
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -22,7 +23,33 @@ WAIT = 15
 
 
 def wait(browser, condition, timeout=WAIT, message=""):
-    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(lambda _: condition(), message)
+    # A row found a moment ago may have been replaced by the next poll since.
+    return WebDriverWait(browser, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+                         ).until(lambda _: condition(), message)
+
+
+def listed(browser, key):
+    """One data attribute of every row, in order, as one snapshot."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#jobs-body tr')].map((row) => row.dataset[arguments[0]])", key)
+
+
+def facts(browser, job_id):
+    """A job row as one snapshot (a poll may replace the row between two separate reads)."""
+    return browser.execute_script(
+        """
+        const row = document.querySelector('#jobs-body tr[data-job-id="' + arguments[0] + '"]');
+        if (!row) return null;
+        const text = (selector) => row.querySelector(selector).textContent;
+        return {
+          state: row.dataset.state,
+          word: text(".state"),
+          value: row.querySelector('[role="progressbar"]').getAttribute("aria-valuenow"),
+          processed: text("td.processed"), failed: text("td.failed"), total: text("td.total"),
+        };
+        """,
+        job_id,
+    )
 
 
 def find(browser, selector):
@@ -97,28 +124,24 @@ def test_a_job_appears_and_its_bar_reaches_100(browser, base_url, rest):
     # Created after the page loaded: the first page picks it up by itself.
     job = rest.create()
     rest.upload(job["job_id"], csv(3000, failing={7, 1500, 2999}))
-    shown = wait(browser, lambda: row(browser, job["job_id"]))
-    assert shown.get_attribute("data-state") == "Open"
-    bar = shown.find_element(By.CSS_SELECTOR, '[role="progressbar"]')
-    assert bar.get_attribute("aria-valuenow") == "0"
+    shown = wait(browser, lambda: facts(browser, job["job_id"]))
+    assert shown["state"] == "Open" and shown["word"] == "Open"
+    assert shown["value"] == "0"
 
     rest.close(job["job_id"])
-    wait(browser, lambda: row(browser, job["job_id"]).get_attribute("data-state") == "JobComplete",
-         message="the row turns JobComplete")
-    done = row(browser, job["job_id"])
-    assert done.find_element(By.CSS_SELECTOR, '[role="progressbar"]').get_attribute("aria-valuenow") == "100"
-    assert done.find_element(By.CSS_SELECTOR, ".state").text == "JobComplete"
-    assert done.find_element(By.CSS_SELECTOR, "td.processed").text == "3,000"
-    assert done.find_element(By.CSS_SELECTOR, "td.failed").text == "3"
-    assert done.find_element(By.CSS_SELECTOR, "td.total").text == "3,000"
+    done = wait(browser, lambda: (f := facts(browser, job["job_id"])) and f["state"] == "JobComplete" and f,
+                message="the row turns JobComplete")
+    assert done == {"state": "JobComplete", "word": "JobComplete", "value": "100",
+                    "processed": "3,000", "failed": "3", "total": "3,000"}
     # Newest first.
-    ids = [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")]
+    ids = listed(browser, "jobId")
     assert ids[0] == job["job_id"]
     assert policy_violations(browser) == []
 
 
 def test_the_job_page_shows_the_failed_records_and_downloads_them(browser, base_url, rest, downloads):
-    job = browser.find_element(By.CSS_SELECTOR, '#jobs-body tr[data-state="JobComplete"]').get_attribute("data-job-id")
+    job = listed(browser, "jobId")[listed(browser, "state").index("JobComplete")]
+    # A finished row that did not change stays in place across polls: its link can be clicked.
     row(browser, job).find_element(By.CSS_SELECTOR, "a").click()
     wait(browser, lambda: find(browser, "#failed-table:not([hidden])"))
     view = find(browser, "#job-view")
@@ -158,7 +181,12 @@ def test_abort_a_running_job_then_delete_it(browser, base_url, rest):
     assert job["job_id"] in dialog.text
     find(browser, "#confirm-cancel").click()
     wait(browser, lambda: find(browser, "#confirm[open]") is None)
+    abort.click()
+    wait(browser, lambda: find(browser, "#confirm[open]"))
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait(browser, lambda: find(browser, "#confirm[open]") is None)
     assert rest.job(job["job_id"])["state"] == "Open"
+    assert find(browser, "#job-view").get_attribute("data-state") == "Open"
 
     # By keyboard: the button, Enter, then the confirmation's own button.
     abort.send_keys(Keys.ENTER)
@@ -202,17 +230,17 @@ def test_filters_and_the_list_screenshot(browser, base_url, rest):
     browser.get(base_url + "/console/#/jobs")
     browser.refresh()
     wait(browser, lambda: row(browser, open_job["job_id"]))
-    states = {r.get_attribute("data-state") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")}
+    states = set(listed(browser, "state"))
     assert {"Open", "JobComplete", "Aborted", "Failed"} <= states
 
     Select(find(browser, "#filter-state")).select_by_value("JobComplete")
     wait(browser, lambda: row(browser, open_job["job_id"]) is None)
     wait(browser, lambda: row(browser, large["job_id"]) is not None)
-    assert {r.get_attribute("data-state") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")} == {"JobComplete"}
+    assert set(listed(browser, "state")) == {"JobComplete"}
 
     Select(find(browser, "#filter-state")).select_by_value("")
     Select(find(browser, "#filter-operation")).select_by_value("delete")
-    wait(browser, lambda: [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")]
+    wait(browser, lambda: listed(browser, "jobId")
          == [removal["job_id"]])
 
     Select(find(browser, "#filter-operation")).select_by_value("")
@@ -228,16 +256,16 @@ def test_paging_follows_the_api_tokens(browser, base_url, rest):
     browser.get(base_url + "/console/#/jobs")
     browser.refresh()
     wait(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")) == 25)
-    first = [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")]
+    first = listed(browser, "jobId")
     assert first[0] == created[-1]
     assert find(browser, "#previous-page").get_attribute("disabled") is not None
 
     find(browser, "#next-page").click()
     wait(browser, lambda: find(browser, "#page-number").text == "Page 2")
-    second = [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")]
+    second = listed(browser, "jobId")
     assert len(second) == 5 and not set(second) & set(first)
     assert find(browser, "#next-page").get_attribute("disabled") is not None
 
     find(browser, "#previous-page").send_keys(Keys.ENTER)
     wait(browser, lambda: find(browser, "#page-number").text == "Page 1")
-    assert [r.get_attribute("data-job-id") for r in browser.find_elements(By.CSS_SELECTOR, "#jobs-body tr")] == first
+    assert listed(browser, "jobId") == first

@@ -472,7 +472,7 @@ function fillFailed(rows, locator, job) {
     return;
   }
   $("failed-head").replaceChildren(...header.map((name) => {
-    const cell = element("th", name);
+    const cell = element("th", name, name === "_record" ? "number" : "");
     cell.scope = "col";
     return cell;
   }));
