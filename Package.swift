@@ -241,6 +241,12 @@ let targets: [Target] = [
       .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "Logging", package: "swift-log"),
     ],
+    // The job console's files, compiled into the binary: nothing to install beside it.
+    resources: [
+      .embedInCode("Console/index.html"),
+      .embedInCode("Console/console.css"),
+      .embedInCode("Console/console.js"),
+    ],
     swiftSettings: swiftSettings
   ),
   .testTarget(

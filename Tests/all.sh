@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: the Swift tests (unit, integration, end to end), the polyglot check
 # (a Python client generated from Protos/ against the real server), the Python package's tests
-# (clients/python) and Schemathesis against the REST contract.
+# (clients/python), Schemathesis against the REST contract and the job console in headless Chromium
+# (Tests/browser: Debian's chromium and chromium-driver must be installed; .ci/run installs them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest h2 pandas 'schemathesis>=4,<5' 'mypy>=1.10,<2'
-import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, pandas, schemathesis, mypy
+python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest h2 pandas 'schemathesis>=4,<5' 'mypy>=1.10,<2' 'selenium>=4.20,<5'
+import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, pandas, schemathesis, mypy, selenium
 PY
 python3 -m pip install --quiet --disable-pip-version-check ./clients/python
 (cd clients/python && python3 -m mypy)
@@ -20,3 +21,4 @@ python3 -m pytest -q Tests/polyglot
 python3 -m pytest -q clients/python/tests
 bash Tests/curl/against-server.sh
 bash Tests/schemathesis/run.sh
+python3 -m pytest -q Tests/browser

@@ -11,8 +11,8 @@ package import Prometheus
 internal import ServiceLifecycle
 
 /// The REST/JSON surface of API.md §2 on Hummingbird 2: the seed's curl workflow, signed upload
-/// URLs, `/healthz`, `/metrics` and `/v1/openapi.json`, on the same `JobService` and
-/// `TenantDirectory` as gRPC.
+/// URLs, `/healthz`, `/metrics`, `/v1/openapi.json` and the job console at `/console/`, on the
+/// same `JobService` and `TenantDirectory` as gRPC.
 ///
 /// It is a lifecycle `Service`: add it to the composition root's `ServiceGroup`. Graceful
 /// shutdown turns `/healthz` to 503, stops accepting connections and lets running requests end.
@@ -150,6 +150,7 @@ package struct HTTPSurface: Service, CustomStringConvertible {
       state: self.state,
       metricsTokenDigest: self.metricsToken.map(OperationsController.digest)
     ).addRoutes(to: router)
+    ConsoleController().addRoutes(to: router)
     // Last: a middleware added after every route wraps only the not-found responder.
     router.add(
       middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.method.rawValue, "\($0.path)") })
