@@ -11,7 +11,7 @@ struct EngineShutdownTests {
   static let csv = "id,name\n" + (1 ... 10).map { "\($0),item \($0)" }.joined(separator: "\n") + "\n"
 
   @Test(
-    "a cancelled run returns once its runners have: the chunk under way finishes, the job stays InProgress and resumes",
+    "a cancelled run returns once its runners have: the chunk under way finishes or rolls back, the job stays InProgress and resumes",
     .timeLimit(.minutes(1))
   )
   func runnersEndWithRun() async throws {
@@ -39,8 +39,10 @@ struct EngineShutdownTests {
       await first.engine.waitUntilIdle(jobID: job.id)
       let left = try await first.service.job(id: job.id, tenant: first.tenant)
       #expect(left.state == .inProgress)
-      #expect(left.numberRecordsProcessed == 4)
-      #expect(try first.rows("SELECT count(*) FROM items") == [["4"]])
+      // The chunk under way either finished or was rolled back (its apply saw the cancellation
+      // before it began); either way the counter agrees with the table and no later chunk ran.
+      #expect(left.numberRecordsProcessed == 2 || left.numberRecordsProcessed == 4)
+      #expect(try first.rows("SELECT count(*) FROM items") == [["\(left.numberRecordsProcessed)"]])
 
       let second = try EngineHarness(directory: directory, settings: settings)
       let resumed = Task { try await second.engine.run() }
