@@ -250,7 +250,9 @@ public final class S3Client: Sendable {
         bucket: bucket, key: key
       )
     }
-    return document.first("CompleteMultipartUploadResult")?.text("ETag") ?? ""
+    // AWS names the answer CompleteMultipartUploadResult; moto CompleteMultipartUploadResponse.
+    let result = document.first("CompleteMultipartUploadResult") ?? document.first("CompleteMultipartUploadResponse")
+    return result?.text("ETag") ?? ""
   }
 
   /// Abandons an upload and frees its parts.
