@@ -292,6 +292,32 @@ import Testing
     #expect(server.received.count - afterGet == 1)
   }
 
+  /// A part that S3 refuses (not retryable) ends the upload with that error, and the upload is
+  /// aborted; parts go out several at a time.
+  @Test func aRefusedPartAbortsTheUpload() async throws {
+    let server = try await LocalHTTPServer { request in
+      switch request.method {
+      case "POST":
+        return .init(status: 200, body: "<InitiateMultipartUploadResult><UploadId>U1</UploadId></InitiateMultipartUploadResult>")
+      case "PUT" where request.uri.contains("partNumber=3&"):
+        return .init(status: 400, body: "<Error><Code>InvalidPart</Code><Message>refused</Message></Error>")
+      case "PUT":
+        return .init(status: 200, headers: [("ETag", "\"e\"")])
+      default:
+        return .init(status: 204)
+      }
+    }
+    let http = S3HTTPTransport()
+    let client = try Self.client(server, http: http)
+    let part = ByteBuffer(repeating: 1, count: S3Configuration.minimumPartSize)
+    let result = await Result.of { try await client.upload(bucket: "b", key: "k", from: [part, part, part, part].async) }
+    try await http.shutdown()
+    try await server.stop()
+    #expect((result.failure as? S3Error)?.code == "InvalidPart")
+    #expect(server.received.contains { $0.method == "DELETE" && $0.uri == "/b/k?uploadId=U1" })
+    #expect(!server.received.contains { $0.uri.contains("uploadId=U1") && $0.method == "POST" })
+  }
+
   @Test func configurationBoundsAreNamed() {
     #expect(throws: S3ClientError.self) {
       try S3Configuration(region: "us-east-1", partSize: 1024).validate()
