@@ -30,15 +30,24 @@ package final class MotoServer: Sendable {
   package let roleARN = "arn:aws:iam::123456789012:role/spectra-test"
   /// Whether requests must be signed.
   package let authenticated: Bool
-  /// Where the server's output goes.
+  /// Where the server's standard error goes (moto logs each request there); removed with the
+  /// server.
   package let logPath: String
 
   /// `http://127.0.0.1:PORT`.
   package var endpoint: String { "http://127.0.0.1:\(self.port)" }
 
-  private static let live = Mutex<Set<Int32>>([])
+  /// The servers running, by process id, with their log files.
+  private static let live = Mutex<[Int32: String]>([:])
   private static let exitHandler: Void = {
-    atexit { MotoServer.live.withLock { pids in pids.forEach { kill($0, SIGKILL) } } }
+    atexit {
+      MotoServer.live.withLock { servers in
+        for (pid, log) in servers {
+          kill(pid, SIGKILL)
+          unlink(log)
+        }
+      }
+    }
   }()
   private static let sharedStart = Mutex<Task<MotoServer, any Error>?>(nil)
 
@@ -77,39 +86,41 @@ package final class MotoServer: Sendable {
     }
     let port = try Self.freePort()
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-moto-\(getpid())-\(port).log").path
-    var environment = ["MOTO_PORT": String(port), "PYTHONUNBUFFERED": "1"]
+    var environment = ["PYTHONUNBUFFERED": "1"]
     if authentication { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "5" }
     let pid = try ExternalCommand.spawn(
       [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)],
       directory: "/",
       input: .file("/dev/null"),
-      output: .file(log),
-      error: .file(log + ".err"),
+      output: .file("/dev/null"),
+      error: .file(log),
       environment: environment
     )
-    Self.live.withLock { _ = $0.insert(pid) }
+    Self.live.withLock { $0[pid] = log }
     self.port = port
     self.pid = pid
     self.authenticated = authentication
     self.logPath = log
     do {
-      try Self.awaitListening(port: port, pid: pid, log: log + ".err")
+      try Self.awaitListening(port: port, pid: pid, log: log)
       let keys = try Self.bootstrap(python: python, endpoint: "http://127.0.0.1:\(port)", role: "spectra-test")
       self.accessKeyID = keys.0
       self.secretAccessKey = keys.1
     } catch {
       kill(pid, SIGKILL)
       _ = try? ExternalCommand.wait(for: pid)
-      Self.live.withLock { _ = $0.remove(pid) }
+      Self.live.withLock { _ = $0.removeValue(forKey: pid) }
+      unlink(log)
       throw error
     }
   }
 
-  /// Stops the server.
+  /// Stops the server and removes its log.
   package func stop() {
-    guard Self.live.withLock({ $0.remove(self.pid) }) != nil else { return }
+    guard Self.live.withLock({ $0.removeValue(forKey: self.pid) }) != nil else { return }
     kill(self.pid, SIGTERM)
     _ = try? ExternalCommand.wait(for: self.pid)
+    unlink(self.logPath)
   }
 
   /// A port nothing listens on now: the kernel's choice for a socket bound to port 0.
