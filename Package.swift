@@ -24,6 +24,7 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
   .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
   .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+  .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -179,8 +180,37 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // The S3 client: Signature Version 4, multipart uploads, ranged reads, the credential chain.
+  .target(
+    name: "BulkS3",
+    dependencies: [
+      .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOHTTP1", package: "swift-nio"),
+      .product(name: "NIOFoundationCompat", package: "swift-nio"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkS3Tests",
+    dependencies: [
+      "BulkS3",
+      "BulkTestSupport",
+      .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOPosix", package: "swift-nio"),
+      .product(name: "NIOHTTP1", package: "swift-nio"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    resources: [.copy("Vectors")],
+    swiftSettings: swiftSettings
+  ),
+
   // Shared by the test targets: a throw-away PostgreSQL cluster from the installed binaries, a
-  // schema of its own in it, temporary directories, and a real engine over SQLite to drive.
+  // schema of its own in it, moto (S3) on loopback, temporary directories, and a real engine
+  // over SQLite to drive.
   .target(
     name: "BulkTestSupport",
     dependencies: [

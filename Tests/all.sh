@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest h2 pandas 'schemathesis>=4,<5' 'mypy>=1.10,<2' 'selenium>=4.20,<5'
-import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, pandas, schemathesis, mypy, selenium
+python3 - <<'PY' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest h2 pandas 'schemathesis>=4,<5' 'mypy>=1.10,<2' 'selenium>=4.20,<5' 'moto[server]'
+import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, pandas, schemathesis, mypy, selenium, moto.server, boto3
 PY
 python3 -m pip install --quiet --disable-pip-version-check ./clients/python
 (cd clients/python && python3 -m mypy)
