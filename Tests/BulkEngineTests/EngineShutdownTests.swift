@@ -18,31 +18,36 @@ struct EngineShutdownTests {
     try await withTemporaryDirectory { directory in
       var settings = EngineSettings(workers: 1)
       settings.chunkRecords = 2
-      let gate = Mutex<GatedWarehouse?>(nil)
-      let first = try EngineHarness(directory: directory, settings: settings) { base in
-        let gated = GatedWarehouse(base, gatedFrom: 1)
-        gate.withLock { $0 = gated }
-        return gated
-      }
-      let gated = try #require(gate.withLock { $0 })
-      try first.sql(Self.table)
-      let engine = Task { try await first.engine.run() }
-      let job = try await first.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
-      var arrivals = gated.arrived.makeAsyncIterator()
-      #expect(await arrivals.next() == 1)
-      // Shutdown begins with chunk 1 at the warehouse: it finishes, no later chunk starts.
-      first.engine.stopStartingChunks(drainUntil: .now.advanced(by: .seconds(30)))
-      gated.open()
-      engine.cancel()
-      try await engine.value
-      // run() returned after the runner had: nothing of the job is running any more.
-      await first.engine.waitUntilIdle(jobID: job.id)
-      let left = try await first.service.job(id: job.id, tenant: first.tenant)
-      #expect(left.state == .inProgress)
-      // The chunk under way either finished or was rolled back (its apply saw the cancellation
-      // before it began); either way the counter agrees with the table and no later chunk ran.
-      #expect(left.numberRecordsProcessed == 2 || left.numberRecordsProcessed == 4)
-      #expect(try first.rows("SELECT count(*) FROM items") == [["\(left.numberRecordsProcessed)"]])
+      // The first engine, and its connections to the catalog and the warehouse, are gone before
+      // the second starts on the same files, as after a process ends.
+      let left = try await { () async throws -> Job in
+        let gate = Mutex<GatedWarehouse?>(nil)
+        let first = try EngineHarness(directory: directory, settings: settings) { base in
+          let gated = GatedWarehouse(base, gatedFrom: 1)
+          gate.withLock { $0 = gated }
+          return gated
+        }
+        let gated = try #require(gate.withLock { $0 })
+        try first.sql(Self.table)
+        let engine = Task { try await first.engine.run() }
+        let job = try await first.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
+        var arrivals = gated.arrived.makeAsyncIterator()
+        #expect(await arrivals.next() == 1)
+        // Shutdown begins with chunk 1 at the warehouse: it finishes, no later chunk starts.
+        first.engine.stopStartingChunks(drainUntil: .now.advanced(by: .seconds(30)))
+        gated.open()
+        engine.cancel()
+        try await engine.value
+        // run() returned after the runner had: nothing of the job is running any more.
+        await first.engine.waitUntilIdle(jobID: job.id)
+        let left = try await first.service.job(id: job.id, tenant: first.tenant)
+        #expect(left.state == .inProgress)
+        // The chunk under way either finished or was rolled back (its apply saw the cancellation
+        // before it began); either way the counter agrees with the table and no later chunk ran.
+        #expect(left.numberRecordsProcessed == 2 || left.numberRecordsProcessed == 4)
+        #expect(try first.rows("SELECT count(*) FROM items") == [["\(left.numberRecordsProcessed)"]])
+        return left
+      }()
 
       let second = try EngineHarness(directory: directory, settings: settings)
       let resumed = Task { try await second.engine.run() }
