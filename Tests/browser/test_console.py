@@ -269,3 +269,42 @@ def test_paging_follows_the_api_tokens(browser, base_url, rest):
     find(browser, "#previous-page").send_keys(Keys.ENTER)
     wait(browser, lambda: find(browser, "#page-number").text == "Page 1")
     assert listed(browser, "jobId") == first
+
+
+def test_the_operation_filter_reads_past_the_api_pages(browser, base_url, rest):
+    # Delete jobs behind more than a whole API page (100) of insert jobs: the API has no operation
+    # filter, so the console must read on through the API's pages to fill its own.
+    deletes = [rest.create(operation="delete")["job_id"] for _ in range(30)]
+    inserts = [rest.create()["job_id"] for _ in range(110)]
+    expected = [job["job_id"] for job in rest.json("GET", "/v1/bulk/jobs?limit=1000")["jobs"]
+                if job["operation"] == "delete"]
+    assert len(expected) == 31 and expected[:30] == deletes[::-1]
+    browser.get(base_url + "/console/#/jobs")
+    browser.refresh()
+    wait(browser, lambda: listed(browser, "jobId") == inserts[::-1][:25])
+
+    Select(find(browser, "#filter-operation")).select_by_value("delete")
+    wait(browser, lambda: listed(browser, "jobId") == expected[:25], message="the first 25 delete jobs")
+    assert find(browser, "#page-number").text == "Page 1"
+    assert find(browser, "#jobs-note").get_attribute("hidden") is not None
+
+    # Page 2 goes on from the middle of the API page where page 1 stopped.
+    find(browser, "#next-page").click()
+    wait(browser, lambda: find(browser, "#page-number").text == "Page 2")
+    wait(browser, lambda: listed(browser, "jobId") == expected[25:], message="the other 6 delete jobs")
+    assert find(browser, "#next-page").get_attribute("disabled") is not None
+
+    find(browser, "#previous-page").click()
+    wait(browser, lambda: find(browser, "#page-number").text == "Page 1")
+    wait(browser, lambda: listed(browser, "jobId") == expected[:25])
+
+    # The filtered first page is read again by itself; the next page then starts after its last job.
+    newest = rest.create(operation="delete")["job_id"]
+    wait(browser, lambda: listed(browser, "jobId") == [newest] + expected[:24], message="the new job on top")
+    first = listed(browser, "jobId")
+    find(browser, "#next-page").click()
+    wait(browser, lambda: find(browser, "#page-number").text == "Page 2")
+    wait(browser, lambda: listed(browser, "jobId") == expected[24:])
+    second = listed(browser, "jobId")
+    assert not set(first) & set(second) and set(first) | set(second) == {newest, *expected}
+    assert policy_violations(browser) == []

@@ -7,6 +7,9 @@ const API = "/v1/bulk/jobs";
 const POLL_MS = 5000;
 const PAGE_SIZE = 25;
 const FAILED_PAGE = 50;
+// With the operation filter, the API is read this many jobs at a time, at most SCAN_PAGES times a page.
+const SCAN_LIMIT = 100;
+const SCAN_PAGES = 20;
 const TERMINAL = new Set(["JobComplete", "Failed", "Aborted"]);
 const STORE = { token: "spectra.token", tenant: "spectra.tenant" };
 
@@ -194,42 +197,89 @@ function later(task) {
 
 // ---- Jobs list -----------------------------------------------------------------------------
 
-// The page tokens of the pages before the current one (the first page's is ""), and the next's.
-let pages = { tokens: [""], next: "" };
+// Where a console page starts: an API page token ("" for the first API page) and, with the
+// operation filter, the last job already shown from that API page (`after`, with its index `skip`
+// for when that job is gone). `pages.stack` holds the start of every page seen so far, the current
+// one last; `pages.next` is where the next page starts, or null at the end of the list.
+const START = { token: "", after: "", skip: 0 };
+let pages = { stack: [START], next: null };
+// Each reading of the list counts up, so an answer that arrives after a newer reading began is dropped.
+let reading = 0;
 
-function listPath(token) {
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+function resetPages() {
+  pages = { stack: [START], next: null };
+}
+
+function listPath(token, limit) {
+  const query = new URLSearchParams({ limit: String(limit) });
   const state = $("filter-state").value;
   if (state) query.set("state", state);
   if (token) query.set("offset", token);
   return API + "?" + query.toString();
 }
 
+// One console page from `start`: the API's page of 25 without an operation filter. With one, the
+// API (which has no operation filter) is read SCAN_LIMIT jobs at a time from `start`, keeping the
+// matching jobs, until there are 25 or the list ends or SCAN_PAGES API pages were read.
+async function readPage(start) {
+  const operation = $("filter-operation").value;
+  if (!operation) {
+    const list = await (await call(listPath(start.token, PAGE_SIZE))).json();
+    return { jobs: list.jobs, next: list.next_offset ? { token: list.next_offset, after: "", skip: 0 } : null, partial: false };
+  }
+  const jobs = [];
+  let position = start;
+  for (let scanned = 0; scanned < SCAN_PAGES; scanned++) {
+    const list = await (await call(listPath(position.token, SCAN_LIMIT))).json();
+    const found = position.after ? list.jobs.findIndex((job) => job.job_id === position.after) : -1;
+    const first = found >= 0 ? found + 1 : position.skip;
+    for (let index = first; index < list.jobs.length; index++) {
+      const job = list.jobs[index];
+      if (job.operation !== operation) continue;
+      jobs.push(job);
+      if (jobs.length === PAGE_SIZE) {
+        const rest = index + 1 < list.jobs.length;
+        if (rest) return { jobs, next: { token: position.token, after: job.job_id, skip: index + 1 }, partial: false };
+        return { jobs, next: list.next_offset ? { token: list.next_offset, after: "", skip: 0 } : null, partial: false };
+      }
+    }
+    if (!list.next_offset) return { jobs, next: null, partial: false };
+    position = { token: list.next_offset, after: "", skip: 0 };
+  }
+  return { jobs, next: position, partial: true };
+}
+
 async function loadJobs() {
   stopPolling();
-  const token = pages.tokens[pages.tokens.length - 1];
-  let list;
+  const current = ++reading;
+  const start = pages.stack[pages.stack.length - 1];
+  let page;
   try {
-    list = await (await call(listPath(token))).json();
+    page = await readPage(start);
   } catch (error) {
+    if (current !== reading) return;
     if (error instanceof APIError && error.status !== 401 && error.status !== 403) showError(error.message);
     else if (!(error instanceof APIError)) later(loadJobs);
     return;
   }
-  if (currentRoute().view !== "jobs" || token !== pages.tokens[pages.tokens.length - 1]) return;
+  if (currentRoute().view !== "jobs" || current !== reading) return;
   showError("");
-  pages.next = list.next_offset || "";
-  const operation = $("filter-operation").value;
-  const jobs = list.jobs.filter((job) => !operation || job.operation === operation);
-  showRows(jobs);
-  $("previous-page").disabled = pages.tokens.length <= 1;
+  pages.next = page.next;
+  showRows(page.jobs);
+  const note = $("jobs-note");
+  note.textContent = page.partial
+    ? "Stopped after reading " + SCAN_PAGES + " pages of up to " + SCAN_LIMIT + " jobs from the server; " +
+      "more jobs of this operation may follow on the next page."
+    : "";
+  note.hidden = !page.partial;
+  $("previous-page").disabled = pages.stack.length <= 1;
   $("next-page").disabled = !pages.next;
-  $("page-number").textContent = "Page " + pages.tokens.length;
-  if (pages.tokens.length === 1) {
+  $("page-number").textContent = "Page " + pages.stack.length;
+  if (pages.stack.length === 1) {
     // The first page is read again while it is shown: new jobs appear at its top.
     later(loadJobs);
   } else {
-    jobs.filter((job) => !TERMINAL.has(job.state)).forEach((job) => later(() => pollRow(job.job_id)));
+    page.jobs.filter((job) => !TERMINAL.has(job.state)).forEach((job) => later(() => pollRow(job.job_id)));
   }
 }
 
@@ -635,17 +685,17 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut(""));
   $("filters").addEventListener("submit", (event) => event.preventDefault());
-  $("filter-state").addEventListener("change", () => { pages = { tokens: [""], next: "" }; loadJobs(); });
-  $("filter-operation").addEventListener("change", () => loadJobs());
+  $("filter-state").addEventListener("change", () => { resetPages(); loadJobs(); });
+  $("filter-operation").addEventListener("change", () => { resetPages(); loadJobs(); });
   $("refresh").addEventListener("click", () => loadJobs());
   $("next-page").addEventListener("click", () => {
     if (!pages.next) return;
-    pages.tokens.push(pages.next);
+    pages.stack.push(pages.next);
     loadJobs();
   });
   $("previous-page").addEventListener("click", () => {
-    if (pages.tokens.length <= 1) return;
-    pages.tokens.pop();
+    if (pages.stack.length <= 1) return;
+    pages.stack.pop();
     loadJobs();
   });
   $("abort").addEventListener("click", abortJob);
