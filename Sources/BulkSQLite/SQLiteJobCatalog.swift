@@ -18,9 +18,9 @@ package final class SQLiteJobCatalog: JobCatalog {
     let connection = try SQLiteConnection(path: path)
     try connection.execute(
       """
+      PRAGMA busy_timeout = 5000;
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = FULL;
-      PRAGMA busy_timeout = 5000;
       """
     )
     try CatalogSchema.migrate(connection)

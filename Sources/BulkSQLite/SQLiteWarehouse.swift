@@ -141,10 +141,10 @@ private final class TenantDatabase: @unchecked Sendable {
     let connection = try SQLiteConnection(path: self.path)
     try connection.execute(
       """
+      PRAGMA busy_timeout = 5000;
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = FULL;
       PRAGMA foreign_keys = ON;
-      PRAGMA busy_timeout = 5000;
       """
     )
     self.connection = connection

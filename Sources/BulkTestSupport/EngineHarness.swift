@@ -69,14 +69,22 @@ package struct EngineHarness {
     )
   }
 
+  /// A connection of the test's own to the tenant's warehouse file that waits, as the engine's
+  /// do, while the engine's connection holds the file's lock.
+  private func connection() throws -> SQLiteConnection {
+    let connection = try SQLiteConnection(path: self.warehouse.path(of: self.tenant))
+    try connection.execute("PRAGMA busy_timeout = 5000")
+    return connection
+  }
+
   /// Runs SQL on the tenant's warehouse file, e.g. to create tables.
   package func sql(_ text: String) throws {
-    try SQLiteConnection(path: self.warehouse.path(of: self.tenant)).execute(text)
+    try self.connection().execute(text)
   }
 
   /// Rows of a query on the tenant's warehouse file, as text.
   package func rows(_ query: String) throws -> [[String]] {
-    let statement = try SQLiteConnection(path: self.warehouse.path(of: self.tenant)).prepare(query)
+    let statement = try self.connection().prepare(query)
     var rows: [[String]] = []
     while try statement.step() {
       rows.append(
