@@ -84,7 +84,7 @@ package final class MotoServer: Sendable {
           + check.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
       )
     }
-    let port = try Self.freePort()
+    let port = try PostgresCluster.freePort()
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-moto-\(getpid())-\(port).log").path
     var environment = ["PYTHONUNBUFFERED": "1"]
     if authentication { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "5" }
@@ -121,25 +121,6 @@ package final class MotoServer: Sendable {
     kill(self.pid, SIGTERM)
     _ = try? ExternalCommand.wait(for: self.pid)
     unlink(self.logPath)
-  }
-
-  /// A port nothing listens on now: the kernel's choice for a socket bound to port 0.
-  private static func freePort() throws -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { throw PostgresClusterError(message: "socket() failed: errno \(errno)") }
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-        bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
-      }
-    }
-    guard bound else { throw PostgresClusterError(message: "cannot bind a free port: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
   }
 
   /// Polls the port until moto accepts connections, for at most 60 seconds; fails at once when

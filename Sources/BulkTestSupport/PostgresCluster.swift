@@ -205,8 +205,9 @@ package final class PostgresCluster: Sendable {
     }
   }
 
-  /// A TCP port of 127.0.0.1 that nothing listens on: the kernel's pick for port 0.
-  private static func freePort() throws -> Int {
+  /// A TCP port of 127.0.0.1 that nothing listens on: the kernel's pick for port 0. Other test
+  /// servers (moto) take theirs from here too.
+  static func freePort() throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { throw PostgresClusterError(message: "socket() failed: errno \(errno)") }
     defer { close(descriptor) }
