@@ -43,7 +43,7 @@ package final class JobEngine: JobProcessor {
     tenant: @escaping @Sendable (String) -> Tenant,
     resultWriteCheck: ResultWriteCheck = .none,
     instanceID: String = UUID().uuidString
-  ) throws {
+  ) {
     self.instanceID = instanceID
     let (runners, launches) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
     self.launches = launches

@@ -72,7 +72,7 @@ package final class BulkServer: Sendable {
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-    self.engine = try JobEngine(
+    self.engine = JobEngine(
       catalog: catalog,
       warehouse: try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger),
       staging: staging,

@@ -48,7 +48,7 @@ package struct EngineHarness {
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
     let catalog = catalogWrapping?(self.catalog) ?? self.catalog
     let events = InProcessJobEvents()
-    self.engine = try JobEngine(
+    self.engine = JobEngine(
       catalog: catalog,
       warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
       staging: self.staging,

@@ -42,7 +42,7 @@ struct BulkServiceTests {
     )
     let events = InProcessJobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
-    let engine = try JobEngine(
+    let engine = JobEngine(
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,

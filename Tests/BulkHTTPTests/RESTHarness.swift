@@ -61,7 +61,7 @@ struct RESTHarness: Sendable {
     )
     let events = InProcessJobEvents()
     let warehouse = try SQLiteWarehouse(directory: "\(folder)/warehouse")
-    let engine = try JobEngine(
+    let engine = JobEngine(
       catalog: catalog,
       warehouse: warehouse,
       staging: staging,
