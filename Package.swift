@@ -208,6 +208,35 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // The Redshift warehouse: loads staged in S3 as gzip CSV and copied in, exports unloaded to S3.
+  .target(
+    name: "BulkRedshift",
+    dependencies: [
+      "BulkCore",
+      "BulkFormats",
+      "BulkPostgres",
+      "BulkS3",
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "NIOCore", package: "swift-nio"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkRedshiftTests",
+    dependencies: [
+      "BulkRedshift",
+      "BulkCore",
+      "BulkEngine",
+      "BulkFormats",
+      "BulkPostgres",
+      "BulkS3",
+      "BulkTestSupport",
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "NIOCore", package: "swift-nio"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
   // Shared by the test targets: a throw-away PostgreSQL cluster from the installed binaries, a
   // schema of its own in it, moto (S3) on loopback, temporary directories, and a real engine
   // over SQLite to drive.
@@ -302,6 +331,8 @@ let targets: [Target] = [
       "BulkHTTP",
       .product(name: "Prometheus", package: "swift-prometheus"),
       "BulkPostgres",
+      "BulkRedshift",
+      "BulkS3",
       "BulkGRPC",
       "BulkProto",
       "BulkSQLite",

@@ -28,13 +28,19 @@ package struct LedgerStatements: Hashable, Sendable {
       PRIMARY KEY (job_id, chunk))
       """
     case .redshift:
+      // Redshift's VARBYTE and its hex functions are its own; hex text in pieces of at most
+      // `redshiftPieceLength` characters (VARCHAR's limit is 65535 bytes) reads the same on
+      // PostgreSQL, where the tests run these statements.
       """
       CREATE TABLE IF NOT EXISTS \(self.table) (job_id VARCHAR(256) NOT NULL, chunk INTEGER NOT NULL, \
-      outcomes VARBYTE(1024000) NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT SYSDATE, \
-      PRIMARY KEY (job_id, chunk))
+      part INTEGER NOT NULL, outcomes VARCHAR(65535) NOT NULL, committed_at TIMESTAMP NOT NULL, \
+      PRIMARY KEY (job_id, chunk, part))
       """
     }
   }
+
+  /// The most hex characters of outcomes in one Redshift ledger row.
+  package static let redshiftPieceLength = 65_000
 
   /// Makes a second, concurrent attempt at one chunk wait for the first and then find its row.
   ///
@@ -58,13 +64,20 @@ package struct LedgerStatements: Hashable, Sendable {
     }
   }
 
-  /// The stored outcomes of one chunk as hex (`$1` job id, `$2` chunk).
+  /// The stored outcomes of one chunk as hex (`$1` job id, `$2` chunk), in pieces to join in
+  /// order (one row on PostgreSQL).
   package var chunkOutcomes: String {
-    "SELECT \(self.hex("outcomes")) FROM \(self.table) WHERE job_id = $1 AND chunk = $2::integer"
+    switch self.dialect {
+    case .postgres:
+      "SELECT \(self.hex) FROM \(self.table) WHERE job_id = $1 AND chunk = $2::integer"
+    case .redshift:
+      "SELECT outcomes FROM \(self.table) WHERE job_id = $1 AND chunk = $2::integer ORDER BY part"
+    }
   }
 
-  /// Records a chunk's outcomes (`$1` job id, `$2` chunk, `$3` outcomes as hex): PostgreSQL
-  /// fills the row `claimChunk` inserted, Redshift inserts it.
+  /// Records a chunk's outcomes. PostgreSQL fills the row `claimChunk` inserted (`$1` job id,
+  /// `$2` chunk, `$3` outcomes as hex); Redshift inserts one piece (`$3` the piece's number from
+  /// 0, `$4` its hex, `$5` the commit time).
   package var recordChunk: String {
     switch self.dialect {
     case .postgres:
@@ -73,13 +86,22 @@ package struct LedgerStatements: Hashable, Sendable {
       WHERE job_id = $1 AND chunk = $2::integer
       """
     case .redshift:
-      "INSERT INTO \(self.table) (job_id, chunk, outcomes) VALUES ($1, $2::integer, FROM_HEX($3))"
+      """
+      INSERT INTO \(self.table) (job_id, chunk, part, outcomes, committed_at) \
+      VALUES ($1, $2::integer, $3::integer, $4, $5::timestamp)
+      """
     }
   }
 
-  /// Every chunk of a job with its outcomes as hex (`$1` job id).
+  /// Every chunk of a job with its outcomes as hex (`$1` job id), a chunk's pieces in order
+  /// (one per chunk on PostgreSQL).
   package var jobOutcomes: String {
-    "SELECT chunk, \(self.hex("outcomes")) FROM \(self.table) WHERE job_id = $1 ORDER BY chunk"
+    switch self.dialect {
+    case .postgres:
+      "SELECT chunk, \(self.hex) FROM \(self.table) WHERE job_id = $1 ORDER BY chunk"
+    case .redshift:
+      "SELECT chunk, outcomes FROM \(self.table) WHERE job_id = $1 ORDER BY chunk, part"
+    }
   }
 
   /// Forgets a job (`$1` job id).
@@ -87,7 +109,7 @@ package struct LedgerStatements: Hashable, Sendable {
     "DELETE FROM \(self.table) WHERE job_id = $1"
   }
 
-  private func hex(_ column: String) -> String {
-    self.dialect == .postgres ? "pg_catalog.encode(\(column), 'hex')" : "TO_HEX(\(column))"
+  private var hex: String {
+    "pg_catalog.encode(outcomes, 'hex')"
   }
 }

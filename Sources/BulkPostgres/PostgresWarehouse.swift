@@ -104,8 +104,8 @@ package final class PostgresWarehouse: Warehouse {
   package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
     guard self.dialect == .postgres else {
       throw PostgresError(
-        message: "Redshift loads need the S3 staging configuration (an S3 location and an IAM role), "
-          + "which is not configured"
+        message: "Redshift loads go through S3: RedshiftWarehouse, configured by --redshift-s3-prefix "
+          + "and --redshift-iam-role, runs them"
       )
     }
     let statements = PostgresChunkStatements(shape: try ChunkShape(work: work, schema: tenant.schema))
@@ -146,9 +146,14 @@ package final class PostgresWarehouse: Warehouse {
       } catch let error as PostgresError where Self.isMissingLedger(error) {
         return [:]
       }
+      // A chunk's hex comes in one row (PostgreSQL) or in pieces, in order (Redshift).
+      var pieces: [Int: String] = [:]
       for row in rows {
         guard let chunk = row[0].flatMap({ Int($0) }) else { continue }
-        chunks[chunk] = try Self.decodeOutcomes(row[1])
+        pieces[chunk, default: ""] += row[1] ?? ""
+      }
+      for (chunk, hex) in pieces {
+        chunks[chunk] = try Self.decodeOutcomes(hex)
       }
       return chunks
     }
@@ -172,26 +177,61 @@ package final class PostgresWarehouse: Warehouse {
   package func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
     guard self.dialect == .postgres else {
       throw BulkError.queryRefused(
-        "Redshift exports need the S3 staging configuration (UNLOAD to an S3 location with an IAM role), "
-          + "which is not configured"
+        "Redshift exports go through S3 (UNLOAD): RedshiftWarehouse, configured by --redshift-s3-prefix "
+          + "and --redshift-iam-role, runs them"
       )
     }
     let text = try QueryText(request.sql, dialect: .postgres, forbiddenFunctions: QueryText.postgresForbiddenFunctions)
     let query = PostgresQuery(statement: text.statement, schema: tenant.schema, request: request, sink: sink)
+    return try await self.withQueryConnection(tenant: tenant) { try query.run(on: $0) }
+  }
+
+  /// Runs `body` on a connection of the loader's pool: for the chunk work of a warehouse built
+  /// on this one (Redshift's), never for tenant-written SQL.
+  package func withLoaderConnection<T: Sendable>(
+    _ body: @escaping @Sendable (PostgresConnection) throws -> T
+  ) async throws -> T {
+    try await self.pool.withConnection(body)
+  }
+
+  /// Runs `body` on a connection logged in as the tenant's query role (see
+  /// `PostgresQueryRole`), granted its schema's tables first; the only connections that may run
+  /// tenant-written SQL.
+  package func withQueryConnection<T: Sendable>(
+    tenant: Tenant,
+    _ body: @escaping @Sendable (PostgresConnection) throws -> T
+  ) async throws -> T {
     let role = PostgresQueryRole(tenant: tenant)
     do {
-      return try await self.queryPool(role).withConnection { try query.run(on: $0) }
+      return try await self.queryPool(role).withConnection(body)
     } catch let error as PostgresError where error.isConnectionFailure && tenant.queryLogin == nil {
       // Another server on this warehouse may have set a new password for the provisioned role.
       guard error.message.contains("password authentication failed") else { throw error }
       self.queryRolePasswords.forget(role.provisionedName)
-      return try await self.queryPool(role).withConnection { try query.run(on: $0) }
+      return try await self.queryPool(role).withConnection(body)
     } catch let error as PostgresError where error.isConnectionFailure && Self.isLoginRefusal(error) {
       throw BulkError.queryRefused(
         "the query login of tenant \(tenant.id) (\(tenant.queryLogin.map { "\($0)" } ?? role.provisionedName)) "
           + "was refused: \(error.message)"
       )
     }
+  }
+
+  /// On a query connection: refuses a login that holds more than reading `schema` (see
+  /// `PostgresQueryRole.checkFence`), before any tenant-written SQL runs on it.
+  package static func checkQueryFence(schema: String, on connection: PostgresConnection) throws {
+    try PostgresQueryRole.checkFence(schema: schema, on: connection)
+  }
+
+  /// The family of a result column's type by its OID, as PostgreSQL's (and Redshift's) catalog
+  /// numbers it.
+  package static func queryColumnType(oid: UInt32) -> ColumnType {
+    PostgresQuery.columnType(oid: oid)
+  }
+
+  /// A result field in the text form the server writes, as a typed value of `type`.
+  package static func queryValue(_ text: String, type: ColumnType) -> FieldValue {
+    PostgresQuery.value(text, type: type)
   }
 
   /// The tenant's pool of query connections, for the login its role has now; made anew when

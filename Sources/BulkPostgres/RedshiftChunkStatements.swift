@@ -3,13 +3,15 @@ internal import BulkCore
 /// The Redshift SQL that applies one chunk.
 ///
 /// Redshift takes bulk data from S3 only, and has no `ON CONFLICT`, `RETURNING` or savepoints, so
-/// its path differs from PostgreSQL's: the records, written as CSV to an S3 object, are copied
-/// into a temporary staging table (`createStaging`, `copyIntoStaging`); `matchedRecords` tells
-/// which records' keys the table already holds, which decides each record's outcome (created or
-/// updated; deleted or `NOT_FOUND`); `removeSuperseded` keeps the last record of a repeated key,
-/// as applying the records in order would leave it; then one statement applies the whole
-/// staging table (`MERGE`, `UPDATE … FROM`, `DELETE … USING`, `INSERT … SELECT`), and
-/// `dropStaging` removes it, since Redshift's temporary tables live as long as the session.
+/// its path differs from PostgreSQL's: the records, written as gzip CSV objects in S3, are copied
+/// through a manifest into a temporary staging table typed like the target (`createStaging`,
+/// `copyIntoStaging`), so `COPY` itself refuses a value its column cannot hold, record by record;
+/// `nullRecords` and `repeatedKeys` find the records the operation's rules refuse (Redshift
+/// enforces `NOT NULL` but no key, and `MERGE` fails on a key staged twice); `matchedRecords`
+/// tells which records' keys the table already holds, which decides each record's outcome
+/// (created or updated; deleted or `NOT_FOUND`); then one statement applies the whole staging
+/// table (`MERGE`, `UPDATE … FROM`, `DELETE … USING`, `INSERT … SELECT`), and `dropStaging`
+/// removes it, since Redshift's temporary tables live as long as the session.
 package struct RedshiftChunkStatements: Hashable, Sendable {
   /// The temporary staging table.
   package static let staging = "\"_spectra_staging\""
@@ -22,23 +24,49 @@ package struct RedshiftChunkStatements: Hashable, Sendable {
     self.shape = shape
   }
 
-  /// Creates the staging table; every value is text, of Redshift's longest `VARCHAR`.
+  /// The staging table's columns in the order the staged objects' fields come: the record's
+  /// position in the chunk, then the chunk's columns.
+  package var stagedColumns: [String] {
+    ["_n"] + self.shape.columns.indices.map(ChunkShape.stagingColumn)
+  }
+
+  /// Creates the staging table, each column of its target column's declared type.
   package var createStaging: String {
-    let columns = self.shape.columns.indices.map { "\(ChunkShape.stagingColumn($0)) VARCHAR(65535)" }
+    let columns = self.shape.columns.indices.map { "\(ChunkShape.stagingColumn($0)) \(self.shape.declaredTypes[$0])" }
+    return "CREATE TEMPORARY TABLE \(Self.staging) (_n BIGINT NOT NULL, \(columns.joined(separator: ", ")))"
+  }
+
+  /// Loads the staging table from the gzip CSV objects the manifest at `manifestURL` lists
+  /// (`\\N` unquoted is `NULL`), with `access` (the role or keys, and region, that reach the
+  /// bucket); up to `maxErrors` rows that do not fit their columns are rejected into Redshift's
+  /// load-error views instead of failing the statement.
+  package func copyIntoStaging(manifestURL: String, access: String, maxErrors: Int) -> String {
+    """
+    COPY \(Self.staging) (\(self.stagedColumns.joined(separator: ", "))) FROM \(SQLDialect.literal(manifestURL)) \
+    \(access) MANIFEST CSV GZIP NULL AS \(SQLDialect.literal("\\N")) MAXERROR \(maxErrors) \
+    DATEFORMAT 'auto' TIMEFORMAT 'auto' COMPUPDATE OFF STATUPDATE OFF
+    """
+  }
+
+  /// The position of each staged record with a `NULL` in column `index`.
+  package func nullRecords(column index: Int) -> String {
+    "SELECT _n FROM \(Self.staging) WHERE \(ChunkShape.stagingColumn(index)) IS NULL ORDER BY _n"
+  }
+
+  /// For update, upsert and delete: each staged record whose key an earlier staged record has,
+  /// with that first record's position; `nil` for insert.
+  package var repeatedKeys: String? {
+    guard let keyIndex = self.shape.keyIndex else { return nil }
+    let key = "s.\(ChunkShape.stagingColumn(keyIndex))"
     return """
-      CREATE TEMPORARY TABLE \(Self.staging) (_n BIGINT NOT NULL, _round INTEGER NOT NULL DEFAULT 1, \
-      \(columns.joined(separator: ", ")))
+      SELECT d._n, d.first FROM (SELECT s._n, MIN(s._n) OVER (PARTITION BY \(key)) AS first \
+      FROM \(Self.staging) AS s WHERE \(key) IS NOT NULL) AS d WHERE d._n > d.first ORDER BY d._n
       """
   }
 
-  /// Loads the staging table from the CSV object at `s3URL` (columns: the record's number, then
-  /// the chunk's columns; an empty unquoted field is `NULL`), reading it with `iamRole`.
-  package func copyIntoStaging(s3URL: String, iamRole: String) -> String {
-    let columns = ["_n"] + self.shape.columns.indices.map(ChunkShape.stagingColumn)
-    return """
-      COPY \(Self.staging) (\(columns.joined(separator: ", "))) FROM \(SQLDialect.literal(s3URL)) \
-      IAM_ROLE \(SQLDialect.literal(iamRole)) FORMAT CSV
-      """
+  /// Deletes the staged records at the positions listed, comma separated.
+  package func removeRecords(_ positions: some Collection<Int>) -> String {
+    "DELETE FROM \(Self.staging) WHERE _n IN (\(positions.map(String.init).joined(separator: ", ")))"
   }
 
   /// The numbers of the staged records whose key the table already holds; `nil` for insert.
@@ -48,17 +76,6 @@ package struct RedshiftChunkStatements: Hashable, Sendable {
       SELECT s._n FROM \(Self.staging) AS s \
       WHERE EXISTS (SELECT 1 FROM \(self.shape.target) WHERE \(self.keyMatch(keyIndex))) \
       ORDER BY s._n
-      """
-  }
-
-  /// Deletes every staged record that a later record of the same key supersedes; `nil` for
-  /// insert.
-  package var removeSuperseded: String? {
-    guard let keyIndex = self.shape.keyIndex else { return nil }
-    return """
-      DELETE FROM \(Self.staging) USING (SELECT s._n, ROW_NUMBER() OVER (PARTITION BY \(self.stagedKey(keyIndex)) \
-      ORDER BY s._n DESC) AS position FROM \(Self.staging) AS s) AS d \
-      WHERE \(Self.staging)._n = d._n AND d.position > 1
       """
   }
 
@@ -104,14 +121,8 @@ package struct RedshiftChunkStatements: Hashable, Sendable {
     self.value(keyIndex)
   }
 
-  /// A staged value as its column's type. Text stays as staged: Redshift reads a `VARCHAR`
-  /// without a length as `VARCHAR(256)`, and the assignment checks the column's own length.
+  /// A staged value: already of its column's type.
   private func value(_ index: Int) -> String {
-    let type = SQLDialect.castType(self.shape.declaredTypes[index])
-    let column = "s.\(ChunkShape.stagingColumn(index))"
-    switch type {
-    case "character varying", "bpchar", "text": return column
-    default: return "\(column)::\(type)"
-    }
+    "s.\(ChunkShape.stagingColumn(index))"
   }
 }
