@@ -37,7 +37,7 @@ package struct RedshiftChunkStatements: Hashable, Sendable {
   }
 
   /// Loads the staging table from the gzip CSV objects the manifest at `manifestURL` lists
-  /// (`\\N` unquoted is `NULL`), with `access` (the role or keys, and region, that reach the
+  /// (`\N` unquoted is `NULL`), with `access` (the role or keys, and region, that reach the
   /// bucket); up to `maxErrors` rows that do not fit their columns are rejected into Redshift's
   /// load-error views instead of failing the statement.
   package func copyIntoStaging(manifestURL: String, access: String, maxErrors: Int) -> String {

@@ -130,32 +130,35 @@ struct SQLDialectTests {
     #expect(PostgresChunkStatements(shape: try Self.shape(operation)).apply == sql)
   }
 
-  @Test("the Redshift staging table and its COPY from S3")
+  @Test("the Redshift staging table, typed like the target, its COPY from S3 and its checks")
   func redshiftStaging() throws {
     let statements = RedshiftChunkStatements(shape: try Self.shape(.upsert))
     #expect(
       statements.createStaging
-        == #"CREATE TEMPORARY TABLE "_spectra_staging" (_n BIGINT NOT NULL, _round INTEGER NOT NULL DEFAULT 1, c0 VARCHAR(65535), c1 VARCHAR(65535), c2 VARCHAR(65535))"#
+        == #"CREATE TEMPORARY TABLE "_spectra_staging" (_n BIGINT NOT NULL, c0 integer, c1 character varying(40), c2 numeric(12,2))"#
     )
     #expect(
       statements.copyIntoStaging(
-        s3URL: "s3://spectra-staging/acme/job-1/chunk-0.csv",
-        iamRole: "arn:aws:iam::123456789012:role/SpectraLoader"
+        manifestURL: "s3://spectra-staging/acme/job-1/load/chunk-0-1f/manifest",
+        access: "IAM_ROLE 'arn:aws:iam::123456789012:role/SpectraLoader'",
+        maxErrors: 500
       )
-        == #"COPY "_spectra_staging" (_n, c0, c1, c2) FROM 's3://spectra-staging/acme/job-1/chunk-0.csv' IAM_ROLE 'arn:aws:iam::123456789012:role/SpectraLoader' FORMAT CSV"#
+        == #"COPY "_spectra_staging" (_n, c0, c1, c2) FROM 's3://spectra-staging/acme/job-1/load/chunk-0-1f/manifest' IAM_ROLE 'arn:aws:iam::123456789012:role/SpectraLoader' MANIFEST CSV GZIP NULL AS '\\N' MAXERROR 500 DATEFORMAT 'auto' TIMEFORMAT 'auto' COMPUPDATE OFF STATUPDATE OFF"#
     )
     #expect(
       statements.matchedRecords
-        == #"SELECT s._n FROM "_spectra_staging" AS s WHERE EXISTS (SELECT 1 FROM "acme"."orders" WHERE "acme"."orders"."id" = s.c0::integer) ORDER BY s._n"#
+        == #"SELECT s._n FROM "_spectra_staging" AS s WHERE EXISTS (SELECT 1 FROM "acme"."orders" WHERE "acme"."orders"."id" = s.c0) ORDER BY s._n"#
     )
     #expect(
-      statements.removeSuperseded
-        == #"DELETE FROM "_spectra_staging" USING (SELECT s._n, ROW_NUMBER() OVER (PARTITION BY s.c0::integer ORDER BY s._n DESC) AS position FROM "_spectra_staging" AS s) AS d WHERE "_spectra_staging"._n = d._n AND d.position > 1"#
+      statements.repeatedKeys
+        == #"SELECT d._n, d.first FROM (SELECT s._n, MIN(s._n) OVER (PARTITION BY s.c0) AS first FROM "_spectra_staging" AS s WHERE s.c0 IS NOT NULL) AS d WHERE d._n > d.first ORDER BY d._n"#
     )
+    #expect(statements.nullRecords(column: 1) == #"SELECT _n FROM "_spectra_staging" WHERE c1 IS NULL ORDER BY _n"#)
+    #expect(statements.removeRecords([3, 5]) == #"DELETE FROM "_spectra_staging" WHERE _n IN (3, 5)"#)
     #expect(statements.dropStaging == #"DROP TABLE IF EXISTS "_spectra_staging""#)
     let insert = RedshiftChunkStatements(shape: try Self.shape(.insert))
     #expect(insert.matchedRecords == nil)
-    #expect(insert.removeSuperseded == nil)
+    #expect(insert.repeatedKeys == nil)
   }
 
   @Test(
@@ -163,19 +166,19 @@ struct SQLDialectTests {
     arguments: [
       (
         BulkCore.Operation.upsert,
-        #"MERGE INTO "acme"."orders" USING "_spectra_staging" AS s ON "acme"."orders"."id" = s.c0::integer WHEN MATCHED THEN UPDATE SET "name" = s.c1, "amount" = s.c2::numeric WHEN NOT MATCHED THEN INSERT ("id", "name", "amount") VALUES (s.c0::integer, s.c1, s.c2::numeric)"#
+        #"MERGE INTO "acme"."orders" USING "_spectra_staging" AS s ON "acme"."orders"."id" = s.c0 WHEN MATCHED THEN UPDATE SET "name" = s.c1, "amount" = s.c2 WHEN NOT MATCHED THEN INSERT ("id", "name", "amount") VALUES (s.c0, s.c1, s.c2)"#
       ),
       (
         .update,
-        #"UPDATE "acme"."orders" SET "name" = s.c1, "amount" = s.c2::numeric FROM "_spectra_staging" AS s WHERE "acme"."orders"."id" = s.c0::integer"#
+        #"UPDATE "acme"."orders" SET "name" = s.c1, "amount" = s.c2 FROM "_spectra_staging" AS s WHERE "acme"."orders"."id" = s.c0"#
       ),
       (
         .delete,
-        #"DELETE FROM "acme"."orders" USING "_spectra_staging" AS s WHERE "acme"."orders"."id" = s.c0::integer"#
+        #"DELETE FROM "acme"."orders" USING "_spectra_staging" AS s WHERE "acme"."orders"."id" = s.c0"#
       ),
       (
         .insert,
-        #"INSERT INTO "acme"."orders" ("id", "name", "amount") SELECT s.c0::integer, s.c1, s.c2::numeric FROM "_spectra_staging" AS s"#
+        #"INSERT INTO "acme"."orders" ("id", "name", "amount") SELECT s.c0, s.c1, s.c2 FROM "_spectra_staging" AS s"#
       ),
     ]
   )
@@ -201,20 +204,20 @@ struct SQLDialectTests {
     let redshift = LedgerStatements(schema: "acme", dialect: .redshift)
     #expect(
       redshift.create
-        == #"CREATE TABLE IF NOT EXISTS "acme"."_spectra_ledger" (job_id VARCHAR(256) NOT NULL, chunk INTEGER NOT NULL, outcomes VARBYTE(1024000) NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT SYSDATE, PRIMARY KEY (job_id, chunk))"#
+        == #"CREATE TABLE IF NOT EXISTS "acme"."_spectra_ledger" (job_id VARCHAR(256) NOT NULL, chunk INTEGER NOT NULL, part INTEGER NOT NULL, outcomes VARCHAR(65535) NOT NULL, committed_at TIMESTAMP NOT NULL, PRIMARY KEY (job_id, chunk, part))"#
     )
     #expect(redshift.claimChunk == #"LOCK "acme"."_spectra_ledger""#)
     #expect(
       redshift.jobOutcomes
-        == #"SELECT chunk, TO_HEX(outcomes) FROM "acme"."_spectra_ledger" WHERE job_id = $1 ORDER BY chunk"#
+        == #"SELECT chunk, outcomes FROM "acme"."_spectra_ledger" WHERE job_id = $1 ORDER BY chunk, part"#
     )
     #expect(
       redshift.recordChunk
-        == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, outcomes) VALUES ($1, $2::integer, FROM_HEX($3))"#
+        == #"INSERT INTO "acme"."_spectra_ledger" (job_id, chunk, part, outcomes, committed_at) VALUES ($1, $2::integer, $3::integer, $4, $5::timestamp)"#
     )
   }
 
-  @Test("a Redshift warehouse refuses to load without S3 staging, before it connects")
+  @Test("a PostgreSQL warehouse on a Redshift URL sends loads to the Redshift warehouse, before it connects")
   func redshiftApplyNeedsS3() async throws {
     let warehouse = PostgresWarehouse(
       url: "redshift://loader@127.0.0.1:1/dev",
@@ -235,7 +238,7 @@ struct SQLDialectTests {
     let error = await #expect(throws: PostgresError.self) {
       try await warehouse.apply(work, tenant: Tenant(id: "acme"))
     }
-    #expect(error?.message.contains("S3 staging configuration") == true)
+    #expect(error?.message.contains("--redshift-s3-prefix") == true)
     #expect(error?.isConnectionFailure == false)
   }
 }
