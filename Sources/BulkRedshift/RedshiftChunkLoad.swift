@@ -76,7 +76,8 @@ struct RedshiftChunkLoad: Sendable {
         return stored
       }
       try self.settleMatches(&outcomes, on: connection)
-      if outcomes.contains(where: { $0 == nil }) {
+      // Records still staged are the ones the statement applies; it runs when there are any.
+      if outcomes.contains(where: { if case .succeeded = $0 { true } else { false } }) {
         try connection.execute(sql.apply)
       }
       let settled = outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "the record was not applied") }

@@ -6,8 +6,14 @@ import BulkTestSupport
 import Foundation
 import Logging
 
+/// The moto these tests share. Its request authentication is off: with it on, moto refuses every
+/// ListObjectsV2 whose prefix holds a `/` (getmoto/moto#5948, boto3's requests as much as ours),
+/// and the warehouse lists a job's folder to delete it. BulkS3Tests check signatures against an
+/// authenticating moto.
+private let unauthenticatedMoto = Task { try await MotoServer.launch(authentication: false) }
+
 /// A Redshift warehouse on a schema of its own in the test PostgreSQL and a bucket of its own in
-/// moto (request authentication on), with `COPY` and `UNLOAD` run by `SimulatedRedshift`.
+/// moto, with `COPY` and `UNLOAD` run by `SimulatedRedshift`.
 struct RedshiftFixture {
   let moto: MotoServer
   let http: S3HTTPTransport
@@ -21,7 +27,7 @@ struct RedshiftFixture {
   /// Runs `setup` in a new schema, makes a bucket, and a warehouse staging under
   /// `s3://<bucket>/staged`.
   static func make(_ setup: String, slices: Int = 1, minimumObjectBytes: Int = 4 << 20) async throws -> RedshiftFixture {
-    let moto = try await MotoServer.shared()
+    let moto = try await unauthenticatedMoto.value
     let schema = try await PostgresTestSchema.make(setup)
     let http = S3HTTPTransport()
     let s3 = try S3Client(
@@ -53,6 +59,13 @@ struct RedshiftFixture {
       moto: moto, http: http, s3: s3, bucket: bucket, schema: schema, base: base, warehouse: warehouse,
       tenant: Tenant(id: "acme", schema: schema.name)
     )
+  }
+
+  /// `psql`'s unaligned rows of `query` run in the schema, without the last line feed.
+  func sql(_ query: String) throws -> String {
+    var output = try self.schema.psql(query)
+    if output.hasSuffix("\n") { output.removeLast() }
+    return output
   }
 
   /// The keys under `prefix` in the bucket.
