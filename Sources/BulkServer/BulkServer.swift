@@ -4,6 +4,8 @@ internal import BulkGRPC
 internal import BulkHTTP
 internal import BulkPostgres
 internal import BulkProto
+internal import BulkRedshift
+internal import BulkS3
 internal import BulkSQLite
 internal import Foundation
 internal import GRPCCore
@@ -23,6 +25,8 @@ package final class BulkServer: Sendable {
   private let http: HTTPSurface
   private let events: any JobEvents
   private let serving: ServingState
+  /// The HTTP client of the S3 staging, when the warehouse has one; shut down when `run` ends.
+  private let s3Transport: S3HTTPTransport?
   private let announce: @Sendable (String) -> Void
 
   /// Opens the data directory and the catalog and prepares the surfaces; nothing listens yet.
@@ -72,9 +76,11 @@ package final class BulkServer: Sendable {
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    let (warehouse, s3Transport) = try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger)
+    self.s3Transport = s3Transport
     self.engine = JobEngine(
       catalog: catalog,
-      warehouse: try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger),
+      warehouse: warehouse,
       staging: staging,
       events: events,
       limits: configuration.limits,
@@ -207,11 +213,17 @@ package final class BulkServer: Sendable {
     // The last resort: a service that ignores cancellation is ended with the process.
     configuration.maximumCancellationDuration = margin
     let group = ServiceGroup(configuration: configuration)
-    try await withThrowingDiscardingTaskGroup { tasks in
-      tasks.addTask { try await group.run() }
-      let port = try await self.grpcPort()
-      self.announce("grpc listening on \(self.configuration.host):\(port)")
+    do {
+      try await withThrowingDiscardingTaskGroup { tasks in
+        tasks.addTask { try await group.run() }
+        let port = try await self.grpcPort()
+        self.announce("grpc listening on \(self.configuration.host):\(port)")
+      }
+    } catch {
+      try? await self.s3Transport?.shutdown()
+      throw error
     }
+    try await self.s3Transport?.shutdown()
   }
 
   /// The key that signs upload URLs and seals page tokens, kept in the data directory so both
@@ -234,24 +246,47 @@ package final class BulkServer: Sendable {
     }
   }
 
+  /// The warehouse, and for Redshift the HTTP client of its S3 staging (made last, once every
+  /// setting checked out, so that nothing can fail with it unclosed).
   private static func warehouse(
     _ configuration: ServerConfiguration,
     dataDirectory: URL,
     logger: Logger
-  ) throws -> any Warehouse {
+  ) throws -> (any Warehouse, S3HTTPTransport?) {
     guard let url = configuration.warehouseURL, !url.isEmpty else {
-      return try SQLiteWarehouse(directory: dataDirectory.appendingPathComponent("warehouse").path)
+      guard configuration.redshift.s3Prefix == nil else {
+        throw BulkError.invalidArgument("--redshift-s3-prefix is for a redshift:// warehouse")
+      }
+      return (try SQLiteWarehouse(directory: dataDirectory.appendingPathComponent("warehouse").path), nil)
     }
     guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.hasPrefix("redshift://") else {
       throw BulkError.invalidArgument("--warehouse must be a postgresql:// or redshift:// URL")
     }
     // Each worker holds a connection while it applies a chunk; two more serve describe calls.
-    return PostgresWarehouse(
+    let base = PostgresWarehouse(
       url: url,
       poolSize: configuration.engine.workers + 2,
       queryRoleDirectory: dataDirectory.appendingPathComponent("query-roles").path,
       logger: logger
     )
+    guard base.dialect == .redshift else {
+      guard configuration.redshift.s3Prefix == nil else {
+        throw BulkError.invalidArgument("--redshift-s3-prefix is for a redshift:// warehouse")
+      }
+      return (base, nil)
+    }
+    let environment = ProcessInfo.processInfo.environment
+    let staging = try configuration.redshiftStaging()
+    let s3Configuration = try configuration.s3Configuration(environment: environment)
+    let http = S3HTTPTransport()
+    // `s3Configuration` validated the settings, which is all the client's initializer checks.
+    let s3 = try S3Client(
+      configuration: s3Configuration,
+      credentials: S3CredentialChain.standard(environment: environment, http: http),
+      http: http,
+      logger: logger
+    )
+    return (RedshiftWarehouse(base: base, staging: staging, s3: s3, logger: logger), http)
   }
 
   private static func tenantDirectory(

@@ -29,6 +29,10 @@ package struct ServerConfiguration: Sendable {
   package var demo: Bool = false
   /// `postgresql://…` or `redshift://…`; `nil` for the embedded SQLite warehouse.
   package var warehouseURL: String?
+  /// With a `redshift://` warehouse: where loads and exports are staged in S3.
+  package var redshift = RedshiftSetting()
+  /// The S3 client's settings.
+  package var s3 = S3Setting()
   /// Where the job catalog lives; one instance's SQLite file in the data directory by default.
   package var catalog: CatalogSetting = .sqlite(path: nil)
   /// Service-layer limits.

@@ -38,6 +38,52 @@ extension ServerSetting where Value == String {
   }
   /// `--warehouse`: a `postgresql://…` or `redshift://…` URL.
   package static var warehouse: Self { Self(flag: "--warehouse", variable: "SPECTRA_WAREHOUSE", \.warehouseURL) }
+  /// `--redshift-s3-prefix`: `s3://bucket/prefix` where Redshift jobs stage their data.
+  package static var redshiftS3Prefix: Self {
+    Self(flag: "--redshift-s3-prefix", variable: "SPECTRA_REDSHIFT_S3_PREFIX", \.redshift.s3Prefix) { prefix in
+      prefix.hasPrefix("s3://") ? nil : "--redshift-s3-prefix must be an s3://bucket/prefix URL"
+    }
+  }
+  /// `--redshift-iam-role`: the role Redshift assumes for `COPY` and `UNLOAD`.
+  package static var redshiftIAMRole: Self {
+    Self(flag: "--redshift-iam-role", variable: "SPECTRA_REDSHIFT_IAM_ROLE", \.redshift.iamRole) { role in
+      role.hasPrefix("arn:") ? nil : "--redshift-iam-role must be a role ARN (arn:aws:iam::…:role/…)"
+    }
+  }
+  /// Keys for `COPY … CREDENTIALS` when Redshift assumes no role; the environment only.
+  package static var redshiftAccessKeyID: Self {
+    Self(flag: nil, variable: "SPECTRA_REDSHIFT_ACCESS_KEY_ID", \.redshift.accessKeyID)
+  }
+  /// The secret of `SPECTRA_REDSHIFT_ACCESS_KEY_ID`; the environment only.
+  package static var redshiftSecretAccessKey: Self {
+    Self(flag: nil, variable: "SPECTRA_REDSHIFT_SECRET_ACCESS_KEY", \.redshift.secretAccessKey)
+  }
+  /// The session token of temporary keys; the environment only.
+  package static var redshiftSessionToken: Self {
+    Self(flag: nil, variable: "SPECTRA_REDSHIFT_SESSION_TOKEN", \.redshift.sessionToken)
+  }
+  /// `--s3-region`.
+  package static var s3Region: Self { Self(flag: "--s3-region", variable: "SPECTRA_S3_REGION", \.s3.region) }
+  /// `--s3-endpoint`: an S3-compatible store's URL.
+  package static var s3Endpoint: Self {
+    Self(flag: "--s3-endpoint", variable: "SPECTRA_S3_ENDPOINT", \.s3.endpoint) { endpoint in
+      endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") ? nil : "--s3-endpoint must be an http:// or https:// URL"
+    }
+  }
+  /// `--s3-addressing`: path or virtual.
+  package static var s3Addressing: Self {
+    Self(flag: "--s3-addressing", variable: "SPECTRA_S3_ADDRESSING", \.s3.addressing) { addressing in
+      ["path", "virtual"].contains(addressing) ? nil : "--s3-addressing must be path or virtual"
+    }
+  }
+  /// `--s3-sse`: AES256 or aws:kms.
+  package static var s3Encryption: Self {
+    Self(flag: "--s3-sse", variable: "SPECTRA_S3_SSE", \.s3.encryption) { encryption in
+      ["AES256", "aws:kms"].contains(encryption) ? nil : "--s3-sse must be AES256 or aws:kms"
+    }
+  }
+  /// `--s3-kms-key-id`: the key of `--s3-sse aws:kms`.
+  package static var s3KMSKeyID: Self { Self(flag: "--s3-kms-key-id", variable: "SPECTRA_S3_KMS_KEY_ID", \.s3.kmsKeyID) }
   /// `--job-lifetime`: how long a job may stay unfinished.
   package static var jobLifetime: Self {
     Self.lifetime(flag: "--job-lifetime", variable: "SPECTRA_JOB_LIFETIME", \.engine.maxJobAge) {
@@ -189,6 +235,12 @@ extension ServerSetting where Value == Int {
         configuration.engine.workers = workers
       }
     )
+  }
+  /// `--redshift-slices`: the cluster's slices; asked of the cluster by default.
+  package static var redshiftSlices: Self {
+    Self(flag: "--redshift-slices", variable: "SPECTRA_REDSHIFT_SLICES", \.redshift.slices) { slices in
+      slices < 1 ? "--redshift-slices must be at least 1" : nil
+    }
   }
   /// `--chunk-budget`; twice the workers by default.
   package static var chunkBudget: Self {

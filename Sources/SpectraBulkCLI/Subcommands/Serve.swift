@@ -177,6 +177,36 @@ struct Serve: AsyncParsableCommand {
   )
   var warehouse: String?
 
+  @Option(
+    help:
+      "s3://bucket/prefix where a redshift:// warehouse stages loads (gzip CSV for COPY) and exports (UNLOAD). [env: SPECTRA_REDSHIFT_S3_PREFIX]"
+  )
+  var redshiftS3Prefix: String?
+
+  @Option(
+    help:
+      "The IAM role (arn:aws:iam::…:role/…) Redshift assumes for COPY and UNLOAD; or set SPECTRA_REDSHIFT_ACCESS_KEY_ID and SPECTRA_REDSHIFT_SECRET_ACCESS_KEY (and SPECTRA_REDSHIFT_SESSION_TOKEN) for COPY … CREDENTIALS. [env: SPECTRA_REDSHIFT_IAM_ROLE]"
+  )
+  var redshiftIamRole: String?
+
+  @Option(help: "The Redshift cluster's slices, which a chunk's objects come in multiples of; asked of the cluster when absent. [env: SPECTRA_REDSHIFT_SLICES]")
+  var redshiftSlices: Int?
+
+  @Option(help: "The S3 region; AWS_REGION, else us-east-1, when absent. [env: SPECTRA_S3_REGION]")
+  var s3Region: String?
+
+  @Option(help: "An S3-compatible store's URL (e.g. http://127.0.0.1:9000); AWS's regional endpoint when absent. [env: SPECTRA_S3_ENDPOINT]")
+  var s3Endpoint: String?
+
+  @Option(help: "path or virtual; path-style with --s3-endpoint, virtual-hosted without, when absent. [env: SPECTRA_S3_ADDRESSING]")
+  var s3Addressing: String?
+
+  @Option(help: "Server-side encryption of staged objects: AES256 or aws:kms; the bucket's default when absent. [env: SPECTRA_S3_SSE]")
+  var s3Sse: String?
+
+  @Option(help: "The KMS key id or ARN of --s3-sse aws:kms; the account's default key when absent. [env: SPECTRA_S3_KMS_KEY_ID]")
+  var s3KmsKeyId: String?
+
   @Option(help: "Chunk workers shared by all jobs; defaults to the number of cores. [env: SPECTRA_WORKERS]")
   var workers: Int?
 
@@ -302,6 +332,17 @@ struct Serve: AsyncParsableCommand {
     try settings.set(.tlsClientCA, self.tlsClientCA)
     try settings.set(.allowPlaintext, given: self.allowPlaintext)
     try settings.set(.warehouse, self.warehouse)
+    try settings.set(.redshiftS3Prefix, self.redshiftS3Prefix)
+    try settings.set(.redshiftIAMRole, self.redshiftIamRole)
+    try settings.set(.redshiftAccessKeyID, nil)
+    try settings.set(.redshiftSecretAccessKey, nil)
+    try settings.set(.redshiftSessionToken, nil)
+    try settings.set(.redshiftSlices, self.redshiftSlices)
+    try settings.set(.s3Region, self.s3Region)
+    try settings.set(.s3Endpoint, self.s3Endpoint)
+    try settings.set(.s3Addressing, self.s3Addressing)
+    try settings.set(.s3Encryption, self.s3Sse)
+    try settings.set(.s3KMSKeyID, self.s3KmsKeyId)
     return settings.configuration
   }
 

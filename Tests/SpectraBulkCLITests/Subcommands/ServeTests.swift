@@ -182,6 +182,38 @@ struct ServeTests {
     Setting("--warehouse", "SPECTRA_WAREHOUSE", default: "nil", flag: "postgresql://f", environment: "redshift://e") {
       $0.warehouseURL ?? "nil"
     },
+    Setting("--redshift-s3-prefix", "SPECTRA_REDSHIFT_S3_PREFIX", default: "nil", flag: "s3://f/p", environment: "s3://e") {
+      $0.redshift.s3Prefix ?? "nil"
+    },
+    Setting(
+      "--redshift-iam-role", "SPECTRA_REDSHIFT_IAM_ROLE", default: "nil", flag: "arn:aws:iam::1:role/f",
+      environment: "arn:aws:iam::1:role/e"
+    ) { $0.redshift.iamRole ?? "nil" },
+    Setting(nil, "SPECTRA_REDSHIFT_ACCESS_KEY_ID", default: "nil", flag: "", environment: "AKID") {
+      $0.redshift.accessKeyID ?? "nil"
+    },
+    Setting(nil, "SPECTRA_REDSHIFT_SECRET_ACCESS_KEY", default: "nil", flag: "", environment: "secret") {
+      $0.redshift.secretAccessKey ?? "nil"
+    },
+    Setting(nil, "SPECTRA_REDSHIFT_SESSION_TOKEN", default: "nil", flag: "", environment: "token") {
+      $0.redshift.sessionToken ?? "nil"
+    },
+    Setting("--redshift-slices", "SPECTRA_REDSHIFT_SLICES", default: "nil", flag: "8", environment: "16") {
+      $0.redshift.slices.map(String.init) ?? "nil"
+    },
+    Setting("--s3-region", "SPECTRA_S3_REGION", default: "nil", flag: "eu-west-1", environment: "us-west-2") {
+      $0.s3.region ?? "nil"
+    },
+    Setting("--s3-endpoint", "SPECTRA_S3_ENDPOINT", default: "nil", flag: "http://127.0.0.1:9000", environment: "https://s3.example") {
+      $0.s3.endpoint ?? "nil"
+    },
+    Setting("--s3-addressing", "SPECTRA_S3_ADDRESSING", default: "nil", flag: "path", environment: "virtual") {
+      $0.s3.addressing ?? "nil"
+    },
+    Setting("--s3-sse", "SPECTRA_S3_SSE", default: "nil", flag: "AES256", environment: "aws:kms") { $0.s3.encryption ?? "nil" },
+    Setting("--s3-kms-key-id", "SPECTRA_S3_KMS_KEY_ID", default: "nil", flag: "key-f", environment: "key-e") {
+      $0.s3.kmsKeyID ?? "nil"
+    },
     Setting(
       "--workers",
       "SPECTRA_WORKERS",
@@ -260,11 +292,11 @@ struct ServeTests {
     }
   }
 
-  @Test("the table has all 41 settings, each with a variable of its own")
+  @Test("the table has all 52 settings, each with a variable of its own")
   func everyVariable() {
     let variables = Set(Self.settings.map(\.variable))
     #expect(variables.count == Self.settings.count)
-    #expect(variables.count == 41)
+    #expect(variables.count == 52)
   }
 
   @Test(
@@ -286,6 +318,12 @@ struct ServeTests {
       ([], ["SPECTRA_METRICS_TOKEN": ""], "--metrics-token must not be empty"),
       ([], ["SPECTRA_LOG_LEVEL": "loud"], "--log-level loud is not a level"),
       ([], ["SPECTRA_LOG_FORMAT": "xml"], "--log-format xml is not text or json"),
+      (["--redshift-s3-prefix", "bucket/prefix"], [:], "--redshift-s3-prefix must be an s3://bucket/prefix URL"),
+      ([], ["SPECTRA_REDSHIFT_IAM_ROLE": "MyRole"], "--redshift-iam-role must be a role ARN (arn:aws:iam::…:role/…)"),
+      (["--redshift-slices", "0"], [:], "--redshift-slices must be at least 1"),
+      (["--s3-addressing", "dns"], [:], "--s3-addressing must be path or virtual"),
+      (["--s3-sse", "kms"], [:], "--s3-sse must be AES256 or aws:kms"),
+      (["--s3-endpoint", "s3.example"], [:], "--s3-endpoint must be an http:// or https:// URL"),
       (
         ["--retention", "7 days"], [:],
         "--retention '7 days' is not a duration: give seconds (86400) or a whole number with s, m, h or d (24h, 7d)"
