@@ -17,9 +17,12 @@ swift build
 # in-process ones, whose 300,000-record endings would otherwise starve them of both cores.
 # S3 against moto (Python servers) and the randomized checkpoint suites are CPU-heavy: a pass of
 # their own, so that they do not stretch the deadlines the in-process suites measure.
-heavy='BulkS3Tests|UploadCheckpointFormatsTests|UploadCheckpointPropertyTests|StreamCheckpointTests'
+heavy='BulkS3Tests|BulkRedshiftTests|UploadCheckpointFormatsTests|UploadCheckpointPropertyTests|StreamCheckpointTests'
 swift test --skip BulkServerTests --skip "$heavy"
 swift test --skip-build --filter "$heavy"
+if [[ -z "${SPECTRA_TEST_REDSHIFT_URL:-}" ]]; then
+  echo "Redshift live suite (RedshiftLiveTests): NOT RUN; set SPECTRA_TEST_REDSHIFT_URL, SPECTRA_TEST_REDSHIFT_S3_PREFIX and SPECTRA_TEST_REDSHIFT_IAM_ROLE to run it"
+fi
 swift test --skip-build --filter BulkServerTests
 python3 -m pytest -q Tests/polyglot
 python3 -m pytest -q clients/python/tests
