@@ -384,6 +384,7 @@ let targets: [Target] = [
     name: "SpectraBench",
     dependencies: [
       "BulkGRPCClient",
+      "BulkRedshift",
       "BulkTestSupport",
       "BulkFormats",
       "BulkCore",

@@ -1,26 +1,29 @@
-internal import BulkCore
+package import BulkCore
 internal import BulkFormats
-internal import BulkS3
+package import BulkS3
 internal import Foundation
 internal import NIOCore
 
 /// One chunk's records as staged in S3: gzip CSV objects and the manifest that lists them.
-struct RedshiftStagedChunk: Sendable {
+package struct RedshiftStagedChunk: Sendable {
   /// One object: its key, and the first line of each of its records.
-  struct Object: Sendable {
-    var key: String
+  package struct Object: Sendable {
+    /// The object's key.
+    package var key: String
     /// The position in the chunk of the object's first record.
-    var firstPosition: Int
+    package var firstPosition: Int
     /// The 1-based line where each of the object's records starts (a quoted field may span
     /// lines).
-    var lineStarts: [Int64]
+    package var lineStarts: [Int64]
   }
 
   /// The folder (a key prefix ending in `/`) of this attempt at the chunk: its own, so that the
   /// load errors read back are this attempt's.
-  var folder: String
-  var objects: [Object]
-  var manifestKey: String
+  package var folder: String
+  /// The objects, in record order.
+  package var objects: [Object]
+  /// The manifest's key.
+  package var manifestKey: String
 
   /// The chunk position of the record at `line` of the object at `url`, `nil` for a line of
   /// no object here.
@@ -41,12 +44,18 @@ struct RedshiftStagedChunk: Sendable {
 /// chunk, then its values; `\N` unquoted for `NULL`, text always quoted), gzip, split into as
 /// many objects as the cluster has slices when each keeps `RedshiftStaging.minimumObjectBytes`
 /// of CSV (fewer otherwise), uploaded in parallel, and a manifest naming each as mandatory.
-struct RedshiftChunkStager: Sendable {
+package struct RedshiftChunkStager: Sendable {
   let staging: RedshiftStaging
   let s3: S3Client
 
+  /// A stager writing to `staging` through `s3`.
+  package init(staging: RedshiftStaging, s3: S3Client) {
+    self.staging = staging
+    self.s3 = s3
+  }
+
   /// Stages `work`'s records under the job's `load/` folder.
-  func stage(_ work: ChunkWork, tenant: Tenant, slices: Int) async throws -> RedshiftStagedChunk {
+  package func stage(_ work: ChunkWork, tenant: Tenant, slices: Int) async throws -> RedshiftStagedChunk {
     let attempt = String(UInt32.random(in: 0 ... .max), radix: 16)
     let folder = self.staging.jobFolder(tenant: tenant, jobID: work.jobID) + "load/chunk-\(work.chunk)-\(attempt)/"
     let csv = Self.csv(work.records)
@@ -103,7 +112,7 @@ struct RedshiftChunkStager: Sendable {
 
   /// Deletes the chunk's objects and manifest; a failure is left to the job's deletion, which
   /// removes its whole folder.
-  func remove(_ staged: RedshiftStagedChunk) async {
+  package func remove(_ staged: RedshiftStagedChunk) async {
     let keys = staged.objects.map(\.key) + [staged.manifestKey]
     _ = try? await self.s3.deleteObjects(bucket: self.staging.bucket, keys: keys)
   }
@@ -118,7 +127,7 @@ struct RedshiftChunkStager: Sendable {
   }
 
   /// The records as CSV lines, with where each starts: its byte offset and its 1-based line.
-  static func csv(_ records: [ChunkRecord]) -> (bytes: [UInt8], recordStarts: [Int], lineStarts: [Int64]) {
+  package static func csv(_ records: [ChunkRecord]) -> (bytes: [UInt8], recordStarts: [Int], lineStarts: [Int64]) {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(records.count * 64)
     var recordStarts: [Int] = []
