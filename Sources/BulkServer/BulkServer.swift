@@ -27,6 +27,8 @@ package final class BulkServer: Sendable {
   private let serving: ServingState
   /// The HTTP client of the S3 staging, when the warehouse has one; shut down when `run` ends.
   private let s3Transport: S3HTTPTransport?
+  /// This process's claim on the data directory, held for the server's life.
+  private let dataDirectoryLock: DataDirectoryLock
   private let announce: @Sendable (String) -> Void
 
   /// Opens the data directory and the catalog and prepares the surfaces; nothing listens yet.
@@ -59,6 +61,7 @@ package final class BulkServer: Sendable {
     }
     let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
     try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+    self.dataDirectoryLock = try DataDirectoryLock(directory: dataDirectory)
     let directory = try Self.tenantDirectory(configuration, logger: logger, announce: announce)
     if configuration.demo {
       try DemoWarehouse.seed(
