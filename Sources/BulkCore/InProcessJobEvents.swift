@@ -18,7 +18,7 @@ package final class InProcessJobEvents: JobEvents {
 
   package init() {}
 
-  package func subscribe(jobID: String) -> AsyncStream<Job> {
+  package func subscribe(jobID: String, tenantID: String) -> AsyncStream<Job> {
     let (stream, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1))
     let id = self.state.withLock { state -> Int? in
       guard !state.stopped else { return nil }

@@ -158,7 +158,7 @@ package struct JobService: Sendable {
       throw BulkError(code: .unavailable, message: Self.stoppingMessage(jobID: id))
     }
     // Subscribe before reading, so no change between the read and the subscription is missed.
-    let changes = self.events.subscribe(jobID: id)
+    let changes = self.events.subscribe(jobID: id, tenantID: tenant.id)
     let first = try await self.job(id: id, tenant: tenant)
     return JobWatch(first: first, changes: changes)
   }

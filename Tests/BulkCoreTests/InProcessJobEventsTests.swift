@@ -13,7 +13,7 @@ struct InProcessJobEventsTests {
   @Test("a watcher gets its job's changes, not another job's, and the stream ends at stop")
   func publishAndStop() async {
     let events: any JobEvents = InProcessJobEvents()
-    let changes = events.subscribe(jobID: "a")
+    let changes = events.subscribe(jobID: "a", tenantID: "t")
     events.publish(Self.job("b", .uploadComplete))
     events.publish(Self.job("a", .uploadComplete))
     var iterator = changes.makeAsyncIterator()
@@ -28,7 +28,7 @@ struct InProcessJobEventsTests {
   func subscribeAfterStop() async {
     let events = InProcessJobEvents()
     events.stop()
-    var iterator = events.subscribe(jobID: "a").makeAsyncIterator()
+    var iterator = events.subscribe(jobID: "a", tenantID: "t").makeAsyncIterator()
     #expect(await iterator.next() == nil)
     #expect(events.watchedJobs == 0)
   }

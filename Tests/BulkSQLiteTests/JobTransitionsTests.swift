@@ -12,7 +12,7 @@ struct JobTransitionsTests {
     private let events = InProcessJobEvents()
     let published = PublishedJobs()
 
-    func subscribe(jobID: String) -> AsyncStream<Job> { self.events.subscribe(jobID: jobID) }
+    func subscribe(jobID: String, tenantID: String) -> AsyncStream<Job> { self.events.subscribe(jobID: jobID, tenantID: tenantID) }
     func publish(_ job: Job) {
       self.published.append(job)
       self.events.publish(job)
