@@ -59,6 +59,9 @@ package final class InProcessJobEvents: JobEvents {
 
   package var isStopped: Bool { self.state.withLock { $0.stopped } }
 
+  /// The ids of the jobs with at least one watcher.
+  package var watchedJobIDs: Set<String> { self.state.withLock { Set($0.subscriptions.keys) } }
+
   /// Jobs with at least one watcher, for metrics and tests.
   package var watchedJobs: Int { self.state.withLock { $0.subscriptions.count } }
 }

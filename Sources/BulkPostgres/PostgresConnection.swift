@@ -210,6 +210,40 @@ package final class PostgresConnection: @unchecked Sendable {
     return String(cString: encrypted)
   }
 
+  /// Waits up to `timeout` for the server to send something, then returns the payloads of the
+  /// notifications (`NOTIFY`) it sent on the channels this connection `LISTEN`s to, oldest
+  /// first; empty when none came in time.
+  ///
+  /// - Throws: `PostgresError` (a connection failure) when the connection is lost.
+  package func notifications(waitingUpTo timeout: Duration) throws -> [String] {
+    var payloads = self.pendingNotifications()
+    guard payloads.isEmpty else { return payloads }
+    let socket = PQsocket(self.handle)
+    guard socket >= 0 else { throw self.error(from: nil) }
+    var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+    let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+    let ready = poll(&descriptor, 1, milliseconds)
+    guard ready >= 0 || errno == EINTR else {
+      throw PostgresError(message: "poll on the connection failed: \(String(cString: strerror(errno)))", isConnectionFailure: true)
+    }
+    guard ready > 0 else { return [] }
+    guard PQconsumeInput(self.handle) == 1, PQstatus(self.handle) == CONNECTION_OK else {
+      throw PostgresError(message: Self.trimmed(PQerrorMessage(self.handle)), isConnectionFailure: true)
+    }
+    payloads = self.pendingNotifications()
+    return payloads
+  }
+
+  /// The notifications libpq has already read.
+  private func pendingNotifications() -> [String] {
+    var payloads: [String] = []
+    while let notification = PQnotifies(self.handle) {
+      payloads.append(String(cString: notification.pointee.extra))
+      PQfreemem(notification)
+    }
+    return payloads
+  }
+
   /// A handle that cancels the statement this connection is running, from any thread.
   package func makeCanceller() -> PostgresCanceller? {
     PQgetCancel(self.handle).map(PostgresCanceller.init(handle:))
