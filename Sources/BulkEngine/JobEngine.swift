@@ -96,17 +96,17 @@ package final class JobEngine: JobProcessor {
   /// the process's end cuts it). Jobs stopped this way stay `InProgress`, neither failed nor given results for chunks
   /// that never ran, and the next start resumes them.
   package func run() async throws {
-    let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
     // A job aborted while its runner was settling it (or before one started) is settled now.
     let unsettled = try await self.context.catalog.jobs(states: [.aborted], createdBefore: nil).filter {
       $0.operation != .query && !self.context.results.isSettled(jobID: $0.id)
     }
-    for job in unfinished + unsettled {
+    for job in unsettled {
       self.context.logger.info("resuming job", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       self.launch(job)
     }
     while !Task.isCancelled {
       await self.renewLeases()
+      await self.adoptUnfinished()
       await self.reap()
       try? await Task.sleep(for: self.context.settings.reapInterval)
     }
@@ -307,7 +307,8 @@ package final class JobEngine: JobProcessor {
     let queued = self.launches.yield {
       if let lease = await self.claimForRunner(job) {
         self.running.withLock { $0[job.id]?.lease = lease }
-        await runner.run()
+        // Another instance may have finished the job between the listing and the claim.
+        if await self.stillToRun(job) { await runner.run() }
         await self.release(lease)
       }
       self.ended(jobID: job.id)
@@ -321,6 +322,16 @@ package final class JobEngine: JobProcessor {
   /// The job's runner is done: it is forgotten and its waiters resume.
   private func ended(jobID: String) {
     self.running.withLock { $0.removeValue(forKey: jobID) }?.done.finish()
+  }
+
+  /// Whether the stored job still needs a runner: not finished, or aborted and not yet settled.
+  private func stillToRun(_ job: Job) async -> Bool {
+    guard let stored = try? await self.context.catalog.job(id: job.id, tenantID: job.tenantID) else { return false }
+    switch stored.state {
+    case .uploadComplete, .inProgress: return true
+    case .aborted: return stored.operation != .query && !self.context.results.isSettled(jobID: stored.id)
+    case .open, .jobComplete, .failed: return false
+    }
   }
 
   /// The job's lease for its runner, or `nil` when another instance holds it or the catalog
@@ -344,6 +355,27 @@ package final class JobEngine: JobProcessor {
       return "\(whole / size)\(unit)"
     }
     return "\(whole)s"
+  }
+
+  /// Runs the unfinished jobs no instance holds: at start, the jobs this instance left; later,
+  /// the jobs of an instance that died (its leases expired), which resume from the warehouse's
+  /// ledger. A job another instance holds is left to it.
+  private func adoptUnfinished() async {
+    do {
+      let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
+      let now = Date()
+      for job in unfinished where !self.running.withLock({ $0[job.id] != nil }) {
+        if let lease = try await self.context.catalog.lease(on: .job(id: job.id, tenantID: job.tenantID)),
+          lease.holder != self.instanceID, lease.expiresAt > now
+        {
+          continue
+        }
+        self.context.logger.info("resuming job", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
+        self.launch(job)
+      }
+    } catch {
+      self.context.logger.error("unfinished jobs could not be listed", metadata: ["error": "\(error)"])
+    }
   }
 
   /// Fails jobs past their lifetime and deletes terminal jobs past their retention.

@@ -6,23 +6,37 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A catalog in which another instance holds the leases of some jobs: their claims are refused.
-/// Every claim is told to `claims`.
+/// A catalog in which another instance holds the leases of some jobs until `expire` is called:
+/// their claims are refused meanwhile. Every claim is told to `claims`, every look at a lease to
+/// `leaseChecks`.
 final class HeldElsewhereCatalog: JobCatalog {
   let base: any JobCatalog
-  let held: Set<String>
+  private let held: Mutex<[String: Date]>
   let claims: AsyncStream<String>
   private let continuation: AsyncStream<String>.Continuation
+  let leaseChecks: AsyncStream<String>
+  private let checked: AsyncStream<String>.Continuation
 
   init(_ base: any JobCatalog, held: Set<String>) {
     self.base = base
-    self.held = held
+    self.held = Mutex(Dictionary(uniqueKeysWithValues: held.map { ($0, Date.distantFuture) }))
     (self.claims, self.continuation) = AsyncStream.makeStream()
+    (self.leaseChecks, self.checked) = AsyncStream.makeStream()
+  }
+
+  /// Another instance holds `jobID` from now on.
+  func hold(_ jobID: String) {
+    self.held.withLock { $0[jobID] = .distantFuture }
+  }
+
+  /// The other instance died: its lease on `jobID` has expired.
+  func expire(_ jobID: String) {
+    self.held.withLock { $0[jobID] = .distantPast }
   }
 
   func claim(_ target: LeaseTarget, holder: String, for duration: Duration, now: Date) async throws -> JobLease? {
     defer { self.continuation.yield(target.jobID) }
-    guard !self.held.contains(target.jobID) else { return nil }
+    guard self.held.withLock({ $0[target.jobID].map { $0 <= now } ?? true }) else { return nil }
     return try await self.base.claim(target, holder: holder, for: duration, now: now)
   }
 
@@ -30,7 +44,13 @@ final class HeldElsewhereCatalog: JobCatalog {
     try await self.base.renew(lease, for: duration, now: now)
   }
   func release(_ lease: JobLease) async throws { try await self.base.release(lease) }
-  func lease(on target: LeaseTarget) async throws -> JobLease? { try await self.base.lease(on: target) }
+  func lease(on target: LeaseTarget) async throws -> JobLease? {
+    defer { self.checked.yield(target.jobID) }
+    if let expiry = self.held.withLock({ $0[target.jobID] }), expiry > Date() {
+      return JobLease(target: target, holder: "another-instance", expiresAt: expiry)
+    }
+    return try await self.base.lease(on: target)
+  }
   func insert(_ job: Job, idempotencyKey: IdempotencyKey?, activeJobLimit: Int) async throws -> JobInsertOutcome {
     try await self.base.insert(job, idempotencyKey: idempotencyKey, activeJobLimit: activeJobLimit)
   }
@@ -89,7 +109,7 @@ struct LeaseTests {
     }
   }
 
-  @Test("after a restart, only the jobs this instance can claim are resumed")
+  @Test("after a restart, only the jobs no other instance holds are resumed")
   func resumeOnlyClaimed() async throws {
     try await withTemporaryDirectory { directory in
       let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
@@ -108,9 +128,9 @@ struct LeaseTests {
       let mine = try await Self.leftBehind("bulk-job-mine", .uploadComplete, in: harness)
       let engine = Task { try await harness.engine.run() }
       let final = try await harness.finished(mine)
-      var claims = catalog.claims.makeAsyncIterator()
-      var claimed: Set<String> = []
-      while claimed != [held.id, mine.id], let next = await claims.next() { claimed.insert(next) }
+      // The held job's lease was looked at, and found another instance's.
+      var checks = catalog.leaseChecks.makeAsyncIterator()
+      while let next = await checks.next(), next != held.id {}
       await harness.engine.waitUntilIdle(jobID: held.id)
       engine.cancel()
       _ = await engine.result
@@ -151,6 +171,47 @@ struct LeaseTests {
       _ = await engine.result
       #expect(final.state == .failed)
       #expect(try await harness.service.job(id: held.id, tenant: harness.tenant) == held)
+    }
+  }
+
+  @Test("a job another instance holds is left to it; once its lease expired (the instance died), it is taken over and finished")
+  func adoptExpired() async throws {
+    try await withTemporaryDirectory { directory in
+      var settings = Self.settings()
+      settings.reapInterval = .milliseconds(20)
+      let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
+      let harness = try EngineHarness(
+        directory: directory,
+        settings: settings,
+        catalogWrapping: { base in
+          let catalog = HeldElsewhereCatalog(base, held: [])
+          wrapped.withLock { $0 = catalog }
+          return catalog
+        }
+      )
+      let catalog = try #require(wrapped.withLock { $0 })
+      try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
+      let uploaded = try await harness.submit(
+        JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))], close: false
+      )
+      // As another instance left it: closed there, and its lease still held by it.
+      catalog.hold(uploaded.id)
+      let job = try await harness.catalog.update(id: uploaded.id, tenantID: uploaded.tenantID) {
+        (job: inout Job) throws(BulkError) in job.state = .uploadComplete
+      }
+      let engine = Task { try await harness.engine.run() }
+      var checks = catalog.leaseChecks.makeAsyncIterator()
+      var looks = 0
+      while looks < 3, let next = await checks.next() {
+        if next == job.id { looks += 1 }
+      }
+      #expect(try await harness.service.job(id: job.id, tenant: harness.tenant) == job)
+      catalog.expire(job.id)
+      let final = try await harness.finished(job)
+      engine.cancel()
+      _ = await engine.result
+      #expect(final.state == .jobComplete)
+      #expect(final.numberRecordsProcessed == 2)
     }
   }
 }
