@@ -1,7 +1,7 @@
 package import BulkCore
 internal import BulkFormats
 package import BulkS3
-internal import Foundation
+package import Foundation
 internal import NIOCore
 
 /// One chunk's records as staged in S3: gzip CSV objects and the manifest that lists them.
@@ -120,7 +120,7 @@ package struct RedshiftChunkStager: Sendable {
   /// How many objects `bytes` of CSV become: one per slice when each keeps `minimum` bytes (a
   /// multiple of the slices past 4 GiB of CSV per object, about 1 GB of gzip, Redshift's
   /// largest recommended object), else as many as keep `minimum`, at least one.
-  static func objectCount(bytes: Int, slices: Int, minimum: Int) -> Int {
+  package static func objectCount(bytes: Int, slices: Int, minimum: Int) -> Int {
     guard bytes >= slices * minimum else { return max(1, bytes / minimum) }
     let largest = 4 << 30
     return slices * max(1, (bytes + slices * largest - 1) / (slices * largest))
@@ -139,7 +139,7 @@ package struct RedshiftChunkStager: Sendable {
       recordStarts.append(bytes.count)
       lineStarts.append(line)
       let start = bytes.count
-      bytes.append(contentsOf: String(position).utf8)
+      Self.appendDigits(Int64(position), to: &bytes)
       for value in record.values {
         bytes.append(UInt8(ascii: ","))
         Self.append(value, to: &bytes)
@@ -152,7 +152,7 @@ package struct RedshiftChunkStager: Sendable {
 
   /// One field: `\N` for `NULL`; text quoted, quotes doubled; numbers and booleans as they
   /// read; bytes as hex (what a `VARBYTE` column reads); timestamps as
-  /// `yyyy-MM-dd HH:mm:ss.SSS` in UTC.
+  /// `yyyy-MM-dd HH:mm:ss.SSSSSS` in UTC.
   static func append(_ value: FieldValue, to bytes: inout [UInt8]) {
     switch value {
     case .null:
@@ -167,7 +167,7 @@ package struct RedshiftChunkStager: Sendable {
     case .number(let text):
       bytes.append(contentsOf: text.utf8)
     case .integer(let integer):
-      bytes.append(contentsOf: String(integer).utf8)
+      Self.appendDigits(integer, to: &bytes)
     case .double(let double):
       bytes.append(contentsOf: "\(double)".utf8)
     case .bool(let bool):
@@ -175,8 +175,66 @@ package struct RedshiftChunkStager: Sendable {
     case .bytes(let data):
       Hex.append(data, to: &bytes)
     case .timestamp(let date):
-      let iso = FieldValue.iso8601(date)
-      bytes.append(contentsOf: iso.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "").utf8)
+      Self.appendTimestamp(date, to: &bytes)
     }
+  }
+
+  /// `value` in decimal.
+  package static func appendDigits(_ value: Int64, to bytes: inout [UInt8]) {
+    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    var magnitude = value.magnitude
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+      (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var count = 0
+    withUnsafeMutableBytes(of: &digits) { buffer in
+      repeat {
+        buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+        magnitude /= 10
+        count += 1
+      } while magnitude > 0
+      bytes.append(contentsOf: buffer[(20 - count)...])
+    }
+  }
+
+  /// `date` as `yyyy-MM-dd HH:mm:ss.SSSSSS` in UTC, what Redshift's `TIMEFORMAT 'auto'` reads,
+  /// without a formatter per value (the civil date from days since the epoch, as in Howard
+  /// Hinnant's `civil_from_days`).
+  package static func appendTimestamp(_ date: Date, to bytes: inout [UInt8]) {
+    let microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+    let (seconds, fraction) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+    let adjustedSeconds = fraction < 0 ? seconds - 1 : seconds
+    let micros = fraction < 0 ? fraction + 1_000_000 : fraction
+    let days = adjustedSeconds >= 0 ? adjustedSeconds / 86_400 : (adjustedSeconds - 86_399) / 86_400
+    let secondOfDay = adjustedSeconds - days * 86_400
+    let shifted = days + 719_468
+    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+    let dayOfEra = shifted - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ value: Int64) {
+      bytes.append(UInt8(ascii: "0") + UInt8(value / 10))
+      bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+    two(year / 100)
+    two(year % 100)
+    bytes.append(UInt8(ascii: "-"))
+    two(month)
+    bytes.append(UInt8(ascii: "-"))
+    two(day)
+    bytes.append(UInt8(ascii: " "))
+    two(secondOfDay / 3600)
+    bytes.append(UInt8(ascii: ":"))
+    two(secondOfDay / 60 % 60)
+    bytes.append(UInt8(ascii: ":"))
+    two(secondOfDay % 60)
+    bytes.append(UInt8(ascii: "."))
+    two(micros / 10_000)
+    two(micros / 100 % 100)
+    two(micros % 100)
   }
 }
