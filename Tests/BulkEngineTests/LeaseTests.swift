@@ -84,6 +84,21 @@ struct LeaseTests {
     return settings
   }
 
+  /// A harness whose catalog says another instance holds the jobs `held`.
+  static func harness(directory: String, settings: EngineSettings, held: Set<String>) throws -> (EngineHarness, HeldElsewhereCatalog) {
+    let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
+    let harness = try EngineHarness(
+      directory: directory,
+      settings: settings,
+      catalogWrapping: { base in
+        let catalog = HeldElsewhereCatalog(base, held: held)
+        wrapped.withLock { $0 = catalog }
+        return catalog
+      }
+    )
+    return (harness, try #require(wrapped.withLock { $0 }))
+  }
+
   /// Inserts a job in `state` directly into the catalog, as a previous process left it.
   static func leftBehind(_ id: String, _ state: JobState, in harness: EngineHarness) async throws -> Job {
     var job = Job(id: id, tenantID: harness.tenant.id, operation: .insert, object: "items", createdAt: Date())
@@ -112,17 +127,7 @@ struct LeaseTests {
   @Test("after a restart, only the jobs no other instance holds are resumed")
   func resumeOnlyClaimed() async throws {
     try await withTemporaryDirectory { directory in
-      let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
-      let harness = try EngineHarness(
-        directory: directory,
-        settings: Self.settings(),
-        catalogWrapping: { base in
-          let catalog = HeldElsewhereCatalog(base, held: ["bulk-job-held"])
-          wrapped.withLock { $0 = catalog }
-          return catalog
-        }
-      )
-      let catalog = try #require(wrapped.withLock { $0 })
+      let (harness, catalog) = try Self.harness(directory: directory, settings: Self.settings(), held: ["bulk-job-held"])
       try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
       let held = try await Self.leftBehind("bulk-job-held", .uploadComplete, in: harness)
       let mine = try await Self.leftBehind("bulk-job-mine", .uploadComplete, in: harness)
@@ -146,17 +151,7 @@ struct LeaseTests {
       var settings = Self.settings()
       settings.maxJobAge = .milliseconds(1)
       settings.reapInterval = .milliseconds(20)
-      let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
-      let harness = try EngineHarness(
-        directory: directory,
-        settings: settings,
-        catalogWrapping: { base in
-          let catalog = HeldElsewhereCatalog(base, held: ["bulk-job-held"])
-          wrapped.withLock { $0 = catalog }
-          return catalog
-        }
-      )
-      let catalog = try #require(wrapped.withLock { $0 })
+      let (harness, catalog) = try Self.harness(directory: directory, settings: settings, held: ["bulk-job-held"])
       let held = try await Self.leftBehind("bulk-job-held", .open, in: harness)
       let mine = try await Self.leftBehind("bulk-job-mine", .open, in: harness)
       let engine = Task { try await harness.engine.run() }
@@ -179,17 +174,7 @@ struct LeaseTests {
     try await withTemporaryDirectory { directory in
       var settings = Self.settings()
       settings.reapInterval = .milliseconds(20)
-      let wrapped = Mutex<HeldElsewhereCatalog?>(nil)
-      let harness = try EngineHarness(
-        directory: directory,
-        settings: settings,
-        catalogWrapping: { base in
-          let catalog = HeldElsewhereCatalog(base, held: [])
-          wrapped.withLock { $0 = catalog }
-          return catalog
-        }
-      )
-      let catalog = try #require(wrapped.withLock { $0 })
+      let (harness, catalog) = try Self.harness(directory: directory, settings: settings, held: [])
       try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
       let uploaded = try await harness.submit(
         JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))], close: false

@@ -44,6 +44,16 @@ struct PostgresJobEventsTests {
     return job
   }
 
+  /// Two instances on one channel of the shared cluster, sharing a store; `b` listens.
+  static func pair() async throws -> (PostgresCluster, Store, String, PostgresJobEvents, PostgresJobEvents) {
+    let cluster = try await PostgresCluster.shared()
+    let (store, channel) = (Store(), Self.channel())
+    let a = Self.events(cluster, "a", channel: channel, store: store)
+    let b = Self.events(cluster, "b", channel: channel, store: store)
+    await Self.listening(b)
+    return (cluster, store, channel, a, b)
+  }
+
   /// Waits until `events` listens (its connection is made on its own thread).
   static func listening(_ events: PostgresJobEvents) async {
     while !events.isListening { await Task.yield() }
@@ -53,12 +63,8 @@ struct PostgresJobEventsTests {
 
   @Test("a change published on one instance reaches a watcher on the other, read from the catalog")
   func acrossInstances() async throws {
-    let cluster = try await PostgresCluster.shared()
-    let (store, channel) = (Store(), Self.channel())
-    let a = Self.events(cluster, "a", channel: channel, store: store)
-    let b = Self.events(cluster, "b", channel: channel, store: store)
+    let (_, store, _, a, b) = try await Self.pair()
     defer { a.stop(); b.stop() }
-    await Self.listening(b)
     var changes = b.subscribe(jobID: "job-1", tenantID: "acme").makeAsyncIterator()
     for processed in [10, 20] as [Int64] {
       let job = Self.job("job-1", processed: processed, at: Double(processed))
@@ -88,12 +94,8 @@ struct PostgresJobEventsTests {
 
   @Test("when the listening connection is killed, it comes back and catches up on what it missed")
   func reconnects() async throws {
-    let cluster = try await PostgresCluster.shared()
-    let (store, channel) = (Store(), Self.channel())
-    let a = Self.events(cluster, "a", channel: channel, store: store)
-    let b = Self.events(cluster, "b", channel: channel, store: store)
+    let (cluster, store, channel, a, b) = try await Self.pair()
     defer { a.stop(); b.stop() }
-    await Self.listening(b)
     var changes = b.subscribe(jobID: "job-3", tenantID: "acme").makeAsyncIterator()
     _ = try cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN \"\(channel)\"'")
     let job = Self.job("job-3", processed: 3, at: 3)
