@@ -5,6 +5,7 @@ import BulkS3
 import BulkTestSupport
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 
@@ -398,11 +399,11 @@ struct RedshiftExportTests {
     }
   }
 
-  /// `SimulatedRedshift`, then an object it wrote deleted, as if S3 had lost it.
-  struct LosingUnload: RedshiftS3Statements {
+  /// `SimulatedRedshift`, then what it wrote altered, as if S3 had lost or changed it.
+  struct AlteredUnload: RedshiftS3Statements {
     let simulated: SimulatedRedshift
-    /// The key, after the unload's destination, of the object to lose.
-    let lost: String
+    /// Alters the objects of the unload.
+    let alter: @Sendable (RedshiftUnload, S3Client) async throws -> Void
 
     func copy(_ copy: RedshiftCopy, on connection: PostgresConnection) throws -> [RedshiftLoadRejection] {
       try self.simulated.copy(copy, on: connection)
@@ -410,10 +411,60 @@ struct RedshiftExportTests {
 
     func unload(_ unload: RedshiftUnload, on connection: PostgresConnection) throws {
       try self.simulated.unload(unload, on: connection)
-      let s3 = self.simulated.s3
-      try self.simulated.blocking {
-        try await s3.deleteObject(bucket: unload.bucket, key: unload.destination + self.lost)
+      let (s3, alter) = (self.simulated.s3, self.alter)
+      try self.simulated.blocking { try await alter(unload, s3) }
+    }
+  }
+
+  /// A warehouse on the fixture whose unloads `alter` changes.
+  static func alteredWarehouse(
+    _ fixture: RedshiftFixture,
+    alter: @escaping @Sendable (RedshiftUnload, S3Client) async throws -> Void
+  ) -> RedshiftWarehouse {
+    RedshiftWarehouse(
+      base: fixture.base,
+      staging: fixture.warehouse.staging,
+      s3: fixture.s3,
+      statements: AlteredUnload(simulated: SimulatedRedshift(s3: fixture.s3), alter: alter),
+      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+  }
+
+  @Test("a manifest that lists an object outside the unload's folder fails the job before it is read")
+  func foreignManifestEntry() async throws {
+    try await Self.withFixture { (fixture: RedshiftFixture) async throws in
+      let foreign = "staged/other-tenant/job-1/unload/part_0000_part_00.gz"
+      _ = try await fixture.s3.putObject(bucket: fixture.bucket, key: foreign, body: ByteBuffer(string: "secret"))
+      let warehouse = Self.alteredWarehouse(fixture) { unload, s3 in
+        let manifest = #"{"entries":[{"url":"s3://\#(unload.bucket)/\#(foreign)"}]}"#
+        _ = try await s3.putObject(bucket: unload.bucket, key: unload.manifestKey, body: ByteBuffer(string: manifest))
       }
+      let collector = Collector()
+      let error = await #expect(throws: BulkError.self) {
+        try await warehouse.export(Self.request("SELECT * FROM items"), tenant: fixture.tenant, into: collector)
+      }
+      #expect(
+        error?.message.contains("lists s3://\(fixture.bucket)/\(foreign), which is not under the unload's folder")
+          == true
+      )
+      #expect(collector.batches == 0)
+    }
+  }
+
+  @Test("a corrupt part fails the job, naming the part and the byte")
+  func corruptPart() async throws {
+    try await Self.withFixture { (fixture: RedshiftFixture) async throws in
+      let warehouse = Self.alteredWarehouse(fixture) { unload, s3 in
+        let key = unload.destination + "0000_part_00.gz"
+        var bytes = Array(try await s3.getObject(bucket: unload.bucket, key: key).body.readableBytesView)
+        bytes[bytes.count / 2] ^= 0xFF
+        _ = try await s3.putObject(bucket: unload.bucket, key: key, body: ByteBuffer(bytes: bytes))
+      }
+      let error = await #expect(throws: BulkError.self) {
+        try await warehouse.export(Self.request("SELECT * FROM many"), tenant: fixture.tenant, into: Collector())
+      }
+      #expect(error?.message.contains("part 1 of 3 of the UNLOAD") == true, "\(String(describing: error))")
+      #expect(error?.message.contains("cannot be read: the gzip stream is corrupt at byte") == true)
     }
   }
 
@@ -425,13 +476,9 @@ struct RedshiftExportTests {
   )
   func missingObject(lost: String, named: String) async throws {
     try await Self.withFixture { (fixture: RedshiftFixture) async throws in
-      let warehouse = RedshiftWarehouse(
-        base: fixture.base,
-        staging: fixture.warehouse.staging,
-        s3: fixture.s3,
-        statements: LosingUnload(simulated: SimulatedRedshift(s3: fixture.s3), lost: lost),
-        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-      )
+      let warehouse = Self.alteredWarehouse(fixture) { unload, s3 in
+        try await s3.deleteObject(bucket: unload.bucket, key: unload.destination + lost)
+      }
       let request = Self.request("SELECT * FROM items ORDER BY id")
       let error = await #expect(throws: BulkError.self) {
         try await warehouse.export(request, tenant: fixture.tenant, into: Collector())
