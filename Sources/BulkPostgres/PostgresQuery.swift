@@ -221,16 +221,17 @@ enum CopyTextRow {
 
 /// Sends cancel requests for a running statement every 50 ms until it ends: a request that
 /// reaches the server before the statement has started is ignored there, so one is not enough.
-final class RepeatedCancel: Sendable {
+package final class RepeatedCancel: Sendable {
   private let canceller: PostgresCanceller?
   private let stopped = Atomic(false)
 
-  init(_ canceller: PostgresCanceller?) {
+  /// Cancels through `canceller` once started.
+  package init(_ canceller: PostgresCanceller?) {
     self.canceller = canceller
   }
 
   /// Starts sending, on a thread of Dispatch's, until `stop`.
-  @Sendable func start() {
+  @Sendable package func start() {
     DispatchQueue.global().async {
       while !self.stopped.load(ordering: .acquiring) {
         self.canceller?.cancel()
@@ -240,7 +241,7 @@ final class RepeatedCancel: Sendable {
   }
 
   /// The statement ended: send no more.
-  func stop() {
+  package func stop() {
     self.stopped.store(true, ordering: .releasing)
   }
 }

@@ -1,7 +1,6 @@
 internal import BulkCore
 internal import BulkPostgres
 internal import Foundation
-internal import Synchronization
 
 /// The part of a Redshift query job that runs on the cluster, on a connection logged in as the
 /// tenant's own query login: the session pinned (`statement_timeout`, `search_path`, UTC), the
@@ -58,7 +57,7 @@ struct RedshiftUnloadSession {
     let columns = described.map { QueryColumn(name: $0.name, type: PostgresWarehouse.queryColumnType(oid: $0.typeOID)) }
     try sink.columns(columns)
 
-    let cancel = RedshiftRepeatedCancel(connection.makeCanceller())
+    let cancel = RepeatedCancel(connection.makeCanceller())
     defer { cancel.stop() }
     try self.request.whileRunning(onCancel: cancel.start) {
       try self.translating { try self.statements.unload(self.unload, on: connection) }
@@ -97,31 +96,5 @@ struct RedshiftUnloadSession {
       }
       return BulkError.queryRefused("the query failed: \(error.message)" + (error.detail.map { " (\($0))" } ?? ""))
     }
-  }
-}
-
-/// Sends cancel requests for the running `UNLOAD` every 50 ms until it ends: a request that
-/// reaches the cluster before the statement has started is ignored there, so one is not enough.
-final class RedshiftRepeatedCancel: Sendable {
-  private let canceller: PostgresCanceller?
-  private let stopped = Atomic(false)
-
-  init(_ canceller: PostgresCanceller?) {
-    self.canceller = canceller
-  }
-
-  /// Starts sending, on a thread of Dispatch's, until `stop`.
-  @Sendable func start() {
-    DispatchQueue.global().async {
-      while !self.stopped.load(ordering: .acquiring) {
-        self.canceller?.cancel()
-        Thread.sleep(forTimeInterval: 0.05)
-      }
-    }
-  }
-
-  /// The statement ended: send no more.
-  func stop() {
-    self.stopped.store(true, ordering: .releasing)
   }
 }
