@@ -26,7 +26,7 @@ import Testing
   )
 )
 struct RedshiftLiveTests {
-  @Test("loads through COPY from S3: bad values rejected per record, keys staged twice refused, each chunk once")
+  @Test("loads through COPY from S3 (bad values rejected per record, keys staged twice refused, each chunk once), then exports through UNLOAD as a query user")
   func load() async throws {
     let environment = ProcessInfo.processInfo.environment
     let schema = "spectra_live_" + String(UInt32.random(in: 0 ... .max), radix: 16)
@@ -83,6 +83,40 @@ struct RedshiftLiveTests {
         try connection.query("SELECT id, name FROM \(Identifier.quoted(schema)).orders ORDER BY id")
       }
       #expect(rows == [["1", "new"], ["5", "five"]])
+
+      // The export, through UNLOAD, as a query user that may read the schema and nothing else.
+      let user = schema + "_query"
+      let password = "Aa1" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20)
+      let role = environment["SPECTRA_TEST_REDSHIFT_IAM_ROLE"]!
+      _ = try await base.withLoaderConnection { connection in
+        try connection.execute("CREATE USER \(Identifier.quoted(user)) PASSWORD '\(password)'")
+        try connection.execute("GRANT USAGE ON SCHEMA \(Identifier.quoted(schema)) TO \(Identifier.quoted(user))")
+        try connection.execute("GRANT SELECT ON ALL TABLES IN SCHEMA \(Identifier.quoted(schema)) TO \(Identifier.quoted(user))")
+        try connection.execute("GRANT ASSUMEROLE ON \(SQLDialect.literal(role)) TO \(Identifier.quoted(user)) FOR UNLOAD")
+      }
+      var queryURL = URLComponents(string: environment["SPECTRA_TEST_REDSHIFT_URL"]!)!
+      queryURL.user = user
+      queryURL.password = nil
+      let reader = Tenant(id: "live", schema: schema, queryLogin: QueryLogin(.url(queryURL.string!), password: password))
+      let collector = RedshiftExportTests.Collector()
+      let count = try await warehouse.export(
+        QueryRequest(
+          jobID: "live-query", sql: "SELECT id, name FROM orders ORDER BY id", output: .csv(delimiter: UInt8(ascii: ",")),
+          timeout: .seconds(300), cancellation: QueryCancellation()
+        ),
+        tenant: reader,
+        into: collector
+      )
+      #expect(count == 2)
+      #expect(collector.columns.map(\.name) == ["id", "name"])
+      #expect(Set(String(decoding: collector.csv, as: UTF8.self).split(separator: "\n")) == ["1,new", "5,five"])
+      try await warehouse.removeLedger(jobID: "live-query", tenant: tenant)
+      _ = try? await base.withLoaderConnection { connection in
+        try connection.execute("REVOKE ALL ON SCHEMA \(Identifier.quoted(schema)) FROM \(Identifier.quoted(user))")
+        try connection.execute("REVOKE ALL ON ALL TABLES IN SCHEMA \(Identifier.quoted(schema)) FROM \(Identifier.quoted(user))")
+        try connection.execute("REVOKE ASSUMEROLE ON \(SQLDialect.literal(role)) FROM \(Identifier.quoted(user)) FOR UNLOAD")
+        try connection.execute("DROP USER \(Identifier.quoted(user))")
+      }
       try await warehouse.removeLedger(jobID: "live-job", tenant: tenant)
     } catch {
       Issue.record(error)
