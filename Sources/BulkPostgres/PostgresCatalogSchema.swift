@@ -16,53 +16,58 @@ struct PostgresCatalogSchema: Sendable {
   var leases: String { self.table("leases") }
   var version: String { self.table("catalog_version") }
 
-  /// Migrations in order; the `catalog_version` table records how many have run. Append, never edit.
+  /// Migrations in order, each a list of statements; the `catalog_version` table records how many
+  /// have run. Append, never edit.
   ///
   /// A lease's `chunk` is -1 for a lease on the whole job.
-  var migrations: [String] {
+  var migrations: [[String]] {
     [
-      """
-      CREATE TABLE \(self.jobs) (
-        seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-        tenant_id text NOT NULL,
-        id text NOT NULL,
-        state text NOT NULL,
-        operation text NOT NULL,
-        object text NOT NULL,
-        content_type text NOT NULL,
-        compression text NOT NULL,
-        query text NOT NULL,
-        external_id_field text NOT NULL,
-        column_delimiter text NOT NULL,
-        created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL,
-        records_processed bigint NOT NULL,
-        records_failed bigint NOT NULL,
-        records_total bigint NOT NULL,
-        bytes_uploaded bigint NOT NULL,
-        processing_time_ms bigint NOT NULL,
-        chunks integer NOT NULL,
-        chunks_completed integer NOT NULL,
-        error_message text NOT NULL,
-        chunk_records integer NOT NULL,
-        request_id text,
-        request_fingerprint text,
-        write_token text,
-        PRIMARY KEY (tenant_id, id)
-      );
-      CREATE UNIQUE INDEX jobs_by_request ON \(self.jobs) (tenant_id, request_id) WHERE request_id IS NOT NULL;
-      CREATE INDEX jobs_by_tenant ON \(self.jobs) (tenant_id, seq);
-      CREATE INDEX jobs_by_tenant_state ON \(self.jobs) (tenant_id, state, seq);
-      CREATE INDEX jobs_by_state ON \(self.jobs) (state, created_at);
-      CREATE TABLE \(self.leases) (
-        tenant_id text NOT NULL,
-        job_id text NOT NULL,
-        chunk integer NOT NULL,
-        holder text NOT NULL,
-        expires_at timestamptz NOT NULL,
-        PRIMARY KEY (tenant_id, job_id, chunk)
-      );
-      """
+      [
+        """
+        CREATE TABLE \(self.jobs) (
+          seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+          tenant_id text NOT NULL,
+          id text NOT NULL,
+          state text NOT NULL,
+          operation text NOT NULL,
+          object text NOT NULL,
+          content_type text NOT NULL,
+          compression text NOT NULL,
+          query text NOT NULL,
+          external_id_field text NOT NULL,
+          column_delimiter text NOT NULL,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL,
+          records_processed bigint NOT NULL,
+          records_failed bigint NOT NULL,
+          records_total bigint NOT NULL,
+          bytes_uploaded bigint NOT NULL,
+          processing_time_ms bigint NOT NULL,
+          chunks integer NOT NULL,
+          chunks_completed integer NOT NULL,
+          error_message text NOT NULL,
+          chunk_records integer NOT NULL,
+          request_id text,
+          request_fingerprint text,
+          write_token text,
+          PRIMARY KEY (tenant_id, id)
+        )
+        """,
+        "CREATE UNIQUE INDEX jobs_by_request ON \(self.jobs) (tenant_id, request_id) WHERE request_id IS NOT NULL",
+        "CREATE INDEX jobs_by_tenant ON \(self.jobs) (tenant_id, seq)",
+        "CREATE INDEX jobs_by_tenant_state ON \(self.jobs) (tenant_id, state, seq)",
+        "CREATE INDEX jobs_by_state ON \(self.jobs) (state, created_at)",
+        """
+        CREATE TABLE \(self.leases) (
+          tenant_id text NOT NULL,
+          job_id text NOT NULL,
+          chunk integer NOT NULL,
+          holder text NOT NULL,
+          expires_at timestamptz NOT NULL,
+          PRIMARY KEY (tenant_id, job_id, chunk)
+        )
+        """,
+      ]
     ]
   }
 
@@ -95,7 +100,9 @@ struct PostgresCatalogSchema: Sendable {
           )
         }
         guard version < migrations.count else { return true }
-        try connection.execute(migrations[version])
+        for statement in migrations[version] {
+          try connection.execute(statement)
+        }
         try connection.execute("UPDATE \(self.version) SET version = $1", [String(version + 1)])
         return false
       }

@@ -275,7 +275,7 @@ package final class PostgresJobCatalog: JobCatalog {
 
   package func release(_ lease: JobLease) async throws {
     let leases = self.schema.leases
-    try await self.run { connection, _ in
+    _ = try await self.run { connection, _ in
       try connection.execute(
         "DELETE FROM \(leases) WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3 AND holder = $4",
         Self.key(of: lease.target) + [lease.holder]
