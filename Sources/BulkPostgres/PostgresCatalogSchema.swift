@@ -19,7 +19,9 @@ struct PostgresCatalogSchema: Sendable {
   /// Migrations in order, each a list of statements; the `catalog_version` table records how many
   /// have run. Append, never edit.
   ///
-  /// A lease's `chunk` is -1 for a lease on the whole job.
+  /// A lease's `chunk` is -1 for a lease on the whole job. A job's `write_tokens` are the tokens
+  /// of its last `recentWrites` updates, newest first, by which a retried update knows whether
+  /// its earlier try committed.
   var migrations: [[String]] {
     [
       [
@@ -49,7 +51,7 @@ struct PostgresCatalogSchema: Sendable {
           chunk_records integer NOT NULL,
           request_id text,
           request_fingerprint text,
-          write_token text,
+          write_tokens text[] NOT NULL DEFAULT '{}',
           PRIMARY KEY (tenant_id, id)
         )
         """,
@@ -71,6 +73,10 @@ struct PostgresCatalogSchema: Sendable {
     ]
   }
 
+  /// How many update tokens a job keeps: a retried update whose token is gone (more than this
+  /// many updates of the job came in between) cannot tell, and is applied again.
+  static let recentWrites = 16
+
   /// Runs the migrations the schema has not seen yet, each in its own transaction taken under a
   /// transaction-scoped advisory lock on the schema's name, so that instances starting at once
   /// migrate once: the others wait for the lock, then find the version advanced.
@@ -80,7 +86,10 @@ struct PostgresCatalogSchema: Sendable {
     let migrations = self.migrations
     while true {
       let done = try Self.transaction(connection) { () throws -> Bool in
-        _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["spectra_catalog_migration:" + self.name])
+        _ = try connection.query(
+          "SELECT pg_advisory_xact_lock(hashtext($1))",
+          ["spectra_catalog_migration:" + self.name]
+        )
         try connection.execute("CREATE SCHEMA IF NOT EXISTS \(Identifier.quoted(self.name))")
         try connection.execute(
           """

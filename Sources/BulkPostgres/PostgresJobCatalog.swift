@@ -19,7 +19,7 @@ internal import Synchronization
 ///
 /// A call whose connection fails (`PostgresError.isConnectionFailure`) is retried with backoff.
 /// When the failure hid whether the `COMMIT` landed, the retry finds out first: an insert finds
-/// its job by id, an update finds the write token it stored, a delete finds the row gone; so an
+/// its job by id, an update finds the write token it stored (among the job's last 16), a delete finds the row gone; so an
 /// acknowledged write is never lost nor applied twice.
 package final class PostgresJobCatalog: JobCatalog {
   private let schema: PostgresCatalogSchema
@@ -105,7 +105,8 @@ package final class PostgresJobCatalog: JobCatalog {
           return .activeJobLimitReached
         }
         let count = PostgresCatalogSchema.columnCount
-        let parameters = (0 ..< count).map { PostgresCatalogSchema.parameter($0 + 1, column: $0) }
+        let parameters =
+          (0 ..< count).map { PostgresCatalogSchema.parameter($0 + 1, column: $0) }
           + ["$\(count + 1)", "$\(count + 2)"]
         try connection.execute(
           """
@@ -158,13 +159,16 @@ package final class PostgresJobCatalog: JobCatalog {
     return try await self.run { connection, isRetry in
       try PostgresCatalogSchema.transaction(connection) {
         let rows = try connection.query(
-          "SELECT \(PostgresCatalogSchema.selectColumns), write_token FROM \(jobs) WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-          [tenantID, id]
+          """
+          SELECT \(PostgresCatalogSchema.selectColumns), $3 = ANY (write_tokens) FROM \(jobs)
+          WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+          """,
+          [tenantID, id, token]
         )
         guard let row = rows.first else { throw BulkError.jobNotFound(id) }
         var job = try PostgresCatalogSchema.job(from: row)
         // An earlier try committed this very change before its connection failed.
-        if isRetry, row[PostgresCatalogSchema.columnCount] == token { return job }
+        if isRetry, row[PostgresCatalogSchema.columnCount] == "t" { return job }
         let before = job
         try change(&job)
         guard job != before else { return job }
@@ -173,7 +177,11 @@ package final class PostgresJobCatalog: JobCatalog {
           .joined(separator: ", ")
         let tokenParameter = PostgresCatalogSchema.columnCount + 1
         try connection.execute(
-          "UPDATE \(jobs) SET \(assignments), write_token = $\(tokenParameter) WHERE id = $1 AND tenant_id = $2",
+          """
+          UPDATE \(jobs) SET \(assignments),
+            write_tokens = (ARRAY[$\(tokenParameter)::text] || write_tokens)[1:\(PostgresCatalogSchema.recentWrites)]
+          WHERE id = $1 AND tenant_id = $2
+          """,
           PostgresCatalogSchema.values(of: job) + [token]
         )
         return try self.fetch(id: id, tenantID: tenantID, connection) ?? job
@@ -235,7 +243,8 @@ package final class PostgresJobCatalog: JobCatalog {
     }
   }
 
-  package func claim(_ target: LeaseTarget, holder: String, for duration: Duration, now: Date) async throws -> JobLease? {
+  package func claim(_ target: LeaseTarget, holder: String, for duration: Duration, now: Date) async throws -> JobLease?
+  {
     let leases = self.schema.leases
     let expiry = now.addingTimeInterval(duration.inSeconds)
     let granted = try await self.run { connection, _ in

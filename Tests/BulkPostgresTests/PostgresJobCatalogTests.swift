@@ -109,7 +109,11 @@ struct PostgresJobCatalogTests {
           idempotencyKey: nil,
           activeJobLimit: 100
         )
-        _ = try await catalog.insert(Self.job("bulk-job-u\(index)", tenant: "u"), idempotencyKey: nil, activeJobLimit: 100)
+        _ = try await catalog.insert(
+          Self.job("bulk-job-u\(index)", tenant: "u"),
+          idempotencyKey: nil,
+          activeJobLimit: 100
+        )
       }
       var ids: [String] = []
       var cursor: Int64?
@@ -135,10 +139,17 @@ struct PostgresJobCatalogTests {
     try await Self.withCatalog { catalog in
       _ = try await catalog.insert(Self.job("bulk-job-a", at: 0), idempotencyKey: nil, activeJobLimit: 10)
       _ = try await catalog.insert(Self.job("bulk-job-b", tenant: "u", at: 10), idempotencyKey: nil, activeJobLimit: 10)
-      _ = try await catalog.insert(Self.job("bulk-job-c", state: .aborted, at: 5), idempotencyKey: nil, activeJobLimit: 10)
+      _ = try await catalog.insert(
+        Self.job("bulk-job-c", state: .aborted, at: 5),
+        idempotencyKey: nil,
+        activeJobLimit: 10
+      )
       let open = try await catalog.jobs(states: [.open, .inProgress], createdBefore: nil)
       #expect(open.map(\.id) == ["bulk-job-a", "bulk-job-b"])
-      let early = try await catalog.jobs(states: [.open, .aborted], createdBefore: Date(timeIntervalSince1970: 1_700_000_006))
+      let early = try await catalog.jobs(
+        states: [.open, .aborted],
+        createdBefore: Date(timeIntervalSince1970: 1_700_000_006)
+      )
       #expect(early.map(\.id) == ["bulk-job-a", "bulk-job-c"])
       #expect(try await catalog.jobs(states: [], createdBefore: nil).isEmpty)
       #expect(try await catalog.countsByState() == [.open: 2, .aborted: 1])
@@ -224,7 +235,12 @@ struct PostgresJobCatalogTests {
     let catalog = try await Self.open(schema)
     catalog.shutdown()
     try await PostgresCluster.shared().psql("UPDATE \(schema).catalog_version SET version = 99")
-    await #expect(throws: BulkError(code: .failedPrecondition, message: "catalog schema version 99 is newer than this server (1); upgrade the server")) {
+    await #expect(
+      throws: BulkError(
+        code: .failedPrecondition,
+        message: "catalog schema version 99 is newer than this server (1); upgrade the server"
+      )
+    ) {
       try await Self.open(schema)
     }
   }
@@ -310,7 +326,11 @@ struct PostgresJobCatalogTests {
       for index in 0 ..< 20 {
         let catalog = index % 2 == 0 ? one : two
         group.addTask {
-          if case .inserted = try await catalog.insert(Self.job("bulk-job-\(index)"), idempotencyKey: nil, activeJobLimit: 5) {
+          if case .inserted = try await catalog.insert(
+            Self.job("bulk-job-\(index)"),
+            idempotencyKey: nil,
+            activeJobLimit: 5
+          ) {
             return true
           }
           return false
