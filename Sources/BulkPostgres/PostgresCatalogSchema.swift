@@ -90,7 +90,11 @@ struct PostgresCatalogSchema: Sendable {
           "SELECT pg_advisory_xact_lock(hashtext($1))",
           ["spectra_catalog_migration:" + self.name]
         )
-        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(Identifier.quoted(self.name))")
+        // Asked first: `CREATE SCHEMA IF NOT EXISTS` needs `CREATE` on the database even when the
+        // schema exists, which a login given only the schema need not have.
+        if try connection.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [self.name]).isEmpty {
+          try connection.execute("CREATE SCHEMA \(Identifier.quoted(self.name))")
+        }
         try connection.execute(
           """
           CREATE TABLE IF NOT EXISTS \(self.version) (

@@ -245,6 +245,33 @@ struct PostgresJobCatalogTests {
     }
   }
 
+  @Test("a login without CREATE on the database, given the schema (USAGE, CREATE), runs the catalog")
+  func leastPrivilege() async throws {
+    let cluster = try await PostgresCluster.shared()
+    let schema = Self.freshSchema()
+    let role = "r_" + schema
+    try cluster.psql(
+      """
+      CREATE ROLE \(role) LOGIN PASSWORD 'catalog-password';
+      CREATE SCHEMA \(schema);
+      GRANT USAGE, CREATE ON SCHEMA \(schema) TO \(role);
+      """
+    )
+    let url = "postgresql://\(role):catalog-password@127.0.0.1:\(cluster.port)/postgres"
+    let catalog = try await withCheckedThrowingContinuation { continuation in
+      DispatchQueue.global().async {
+        continuation.resume(with: Result { try PostgresJobCatalog(url: url, schema: schema) })
+      }
+    }
+    defer { catalog.shutdown() }
+    _ = try await catalog.insert(Self.job("bulk-job-a"), idempotencyKey: nil, activeJobLimit: 10)
+    #expect(
+      try await catalog.claim(.job(id: "bulk-job-a", tenantID: "t"), holder: "one", for: .seconds(1), now: Date())
+        != nil
+    )
+    #expect(try await catalog.job(id: "bulk-job-a", tenantID: "t")?.state == .open)
+  }
+
   @Test("a schema name that is not an identifier is refused")
   func badSchema() async throws {
     let url = try await PostgresCluster.shared().url()
