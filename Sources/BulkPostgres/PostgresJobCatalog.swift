@@ -19,8 +19,9 @@ internal import Synchronization
 ///
 /// A call whose connection fails (`PostgresError.isConnectionFailure`) is retried with backoff.
 /// When the failure hid whether the `COMMIT` landed, the retry finds out first: an insert finds
-/// its job by id, an update finds the write token it stored (among the job's last 16), a delete finds the row gone; so an
-/// acknowledged write is never lost nor applied twice.
+/// its job by id, an update finds the write token it stored (among the job's last 16), a delete
+/// finds the row gone; so an acknowledged write is never lost nor applied twice. Leases need no
+/// such check: a repeated claim, renewal or release by the same holder does the same again.
 package final class PostgresJobCatalog: JobCatalog {
   private let schema: PostgresCatalogSchema
   private let pool: PostgresConnectionPool
