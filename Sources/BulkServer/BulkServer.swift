@@ -241,11 +241,17 @@ package final class BulkServer: Sendable {
     return key
   }
 
+  /// Connections to a PostgreSQL catalog: each API call and each engine step holds one for a
+  /// single short transaction.
+  private static let catalogConnections = 8
+
   /// The job catalog the configuration names.
   private static func catalog(_ setting: CatalogSetting, dataDirectory: URL) throws -> any JobCatalog {
     switch setting {
     case .sqlite(let path):
       try SQLiteJobCatalog(path: path ?? dataDirectory.appendingPathComponent("catalog.sqlite").path)
+    case .postgres(let url):
+      try PostgresJobCatalog(url: url, poolSize: Self.catalogConnections)
     }
   }
 

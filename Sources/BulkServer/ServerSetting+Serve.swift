@@ -98,6 +98,22 @@ extension ServerSetting where Value == String {
       configuration.setLifetimes(jobLifetime: configuration.engine.maxJobAge, retention: duration)
     }
   }
+  /// `--catalog`: `postgresql://…` for a catalog several instances share, or `sqlite:PATH`; the
+  /// data directory's SQLite file by default.
+  package static var catalog: Self {
+    Self(
+      flag: "--catalog",
+      variable: "SPECTRA_CATALOG",
+      parse: { $0 },
+      shown: { _ in nil },
+      apply: { configuration, text throws(BulkError) in
+        guard let catalog = CatalogSetting(flag: text) else {
+          throw .invalidArgument("--catalog must be a postgresql://… URL or sqlite:PATH")
+        }
+        configuration.catalog = catalog
+      }
+    )
+  }
   /// `--log-level`: trace … critical.
   package static var logLevel: Self {
     Self(

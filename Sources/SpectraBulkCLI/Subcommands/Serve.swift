@@ -173,6 +173,12 @@ struct Serve: AsyncParsableCommand {
 
   @Option(
     help:
+      "postgresql://… to keep the job catalog in PostgreSQL (schema spectra), which several instances may share; sqlite:PATH for an SQLite file; the data directory's catalog.sqlite when absent. [env: SPECTRA_CATALOG]"
+  )
+  var catalog: String?
+
+  @Option(
+    help:
       "postgresql://… or redshift://… to use that warehouse; the embedded SQLite warehouse when absent. [env: SPECTRA_WAREHOUSE]"
   )
   var warehouse: String?
@@ -331,6 +337,7 @@ struct Serve: AsyncParsableCommand {
     try settings.set(.tlsKey, self.tlsKey)
     try settings.set(.tlsClientCA, self.tlsClientCA)
     try settings.set(.allowPlaintext, given: self.allowPlaintext)
+    try settings.set(.catalog, self.catalog)
     try settings.set(.warehouse, self.warehouse)
     try settings.set(.redshiftS3Prefix, self.redshiftS3Prefix)
     try settings.set(.redshiftIAMRole, self.redshiftIamRole)

@@ -1,0 +1,57 @@
+import BulkCore
+import BulkProto
+import BulkServer
+import BulkTestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Testing
+
+/// A server on `--catalog postgresql://…` keeps its jobs in PostgreSQL, where another instance
+/// (here `psql`) finds them.
+@Suite("A server on the PostgreSQL catalog", .timeLimit(.minutes(3)))
+struct PostgresCatalogServerTests {
+  @Test("a job created through the server is stored in the catalog's schema in PostgreSQL")
+  func jobStoredInPostgres() async throws {
+    let cluster = try await PostgresCluster.shared()
+    let database = "catalog_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+    try cluster.createDatabase(database)
+    try await withTemporaryDirectory { directory in
+      var configuration = ServerConfiguration()
+      configuration.dataDirectory = "\(directory)/data"
+      configuration.grpcPort = 0
+      configuration.httpPort = 0
+      configuration.developmentToken = "catalog-token"
+      configuration.catalog = .postgres(url: cluster.url(database: database))
+      let server = try BulkServer(
+        configuration: configuration,
+        logger: Logger(label: "catalog", factory: { _ in SwiftLogNoOpLogHandler() }),
+        announce: { _ in }
+      )
+      let job = try await withThrowingTaskGroup { group in
+        group.addTask { try await server.run() }
+        defer { group.cancelAll() }
+        let transport = try HTTP2ClientTransport.Posix(
+          target: .ipv4(address: "127.0.0.1", port: try await server.grpcPort()),
+          transportSecurity: .plaintext
+        )
+        var request = Spectra_Bulk_V1_CreateJobRequest()
+        request.operation = .insert
+        request.object = "customers"
+        return try await withGRPCClient(transport: transport) { client in
+          try await Spectra_Bulk_V1_BulkService.Client(wrapping: client).createJob(
+            request,
+            metadata: ["authorization": "Bearer catalog-token"]
+          )
+        }
+      }
+      let stored = try cluster.psql(
+        "SELECT tenant_id, state, operation, object FROM spectra.jobs WHERE id = '\(job.jobID)'",
+        database: database
+      )
+      #expect(stored == "\(TenantDirectory.developmentTenantID)|Open|insert|customers\n")
+      #expect(!FileManager.default.fileExists(atPath: "\(directory)/data/catalog.sqlite"))
+    }
+  }
+}
