@@ -75,7 +75,8 @@ package final class BulkServer: Sendable {
       resultsDirectory: dataDirectory.appendingPathComponent("results").path
     )
     let staging = SpooledStagingStore(storage: storage, limits: configuration.limits)
-    let events = InProcessJobEvents()
+    let instanceID = UUID().uuidString
+    let events = Self.events(configuration.catalog, catalog: catalog, instanceID: instanceID, logger: logger)
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -89,7 +90,8 @@ package final class BulkServer: Sendable {
       limits: configuration.limits,
       settings: configuration.engine,
       logger: logger,
-      tenant: { id in tenants[id] ?? Tenant(id: id) }
+      tenant: { id in tenants[id] ?? Tenant(id: id) },
+      instanceID: instanceID
     )
     let signingKey = try Self.signingKey(in: dataDirectory)
     let jobs = JobService(
@@ -187,6 +189,7 @@ package final class BulkServer: Sendable {
   package func run() async throws {
     // The tenants' stored bytes are known before any upload is taken.
     try await self.engine.measureStorage()
+    (self.events as? PostgresJobEvents)?.start()
     let grace = self.configuration.shutdownGrace
     let margin = grace / 5
     let stopping = ShutdownAnnouncer(
@@ -244,6 +247,25 @@ package final class BulkServer: Sendable {
   /// Connections to a PostgreSQL catalog: each API call and each engine step holds one for a
   /// single short transaction.
   private static let catalogConnections = 8
+
+  /// How watchers hear of changes: within this process on the embedded catalog; through the
+  /// shared PostgreSQL catalog's `NOTIFY`, so that every instance's watchers see every
+  /// instance's work, on a PostgreSQL one (which `run` starts listening).
+  private static func events(
+    _ setting: CatalogSetting,
+    catalog: any JobCatalog,
+    instanceID: String,
+    logger: Logger
+  ) -> any JobEvents {
+    switch setting {
+    case .sqlite:
+      InProcessJobEvents()
+    case .postgres(let url):
+      PostgresJobEvents(url: url, instanceID: instanceID, logger: logger) { id, tenantID in
+        try await catalog.job(id: id, tenantID: tenantID)
+      }
+    }
+  }
 
   /// The job catalog the configuration names.
   private static func catalog(_ setting: CatalogSetting, dataDirectory: URL) throws -> any JobCatalog {

@@ -24,6 +24,8 @@ struct PostgresCatalogServerTests {
       configuration.httpPort = 0
       configuration.developmentToken = "catalog-token"
       configuration.catalog = .postgres(url: cluster.url(database: database))
+      // Room for the catalog's and the events' connections to close when a loaded machine is slow.
+      configuration.shutdownGrace = .seconds(60)
       let server = try BulkServer(
         configuration: configuration,
         logger: Logger(label: "catalog", factory: { _ in SwiftLogNoOpLogHandler() }),
