@@ -353,6 +353,7 @@ let targets: [Target] = [
     name: "SpectraBench",
     dependencies: [
       "BulkGRPCClient",
+      "BulkS3",
       "BulkTestSupport",
       "BulkFormats",
       "BulkCore",
