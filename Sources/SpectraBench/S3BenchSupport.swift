@@ -19,10 +19,14 @@ struct S3BenchCase: Sendable, Hashable {
   /// boto3 with its default `TransferConfig`, which is also `aws s3 cp`'s: 8 MiB parts, 10
   /// threads (``partMiB`` and ``concurrency`` say so, and are not passed).
   var boto3Defaults = false
+  /// boto3 asked for SHA-256 part checksums (`ChecksumAlgorithm`), as our client sends, instead
+  /// of its default CRC32: the same work on both sides, moto's included.
+  var boto3SHA256 = false
 
   /// `ours 8 MiB x 4`.
   var name: String {
-    "\(self.client.rawValue) \(self.partMiB) MiB x \(self.concurrency)" + (self.boto3Defaults ? " (its defaults, aws s3 cp's)" : "")
+    "\(self.client.rawValue) \(self.partMiB) MiB x \(self.concurrency)"
+      + (self.boto3Defaults ? " (its defaults, aws s3 cp's)" : "") + (self.boto3SHA256 ? " SHA-256 (as ours)" : "")
   }
 
   /// Parses `PARTxCONCURRENCY` (`16x4`), naming the entry it cannot read.
@@ -127,14 +131,15 @@ struct S3BenchData: Sendable {
 /// keys; the child times only the `upload_file` call and prints the seconds.
 enum Boto3Upload {
   /// The child's program: argv is endpoint, bucket, key, file, part size in bytes (0: boto3's
-  /// default `TransferConfig`, which is also `aws s3 cp`'s: 8 MiB parts, 10 threads) and
-  /// concurrency; the keys come in the environment.
+  /// default `TransferConfig`, which is also `aws s3 cp`'s: 8 MiB parts, 10 threads),
+  /// concurrency and the checksum algorithm (empty: boto3's default, CRC32); the keys come in the
+  /// environment.
   static let script = """
     import os, sys, time
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
-    endpoint, bucket, key, path, part, concurrency = sys.argv[1:7]
+    endpoint, bucket, key, path, part, concurrency, checksum = sys.argv[1:8]
     part, concurrency = int(part), int(concurrency)
     client = boto3.client(
         "s3", endpoint_url=endpoint, region_name="us-east-1",
@@ -146,12 +151,12 @@ enum Boto3Upload {
     else:
         transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=concurrency)
     start = time.perf_counter()
-    client.upload_file(path, bucket, key, Config=transfer)
+    client.upload_file(path, bucket, key, Config=transfer, ExtraArgs={"ChecksumAlgorithm": checksum} if checksum else {})
     print(time.perf_counter() - start)
     """
 
   /// Uploads `data` as `key` and returns the seconds `upload_file` took; `partBytes` 0 uses
-  /// boto3's default transfer settings.
+  /// boto3's default transfer settings, `sha256` asks for SHA-256 part checksums.
   static func run(
     endpoint: String,
     accessKeyID: String,
@@ -160,11 +165,15 @@ enum Boto3Upload {
     key: String,
     data: S3BenchData,
     partBytes: Int,
-    concurrency: Int
+    concurrency: Int,
+    sha256: Bool
   ) async throws -> Double {
     let python = try ExternalCommand.program(named: "python3", debianPackage: "python3")
     let command = ExternalCommand(
-      arguments: [python, "-c", Self.script, endpoint, bucket, key, data.path, String(partBytes), String(concurrency)],
+      arguments: [
+        python, "-c", Self.script, endpoint, bucket, key, data.path, String(partBytes), String(concurrency),
+        sha256 ? "SHA256" : "",
+      ],
       directory: "/",
       environment: ["SPECTRA_BENCH_ACCESS_KEY_ID": accessKeyID, "SPECTRA_BENCH_SECRET_ACCESS_KEY": secretAccessKey]
     )
@@ -189,6 +198,8 @@ struct S3BenchReport: Encodable {
     var concurrency: Int
     /// boto3's own default `TransferConfig` (that of `aws s3 cp`).
     var boto3Defaults: Bool
+    /// boto3 with SHA-256 part checksums, as ours, rather than its default CRC32.
+    var boto3Sha256: Bool
     var megabytesPerSecond: [Double]
     var medianMegabytesPerSecond: Double
   }
@@ -198,6 +209,8 @@ struct S3BenchReport: Encodable {
   var cases: [Case]
   /// Our default's median over boto3's with the same part size and concurrency.
   var ratioOursToBoto3SameSettings: Double
+  /// The same, boto3 sending SHA-256 checksums as ours does.
+  var ratioOursToBoto3SameSettingsSha256: Double
   /// Our default's median over boto3's with its own defaults.
   var ratioOursToBoto3Defaults: Double
   /// Our fastest case.
