@@ -2,6 +2,10 @@ internal import BulkTestSupport
 internal import Foundation
 internal import NIOCore
 
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// One way of uploading in `spectra-bench s3`: which client, with which part size and how many
 /// parts in flight.
 struct S3BenchCase: Sendable, Hashable {
@@ -128,7 +132,8 @@ struct S3BenchData: Sendable {
 }
 
 /// boto3's `upload_file` in a `python3` child process, against the same endpoint with the same
-/// keys; the child times only the `upload_file` call and prints the seconds.
+/// keys; the child times only the `upload_file` call and prints its seconds and the CPU seconds
+/// the process spent meanwhile.
 enum Boto3Upload {
   /// The child's program: argv is endpoint, bucket, key, file, part size in bytes (0: boto3's
   /// default `TransferConfig`, which is also `aws s3 cp`'s: 8 MiB parts, 10 threads),
@@ -150,13 +155,14 @@ enum Boto3Upload {
         transfer = TransferConfig()
     else:
         transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=concurrency)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     client.upload_file(path, bucket, key, Config=transfer, ExtraArgs={"ChecksumAlgorithm": checksum} if checksum else {})
-    print(time.perf_counter() - start)
+    print(time.perf_counter() - start, time.process_time() - cpu)
     """
 
-  /// Uploads `data` as `key` and returns the seconds `upload_file` took; `partBytes` 0 uses
-  /// boto3's default transfer settings, `sha256` asks for SHA-256 part checksums.
+  /// Uploads `data` as `key` and returns the seconds `upload_file` took and the CPU seconds of
+  /// the child meanwhile; `partBytes` 0 uses boto3's default transfer settings, `sha256` asks
+  /// for SHA-256 part checksums.
   static func run(
     endpoint: String,
     accessKeyID: String,
@@ -167,7 +173,7 @@ enum Boto3Upload {
     partBytes: Int,
     concurrency: Int,
     sha256: Bool
-  ) async throws -> Double {
+  ) async throws -> S3BenchTiming {
     let python = try ExternalCommand.program(named: "python3", debianPackage: "python3")
     let command = ExternalCommand(
       arguments: [
@@ -181,11 +187,25 @@ enum Boto3Upload {
     let output = try await withCheckedThrowingContinuation { continuation in
       Thread.detachNewThread { continuation.resume(with: Result { try command.check() }) }
     }
-    guard let line = output.split(whereSeparator: \.isNewline).last, let seconds = Double(line), seconds > 0 else {
-      throw S3BenchError(message: "boto3's upload of \(key) printed \"\(output)\", not its seconds")
+    let fields = output.split(whereSeparator: \.isNewline).last?.split(separator: " ").compactMap { Double($0) } ?? []
+    guard fields.count == 2, fields[0] > 0 else {
+      throw S3BenchError(message: "boto3's upload of \(key) printed \"\(output)\", not its seconds and CPU seconds")
     }
-    return seconds
+    return S3BenchTiming(seconds: fields[0], cpuSeconds: fields[1])
   }
+}
+
+/// How long one upload took, and the CPU time its client spent meanwhile (all its threads).
+struct S3BenchTiming: Sendable {
+  var seconds: Double
+  var cpuSeconds: Double
+}
+
+/// The CPU seconds (user and system, all threads) this process has used.
+func processCPUSeconds() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// The figures of `spectra-bench s3`, written by `--json`.
@@ -202,6 +222,9 @@ struct S3BenchReport: Encodable {
     var boto3Sha256: Bool
     var megabytesPerSecond: [Double]
     var medianMegabytesPerSecond: Double
+    /// The client's CPU seconds during each upload (the python process's for boto3).
+    var cpuSeconds: [Double]
+    var medianCpuSeconds: Double
   }
 
   var bytes: Int

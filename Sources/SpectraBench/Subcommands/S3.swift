@@ -14,7 +14,9 @@ internal import NIOCore
 /// cases. Each upload is checked before it counts (HeadObject's size and multipart ETag, and a
 /// ranged read compared with the file) and then deleted, since moto keeps objects in memory.
 /// A sweep of other part sizes and concurrencies of our client shows what the default gives
-/// against the best of them.
+/// against the best of them. Beside each rate is the CPU time the client spent during the upload
+/// (for boto3, its python process's): on loopback moto, a Python server, sets the pace, and the
+/// CPU time is what the client itself costs.
 struct S3: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "S3 multipart upload throughput to moto on loopback: our client against boto3's upload_file."
@@ -67,21 +69,29 @@ struct S3: AsyncParsableCommand {
 
     print("S3 upload of \(data.size) bytes (\(self.mib) MiB) to moto at \(moto.endpoint), signatures checked; MB/s of 10^6 bytes")
     var rates: [S3BenchCase: [Double]] = [:]
+    var cpu: [S3BenchCase: [Double]] = [:]
     for round in 0..<self.rounds {
       for (index, benchCase) in (round % 2 == 0 ? cases : cases.reversed()).enumerated() {
         let key = "bench/round-\(round)/\(index)"
-        let seconds = try await Self.upload(benchCase, key: key, bucket: bucket, data: data, moto: moto)
+        let timing = try await Self.upload(benchCase, key: key, bucket: bucket, data: data, moto: moto)
         try await Self.verify(key: key, bucket: bucket, data: data, partMiB: benchCase.partMiB, moto: moto)
-        let rate = Double(data.size) / seconds / 1e6
+        let rate = Double(data.size) / timing.seconds / 1e6
         rates[benchCase, default: []].append(rate)
-        print("round \(round + 1)  \(Self.padded(benchCase.name))" + String(format: " %8.1f MB/s", rate))
+        cpu[benchCase, default: []].append(timing.cpuSeconds)
+        print(
+          "round \(round + 1)  \(Self.padded(benchCase.name))"
+            + String(format: " %8.1f MB/s  client CPU %6.2f s", rate, timing.cpuSeconds)
+        )
       }
     }
 
     let medians = cases.map { Self.median(rates[$0]!) }
+    let cpuMedians = cases.map { Self.median(cpu[$0]!) }
     print("\nmedians of \(self.rounds) round(s)")
-    for (benchCase, median) in zip(cases, medians) {
-      print("  \(Self.padded(benchCase.name))" + String(format: " %8.1f MB/s", median))
+    for index in cases.indices {
+      print(
+        "  \(Self.padded(cases[index].name))" + String(format: " %8.1f MB/s  client CPU %6.2f s", medians[index], cpuMedians[index])
+      )
     }
     let sameSettings = medians[0] / medians[1]
     let sameSettingsSHA256 = medians[0] / medians[2]
@@ -102,11 +112,13 @@ struct S3: AsyncParsableCommand {
       let report = S3BenchReport(
         bytes: data.size,
         rounds: self.rounds,
-        cases: zip(cases, medians).map { benchCase, median in
-          S3BenchReport.Case(
+        cases: cases.indices.map { index in
+          let benchCase = cases[index]
+          return S3BenchReport.Case(
             name: benchCase.name, client: benchCase.client.rawValue, partMib: benchCase.partMiB,
             concurrency: benchCase.concurrency, boto3Defaults: benchCase.boto3Defaults, boto3Sha256: benchCase.boto3SHA256,
-            megabytesPerSecond: rates[benchCase]!, medianMegabytesPerSecond: median
+            megabytesPerSecond: rates[benchCase]!, medianMegabytesPerSecond: medians[index],
+            cpuSeconds: cpu[benchCase]!, medianCpuSeconds: cpuMedians[index]
           )
         },
         ratioOursToBoto3SameSettings: sameSettings,
@@ -147,14 +159,21 @@ struct S3: AsyncParsableCommand {
   }
 
   /// Uploads `data` as `key` with `benchCase`'s client and settings: the seconds of the upload
-  /// alone.
-  private static func upload(_ benchCase: S3BenchCase, key: String, bucket: String, data: S3BenchData, moto: MotoServer) async throws -> Double {
+  /// alone, and the client's CPU seconds meanwhile.
+  private static func upload(
+    _ benchCase: S3BenchCase,
+    key: String,
+    bucket: String,
+    data: S3BenchData,
+    moto: MotoServer
+  ) async throws -> S3BenchTiming {
     switch benchCase.client {
     case .ours:
       return try await Self.withClient(moto, partMiB: benchCase.partMiB, concurrency: benchCase.concurrency) { client in
         let start = ContinuousClock.now
+        let cpu = processCPUSeconds()
         try await client.upload(bucket: bucket, key: key, from: data.chunks())
-        return (ContinuousClock.now - start).inSeconds
+        return S3BenchTiming(seconds: (ContinuousClock.now - start).inSeconds, cpuSeconds: processCPUSeconds() - cpu)
       }
     case .boto3:
       return try await Boto3Upload.run(
