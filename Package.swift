@@ -385,6 +385,7 @@ let targets: [Target] = [
     dependencies: [
       "BulkGRPCClient",
       "BulkRedshift",
+      "BulkS3",
       "BulkTestSupport",
       "BulkFormats",
       "BulkCore",
