@@ -3,6 +3,9 @@ import BulkS3
 import BulkS3Storage
 import BulkTestSupport
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import NIOCore
 import Testing
 
@@ -56,6 +59,19 @@ import Testing
 
   static func bytes(_ count: Int, seed: Int = 0) -> Data {
     Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &+ $0 / 251) })
+  }
+
+  /// Deletes the empty `bucket` with a plain request (the client has no DeleteBucket; this moto
+  /// checks no signatures).
+  static func deleteBucket(_ bucket: String) throws {
+    let moto = try blocking { try await Self.moto.value }
+    var request = URLRequest(url: URL(string: "\(moto.endpoint)/\(bucket)")!)
+    request.httpMethod = "DELETE"
+    let status = try blocking { [request] in
+      let (_, response) = try await URLSession.shared.data(for: request)
+      return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+    #expect(status == 204)
   }
 
   static let upload = StorageKey(jobID: "job-1", area: .upload, name: "upload.data")
@@ -203,8 +219,11 @@ import Testing
       let object = try storage.openAppendable(Self.upload)
       try object.append(Self.bytes(1_000))
       try object.sync()
-      // A key longer than S3's 1,024 bytes: its segment's PUT is refused.
-      let refused = try storage.openAppendable(StorageKey(jobID: "job-1", area: .upload, name: String(repeating: "n", count: 1_100)))
+      // An object opened in a bucket that then goes away: its segment's PUT fails (NoSuchBucket).
+      let gone = bucket + "-gone"
+      try blocking { try await client.createBucket(gone) }
+      let refused = try S3JobStorage(client: client, bucket: gone, prefix: "p").openAppendable(Self.upload)
+      try Self.deleteBucket(gone)
       try refused.append(Self.bytes(10))
       #expect(throws: S3Error.self) { try refused.sync() }
       #expect(refused.size == 10)
