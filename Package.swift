@@ -224,6 +224,7 @@ let targets: [Target] = [
       "BulkS3Storage",
       "BulkCore",
       "BulkEngine",
+      "BulkFormats",
       "BulkS3",
       "BulkTestSupport",
       .product(name: "NIOCore", package: "swift-nio"),

@@ -37,7 +37,9 @@ final class S3AppendableObject: AppendableObject {
     guard !self.pending.isEmpty else { return }
     let offset = self.durableSize
     let body = ByteBuffer(bytes: self.pending)
-    let (client, bucket, segmentKey) = (self.storage.client, self.storage.bucket, self.storage.segmentKey(self.key, offset: offset))
+    let (client, bucket, segmentKey) = (
+      self.storage.client, self.storage.bucket, self.storage.segmentKey(self.key, offset: offset)
+    )
     try blocking { _ = try await client.putObject(bucket: bucket, key: segmentKey, body: body) }
     self.segments.append(Segment(offset: offset, length: Int64(self.pending.count)))
     self.pending = Data()
@@ -52,7 +54,11 @@ final class S3AppendableObject: AppendableObject {
   func read(at position: Int64, maxLength: Int) throws -> Data {
     let range = position ..< min(position + Int64(maxLength), self.size)
     guard !range.isEmpty else { return Data() }
-    var data = try self.storage.read(segments: self.segments, of: self.key, range: range.clamped(to: 0 ..< self.durableSize))
+    var data = try self.storage.read(
+      segments: self.segments,
+      of: self.key,
+      range: range.clamped(to: 0 ..< self.durableSize)
+    )
     if range.upperBound > self.durableSize {
       let start = Int(max(range.lowerBound, self.durableSize) - self.durableSize)
       let end = Int(range.upperBound - self.durableSize)
@@ -82,7 +88,9 @@ final class S3AppendableObject: AppendableObject {
     if let last = self.segments.last, last.end > size {
       let kept = try self.storage.read(segments: [last], of: self.key, range: last.offset ..< size)
       let body = ByteBuffer(bytes: kept)
-      let (client, bucket, segmentKey) = (self.storage.client, self.storage.bucket, self.storage.segmentKey(self.key, offset: last.offset))
+      let (client, bucket, segmentKey) = (
+        self.storage.client, self.storage.bucket, self.storage.segmentKey(self.key, offset: last.offset)
+      )
       try blocking { _ = try await client.putObject(bucket: bucket, key: segmentKey, body: body) }
       self.segments[self.segments.count - 1].length = size - last.offset
     }

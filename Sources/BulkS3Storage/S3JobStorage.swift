@@ -55,7 +55,9 @@ package struct S3JobStorage: JobStorage {
     let whole: Data?? = try blocking {
       do {
         let object = try await client.getObject(
-          bucket: bucket, key: objectKey, range: range.map { Int($0.lowerBound)...Int($0.upperBound - 1) }
+          bucket: bucket,
+          key: objectKey,
+          range: range.map { Int($0.lowerBound) ... Int($0.upperBound - 1) }
         )
         return Data(object.body.readableBytesView)
       } catch let error as S3Error where error.status == 404 {
@@ -69,7 +71,11 @@ package struct S3JobStorage: JobStorage {
     let chain = SegmentChain(try self.segments(of: key).map(\.segment))
     guard !chain.segments.isEmpty else { return nil }
     let wanted = range ?? 0 ..< chain.size
-    return try self.read(segments: chain.segments, of: key, range: wanted.clamped(to: 0 ..< max(chain.size, wanted.lowerBound)))
+    return try self.read(
+      segments: chain.segments,
+      of: key,
+      range: wanted.clamped(to: 0 ..< max(chain.size, wanted.lowerBound))
+    )
   }
 
   package func size(of key: StorageKey) throws -> Int64? {
@@ -160,10 +166,14 @@ package struct S3JobStorage: JobStorage {
       let upper = min(range.upperBound, segment.end) - segment.offset
       let (client, bucket, segmentKey) = (self.client, self.bucket, self.segmentKey(key, offset: segment.offset))
       let body = try blocking {
-        try await client.getObject(bucket: bucket, key: segmentKey, range: Int(lower)...Int(upper - 1)).body
+        try await client.getObject(bucket: bucket, key: segmentKey, range: Int(lower) ... Int(upper - 1)).body
       }
       guard body.readableBytes == Int(upper - lower) else {
-        throw S3JobStorageError.segmentChanged(key: segmentKey, expected: upper - lower, received: Int64(body.readableBytes))
+        throw S3JobStorageError.segmentChanged(
+          key: segmentKey,
+          expected: upper - lower,
+          received: Int64(body.readableBytes)
+        )
       }
       data.append(contentsOf: body.readableBytesView)
     }
@@ -176,7 +186,12 @@ package struct S3JobStorage: JobStorage {
     let (client, bucket) = (self.client, self.bucket)
     let failures = try blocking { try await client.deleteObjects(bucket: bucket, keys: keys) }
     if let failure = failures.first {
-      throw S3JobStorageError.deleteFailed(key: failure.key, code: failure.code, message: failure.message, count: failures.count)
+      throw S3JobStorageError.deleteFailed(
+        key: failure.key,
+        code: failure.code,
+        message: failure.message,
+        count: failures.count
+      )
     }
   }
 }

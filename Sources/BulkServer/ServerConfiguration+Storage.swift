@@ -26,7 +26,8 @@ package enum StorageSetting: Sendable, Equatable {
     let path = url.dropFirst("s3://".count)
     let bucket = path.prefix { $0 != "/" }
     guard !bucket.isEmpty else { throw .invalidArgument("--storage \(url) names no bucket") }
-    self = .s3(bucket: String(bucket), prefix: String(path.dropFirst(bucket.count)))
+    let prefix = path.dropFirst(bucket.count).split(separator: "/").joined(separator: "/")
+    self = .s3(bucket: String(bucket), prefix: prefix)
   }
 
   /// The setting as `--storage` takes it.

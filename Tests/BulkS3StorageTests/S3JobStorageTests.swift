@@ -3,11 +3,12 @@ import BulkS3
 import BulkS3Storage
 import BulkTestSupport
 import Foundation
+import NIOCore
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import NIOCore
-import Testing
 
 /// `S3JobStorage` against a real moto server on loopback.
 @Suite struct S3JobStorageTests {
@@ -22,10 +23,13 @@ import Testing
     let http = S3HTTPTransport()
     let client = try S3Client(
       configuration: S3Configuration(
-        region: "us-east-1", endpoint: URL(string: moto.endpoint)!,
+        region: "us-east-1",
+        endpoint: URL(string: moto.endpoint)!,
         retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10))
       ),
-      credentials: S3StaticCredentials(S3Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
+      credentials: S3StaticCredentials(
+        S3Credentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
+      ),
       http: http
     )
     let bucket = "spectra-\(UUID().uuidString.prefix(8).lowercased())"
@@ -58,7 +62,7 @@ import Testing
   }
 
   static func bytes(_ count: Int, seed: Int = 0) -> Data {
-    Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &+ $0 / 251) })
+    Data((0 ..< count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &+ $0 / 251) })
   }
 
   /// Deletes the empty `bucket` with a plain request (the client has no DeleteBucket; this moto
@@ -96,9 +100,12 @@ import Testing
       #expect(try storage.read(Self.upload, range: 199_990 ..< 200_010) == whole[199_990 ..< 200_010])
       #expect(try storage.read(Self.upload, range: 299_990 ..< 400_000) == whole[299_990...])
       let keys = try client.listKeys(bucket: bucket, prefix: "deploy/one/upload/job-1/upload.data/")
-      #expect(keys == (["00000000000000000000", "00000000000000001000", "00000000000000001001", "00000000000000200000"]).map {
-        "deploy/one/upload/job-1/upload.data/\($0)"
-      })
+      #expect(
+        keys
+          == (["00000000000000000000", "00000000000000001000", "00000000000000001001", "00000000000000200000"]).map {
+            "deploy/one/upload/job-1/upload.data/\($0)"
+          }
+      )
     }
   }
 
@@ -202,7 +209,9 @@ import Testing
           StoredObject(key: StorageKey(jobID: "job-2", area: .results, name: "settled"), size: 0),
         ]
       )
-      #expect(try storage.list(jobID: "job-2", area: .checkpoint) == [StoredObject(key: .checkpoint(of: "job-2"), size: 3)])
+      #expect(
+        try storage.list(jobID: "job-2", area: .checkpoint) == [StoredObject(key: .checkpoint(of: "job-2"), size: 3)]
+      )
       try storage.delete(chunk)
       try storage.delete(chunk)
       #expect(try storage.list(jobID: "job-2", area: .results).map(\.key.name) == ["settled"])
