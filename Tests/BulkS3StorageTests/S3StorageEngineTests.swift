@@ -8,7 +8,7 @@ import Foundation
 import Testing
 
 /// Whole jobs through the real engine, their uploads and results kept in S3 (moto).
-@Suite(.disabled("#17: hangs — an engine path calls JobStorage on the concurrency pool, where S3JobStorage blocks its threads"))
+@Suite(.timeLimit(.minutes(2)))
 struct S3StorageEngineTests {
   static let table = "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);"
 
