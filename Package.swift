@@ -208,6 +208,30 @@ let targets: [Target] = [
     swiftSettings: swiftSettings
   ),
 
+  // Job storage in S3: uploads as segment objects per sync, results and checkpoints as objects.
+  .target(
+    name: "BulkS3Storage",
+    dependencies: [
+      "BulkCore",
+      "BulkS3",
+      .product(name: "NIOCore", package: "swift-nio"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+  .testTarget(
+    name: "BulkS3StorageTests",
+    dependencies: [
+      "BulkS3Storage",
+      "BulkCore",
+      "BulkEngine",
+      "BulkFormats",
+      "BulkS3",
+      "BulkTestSupport",
+      .product(name: "NIOCore", package: "swift-nio"),
+    ],
+    swiftSettings: swiftSettings
+  ),
+
   // The Redshift warehouse: loads staged in S3 as gzip CSV and copied in, exports unloaded to S3.
   .target(
     name: "BulkRedshift",
@@ -333,6 +357,7 @@ let targets: [Target] = [
       "BulkPostgres",
       "BulkRedshift",
       "BulkS3",
+      "BulkS3Storage",
       "BulkGRPC",
       "BulkProto",
       "BulkSQLite",

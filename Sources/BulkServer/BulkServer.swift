@@ -70,18 +70,22 @@ package final class BulkServer: Sendable {
       )
     }
     let catalog = try Self.catalog(configuration.catalog, dataDirectory: dataDirectory)
-    let storage = try FileJobStorage(
-      stagingDirectory: dataDirectory.appendingPathComponent("staging").path,
-      resultsDirectory: dataDirectory.appendingPathComponent("results").path
-    )
+    // One S3 client for the storage and the Redshift staging, made by the first that needs it,
+    // after everything else that can fail here so that nothing fails with it unclosed: the S3
+    // storage's own call can fail only before the client is made (an invalid --s3-* setting).
+    let s3 = S3Connection(configuration: configuration, logger: logger)
+    let localStorage = try configuration.localStorage(dataDirectory: dataDirectory)
+    let warehouse = try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger, s3: s3.client)
+    guard let storage: any JobStorage = try localStorage ?? configuration.s3Storage(s3.client) else {
+      throw BulkError(code: .internal, message: "--storage \(configuration.storage.url) is neither local nor S3")
+    }
+    self.s3Transport = s3.transport
     let staging = SpooledStagingStore(storage: storage, limits: configuration.limits)
     let instanceID = UUID().uuidString
     let events = Self.events(configuration.catalog, catalog: catalog, instanceID: instanceID, logger: logger)
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
     let tenants = Dictionary(directory.tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-    let (warehouse, s3Transport) = try Self.warehouse(configuration, dataDirectory: dataDirectory, logger: logger)
-    self.s3Transport = s3Transport
     self.engine = JobEngine(
       catalog: catalog,
       warehouse: warehouse,
@@ -277,18 +281,18 @@ package final class BulkServer: Sendable {
     }
   }
 
-  /// The warehouse, and for Redshift the HTTP client of its S3 staging (made last, once every
-  /// setting checked out, so that nothing can fail with it unclosed).
+  /// The warehouse; a Redshift one stages through the client `s3` makes.
   private static func warehouse(
     _ configuration: ServerConfiguration,
     dataDirectory: URL,
-    logger: Logger
-  ) throws -> (any Warehouse, S3HTTPTransport?) {
+    logger: Logger,
+    s3: () throws -> S3Client
+  ) throws -> any Warehouse {
     guard let url = configuration.warehouseURL, !url.isEmpty else {
       guard configuration.redshift.s3Prefix == nil else {
         throw BulkError.invalidArgument("--redshift-s3-prefix is for a redshift:// warehouse")
       }
-      return (try SQLiteWarehouse(directory: dataDirectory.appendingPathComponent("warehouse").path), nil)
+      return try SQLiteWarehouse(directory: dataDirectory.appendingPathComponent("warehouse").path)
     }
     guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.hasPrefix("redshift://") else {
       throw BulkError.invalidArgument("--warehouse must be a postgresql:// or redshift:// URL")
@@ -304,20 +308,10 @@ package final class BulkServer: Sendable {
       guard configuration.redshift.s3Prefix == nil else {
         throw BulkError.invalidArgument("--redshift-s3-prefix is for a redshift:// warehouse")
       }
-      return (base, nil)
+      return base
     }
-    let environment = ProcessInfo.processInfo.environment
     let staging = try configuration.redshiftStaging()
-    let s3Configuration = try configuration.s3Configuration(environment: environment)
-    let http = S3HTTPTransport()
-    // `s3Configuration` validated the settings, which is all the client's initializer checks.
-    let s3 = try S3Client(
-      configuration: s3Configuration,
-      credentials: S3CredentialChain.standard(environment: environment, http: http),
-      http: http,
-      logger: logger
-    )
-    return (RedshiftWarehouse(base: base, staging: staging, s3: s3, logger: logger), http)
+    return RedshiftWarehouse(base: base, staging: staging, s3: try s3(), logger: logger)
   }
 
   private static func tenantDirectory(

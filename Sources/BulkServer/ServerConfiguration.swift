@@ -33,6 +33,8 @@ package struct ServerConfiguration: Sendable {
   package var redshift = RedshiftSetting()
   /// The S3 client's settings.
   package var s3 = S3Setting()
+  /// Where uploads, checkpoints and results are kept: the data directory by default.
+  package var storage: StorageSetting = .local
   /// Where the job catalog lives; one instance's SQLite file in the data directory by default.
   package var catalog: CatalogSetting = .sqlite(path: nil)
   /// Service-layer limits.

@@ -114,6 +114,18 @@ extension ServerSetting where Value == String {
       }
     )
   }
+  /// `--storage`: local, or `s3://bucket/prefix` for uploads, checkpoints and results in S3.
+  package static var storage: Self {
+    Self(
+      flag: "--storage",
+      variable: "SPECTRA_STORAGE",
+      parse: { $0 },
+      shown: { $0.storage.url },
+      apply: { configuration, text throws(BulkError) in
+        configuration.storage = try StorageSetting(url: text)
+      }
+    )
+  }
   /// `--log-level`: trace … critical.
   package static var logLevel: Self {
     Self(

@@ -22,6 +22,7 @@ package struct EngineHarness {
   ///   - freeBytes: the free space the storage ledger sees; the data directory's real one when `nil`.
   ///   - resultWriteCheck: runs before each result file is written, to fail some.
   ///   - catalogWrapping: wraps the catalog the engine and the service use, e.g. to refuse leases.
+  ///   - storage: where uploads and results are kept; files in `directory` when `nil`.
   package init(
     directory: String,
     settings: EngineSettings,
@@ -31,17 +32,19 @@ package struct EngineHarness {
     warehouse wrapping: ((any Warehouse) -> any Warehouse)? = nil,
     freeBytes: (@Sendable () throws -> Int64)? = nil,
     resultWriteCheck: ResultWriteCheck = .none,
-    catalogWrapping: ((any JobCatalog) -> any JobCatalog)? = nil
+    catalogWrapping: ((any JobCatalog) -> any JobCatalog)? = nil,
+    storage: (any JobStorage)? = nil
   ) throws {
     self.directory = directory
     self.tenant = tenant
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     self.catalog = try SQLiteJobCatalog(path: "\(directory)/catalog.sqlite")
     self.staging = SpooledStagingStore(
-      storage: try FileJobStorage(
-        stagingDirectory: "\(directory)/staging",
-        resultsDirectory: "\(directory)/results"
-      ),
+      storage: try storage
+        ?? FileJobStorage(
+          stagingDirectory: "\(directory)/staging",
+          resultsDirectory: "\(directory)/results"
+        ),
       limits: limits,
       ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
     )

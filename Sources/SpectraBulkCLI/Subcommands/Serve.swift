@@ -185,6 +185,12 @@ struct Serve: AsyncParsableCommand {
 
   @Option(
     help:
+      "s3://bucket/prefix to keep uploads, checkpoints and results in S3 (shared by instances), with the --s3-* settings; local (the data directory) when absent. [env: SPECTRA_STORAGE]"
+  )
+  var storage: String?
+
+  @Option(
+    help:
       "s3://bucket/prefix where a redshift:// warehouse stages loads (gzip CSV for COPY) and exports (UNLOAD). [env: SPECTRA_REDSHIFT_S3_PREFIX]"
   )
   var redshiftS3Prefix: String?
@@ -339,6 +345,7 @@ struct Serve: AsyncParsableCommand {
     try settings.set(.allowPlaintext, given: self.allowPlaintext)
     try settings.set(.catalog, self.catalog)
     try settings.set(.warehouse, self.warehouse)
+    try settings.set(.storage, self.storage)
     try settings.set(.redshiftS3Prefix, self.redshiftS3Prefix)
     try settings.set(.redshiftIAMRole, self.redshiftIamRole)
     try settings.set(.redshiftAccessKeyID, nil)

@@ -208,6 +208,9 @@ struct ServeTests {
     Setting("--redshift-slices", "SPECTRA_REDSHIFT_SLICES", default: "nil", flag: "8", environment: "16") {
       $0.redshift.slices.map(String.init) ?? "nil"
     },
+    Setting("--storage", "SPECTRA_STORAGE", default: "local", flag: "s3://bucket/deploy/one", environment: "s3://other") {
+      $0.storage.url
+    },
     Setting("--s3-region", "SPECTRA_S3_REGION", default: "nil", flag: "eu-west-1", environment: "us-west-2") {
       $0.s3.region ?? "nil"
     },
@@ -299,11 +302,11 @@ struct ServeTests {
     }
   }
 
-  @Test("the table has all 53 settings, each with a variable of its own")
+  @Test("the table has all 54 settings, each with a variable of its own")
   func everyVariable() {
     let variables = Set(Self.settings.map(\.variable))
     #expect(variables.count == Self.settings.count)
-    #expect(variables.count == 53)
+    #expect(variables.count == 54)
   }
 
   @Test(
