@@ -17,7 +17,7 @@ swift build
 # in-process ones, whose 300,000-record endings would otherwise starve them of both cores.
 # S3 against moto (Python servers) and the randomized checkpoint suites are CPU-heavy: a pass of
 # their own, so that they do not stretch the deadlines the in-process suites measure.
-heavy='BulkS3Tests|BulkRedshiftTests|UploadCheckpointFormatsTests|UploadCheckpointPropertyTests|StreamCheckpointTests'
+heavy='BulkS3Tests|BulkS3StorageTests|BulkRedshiftTests|UploadCheckpointFormatsTests|UploadCheckpointPropertyTests|StreamCheckpointTests'
 swift test --skip BulkServerTests --skip "$heavy"
 swift test --skip-build --filter "$heavy"
 if [[ -z "${SPECTRA_TEST_REDSHIFT_URL:-}" ]]; then
