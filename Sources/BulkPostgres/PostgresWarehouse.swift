@@ -253,7 +253,7 @@ package final class PostgresWarehouse: Warehouse {
   /// once race to create it, and `IF NOT EXISTS` does not stop the losers from failing on the
   /// winner's catalog rows (its row type, 42710; its name, 42P07 or 23505): after such a failure
   /// the table exists, which a second `CREATE … IF NOT EXISTS` confirms.
-  private static func createLedger(_ ledger: LedgerStatements, on connection: PostgresConnection) throws {
+  package static func createLedger(_ ledger: LedgerStatements, on connection: PostgresConnection) throws {
     do {
       try connection.execute(ledger.create)
     } catch let error as PostgresError where ["23505", "42P07", "42710"].contains(error.sqlState ?? "") {

@@ -30,7 +30,7 @@ struct RedshiftChunkLoad: Sendable {
   private var sql: RedshiftChunkStatements { RedshiftChunkStatements(shape: self.shape) }
 
   /// The chunk's stored outcomes when it committed before, else `nil`.
-  func committedOutcomes(on connection: PostgresConnection) throws -> [RecordOutcome]? {
+  private func committedOutcomes(on connection: PostgresConnection) throws -> [RecordOutcome]? {
     let rows = try connection.query(self.ledger.chunkOutcomes, [self.work.jobID, String(self.work.chunk)])
     guard !rows.isEmpty else { return nil }
     let hex = rows.map { $0[0] ?? "" }.joined()
@@ -171,7 +171,9 @@ struct RedshiftChunkLoad: Sendable {
   /// Writes the chunk's ledger rows: its outcomes as hex, in pieces that fit a `VARCHAR`.
   private func record(_ outcomes: [RecordOutcome], on connection: PostgresConnection) throws {
     let hex = Hex.string(RecordOutcome.ledgerBytes(outcomes))
-    let now = FieldValue.iso8601(Date()).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
+    var stamp: [UInt8] = []
+    RedshiftChunkStager.appendTimestamp(Date(), to: &stamp)
+    let now = String(decoding: stamp, as: UTF8.self)
     var piece = 0
     var start = hex.startIndex
     repeat {

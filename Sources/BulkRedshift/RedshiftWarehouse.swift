@@ -61,25 +61,17 @@ package final class RedshiftWarehouse: Warehouse {
   }
 
   /// Stages the chunk's records in S3, then loads and applies them in one transaction with the
-  /// chunk's ledger rows; a chunk already in the ledger returns its stored outcomes and applies
-  /// nothing. The chunk's objects are deleted once it committed.
+  /// chunk's ledger rows; a chunk already in the ledger (found under the ledger's lock) returns
+  /// its stored outcomes and applies nothing. The engine's recovery skips committed chunks before
+  /// this, so no round trip is spent asking first. The chunk's objects are deleted once it
+  /// committed.
   package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
     let shape = try ChunkShape(work: work, schema: tenant.schema)
     let ledger = LedgerStatements(schema: tenant.schema, dialect: .redshift)
     let load = RedshiftChunkLoad(work: work, shape: shape, ledger: ledger, statements: self.statements)
     if !self.ledgerSchemas.withLock({ $0.contains(tenant.schema) }) {
-      _ = try await self.base.withLoaderConnection { connection in
-        do {
-          try connection.execute(ledger.create)
-        } catch let error as PostgresError where ["23505", "42P07", "42710"].contains(error.sqlState ?? "") {
-          // Chunks that start at once race to create it; a loser finds it made.
-          try connection.execute(ledger.create)
-        }
-      }
+      _ = try await self.base.withLoaderConnection { try PostgresWarehouse.createLedger(ledger, on: $0) }
       self.ledgerSchemas.withLock { _ = $0.insert(tenant.schema) }
-    }
-    if let stored = try await self.base.withLoaderConnection({ try load.committedOutcomes(on: $0) }) {
-      return stored
     }
     let started = ContinuousClock.now
     let stager = RedshiftChunkStager(staging: self.staging, s3: self.s3)

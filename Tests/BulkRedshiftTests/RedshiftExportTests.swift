@@ -377,7 +377,7 @@ struct RedshiftExportTests {
     func unload(_ unload: RedshiftUnload, on connection: PostgresConnection) throws {
       try self.simulated.unload(unload, on: connection)
       let (s3, alter) = (self.simulated.s3, self.alter)
-      try self.simulated.blocking { try await alter(unload, s3) }
+      try blocking { try await alter(unload, s3) }
     }
   }
 

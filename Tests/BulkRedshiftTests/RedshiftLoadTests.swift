@@ -223,7 +223,7 @@ final class RecordingStatements: RedshiftS3Statements {
 
   func copy(_ copy: RedshiftCopy, on connection: PostgresConnection) throws -> [RedshiftLoadRejection] {
     let (s3, bucket, key) = (self.s3, copy.manifestBucket, copy.manifestKey)
-    let manifest = try self.base.blocking { try await s3.getObject(bucket: bucket, key: key).body }
+    let manifest = try blocking { try await s3.getObject(bucket: bucket, key: key).body }
     let count = String(buffer: manifest).components(separatedBy: "\"url\"").count - 1
     self.objectCounts.withLock { $0.append(count) }
     return try self.base.copy(copy, on: connection)

@@ -14,7 +14,7 @@ extension SimulatedRedshift {
   /// than `maxErrors` rejections fail the statement, as Redshift's do.
   func simulateCopy(_ copy: RedshiftCopy, on connection: PostgresConnection) throws -> [RedshiftLoadRejection] {
     let (s3, bucket, manifestKey) = (self.s3, copy.manifestBucket, copy.manifestKey)
-    let manifest = try self.blocking { try await s3.getObject(bucket: bucket, key: manifestKey).body }
+    let manifest = try blocking { try await s3.getObject(bucket: bucket, key: manifestKey).body }
     let urls = try Self.manifestURLs(Data(manifest.readableBytesView))
     let types = try Self.stagingTypes(copy, on: connection)
     let sql = "COPY \(copy.table) (\(copy.columns.joined(separator: ", "))) FROM STDIN (FORMAT csv, NULL '\\N')"
@@ -24,7 +24,7 @@ extension SimulatedRedshift {
       for url in urls {
         guard url.hasPrefix("s3://\(bucket)/") else { throw PostgresError(message: "the manifest names \(url), outside the bucket") }
         let key = String(url.dropFirst("s3://\(bucket)/".count))
-        let compressed = try self.blocking { try await s3.getObject(bucket: bucket, key: key).body }
+        let compressed = try blocking { try await s3.getObject(bucket: bucket, key: key).body }
         var csv: [UInt8] = []
         try GzipInflater().inflate(compressed) { piece in csv.append(contentsOf: piece.readableBytesView) }
         if try Self.attempt({ try connection.copy(sql, from: csv[...]) }, on: connection) == nil { continue }

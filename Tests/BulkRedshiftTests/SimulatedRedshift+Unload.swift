@@ -62,7 +62,7 @@ extension SimulatedRedshift {
     for (index, group) in groups.enumerated() {
       let key = unload.destination + String(format: "%04d_part_00.gz", index)
       let body = group.isEmpty ? [] : try GzipDeflater.compress(Array(group.joined()))
-      _ = try self.blocking {
+      _ = try blocking {
         try await self.s3.putObject(bucket: unload.bucket, key: key, body: ByteBuffer(bytes: body))
       }
       entries.append(
@@ -70,7 +70,7 @@ extension SimulatedRedshift {
       )
     }
     let manifest = #"{"entries":[\#(entries.joined(separator: ","))],"meta":{"record_count":\#(rows.count)}}"#
-    _ = try self.blocking {
+    _ = try blocking {
       try await self.s3.putObject(bucket: unload.bucket, key: unload.manifestKey, body: ByteBuffer(string: manifest))
     }
   }
