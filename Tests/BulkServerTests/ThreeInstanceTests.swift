@@ -144,8 +144,14 @@ struct ThreeInstanceTests {
       for (plan, id) in zip(Self.plans, ids) {
         let bytes = plan.csv
         let acknowledged = try await ServerEndToEndTests.withClient(port: b.grpcPort) { client in
-          try await UploadCrashTests.upload(client, jobID: id, bytes: bytes.prefix(bytes.count / 2), from: 0, pieceSize: 4_096)
-            .bytesUploaded
+          try await UploadCrashTests.upload(
+            client,
+            jobID: id,
+            bytes: bytes.prefix(bytes.count / 2),
+            from: 0,
+            pieceSize: 4_096
+          )
+          .bytesUploaded
         }
         #expect(acknowledged == Int64(bytes.count / 2))
         let whole = try await ServerEndToEndTests.withClient(port: c.grpcPort) { client in
@@ -162,6 +168,7 @@ struct ThreeInstanceTests {
       // before the jobs are closed.
       let watched = ids[2]
       var watches: [String: Task<Result<[Job], any Error>, Never>] = [:]
+      defer { for watch in watches.values { watch.cancel() } }
       for instance in fleet.instances {
         let (opened, watch) = Self.watch(watched, port: instance.grpcPort)
         for await _ in opened {}
@@ -247,7 +254,6 @@ struct ThreeInstanceTests {
         #expect(last.numberRecordsProcessed == Int64(Self.plans[2].records))
         #expect(last.numberRecordsFailed == 0)
       }
-      for watch in watches.values { watch.cancel() }
 
       let statuses = fleet.stop()
       for survivor in survivors {
@@ -275,7 +281,10 @@ struct ThreeInstanceTests {
 
   /// Watches job `id` on instance `port` until its state is terminal (or the instance is
   /// killed); `opened` ends once the first update (the job as the watch began) is read.
-  static func watch(_ id: String, port: Int) -> (opened: AsyncStream<Void>, watch: Task<Result<[Job], any Error>, Never>) {
+  static func watch(
+    _ id: String,
+    port: Int
+  ) -> (opened: AsyncStream<Void>, watch: Task<Result<[Job], any Error>, Never>) {
     let (opened, continuation) = AsyncStream.makeStream(of: Void.self)
     let watch = Task { () -> Result<[Job], any Error> in
       defer { continuation.finish() }
@@ -343,7 +352,9 @@ struct ThreeInstanceTests {
       for try await chunk in response.messages { data.append(chunk.data) }
       return String(decoding: data, as: UTF8.self)
     }
-    let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    let lines = text.split(separator: "\n").map {
+      $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
     return ResultRows(header: lines.first ?? [], rows: Array(lines.dropFirst()))
   }
 
