@@ -30,6 +30,10 @@ struct InstancesReport: Encodable, Sendable {
     var warehouse: Kind
     /// Each instance's processor time (user and system) while the jobs ran.
     var instanceCPUSeconds: [Double]
+    /// The processor time of PostgreSQL's backends (catalog and warehouse) while the jobs ran.
+    var postgresCPUSeconds: Double
+    /// moto's processor time (the S3 storage) while the jobs ran.
+    var motoCPUSeconds: Double
     /// Chunks finished by each instance, in instance order.
     var chunksByInstance: [Int]
 
@@ -42,6 +46,7 @@ struct InstancesReport: Encodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
       case instances, jobs, records, chunks, seconds, uploadSeconds, catalog, warehouse, instanceCPUSeconds
+      case postgresCPUSeconds, motoCPUSeconds
       case chunksByInstance, chunksPerSecond, catalogCallsPerChunk, catalogMillisecondsPerChunk
       case warehouseMillisecondsPerChunk
     }
@@ -58,6 +63,8 @@ struct InstancesReport: Encodable, Sendable {
       try container.encode(self.catalog, forKey: .catalog)
       try container.encode(self.warehouse, forKey: .warehouse)
       try container.encode(self.instanceCPUSeconds, forKey: .instanceCPUSeconds)
+      try container.encode(self.postgresCPUSeconds, forKey: .postgresCPUSeconds)
+      try container.encode(self.motoCPUSeconds, forKey: .motoCPUSeconds)
       try container.encode(self.chunksByInstance, forKey: .chunksByInstance)
       try container.encode(self.chunksPerSecond, forKey: .chunksPerSecond)
       try container.encode(self.perChunk(Double(self.catalogCalls)), forKey: .catalogCallsPerChunk)
@@ -105,7 +112,7 @@ struct InstancesReport: Encodable, Sendable {
     ]
     var lines = [
       heads.map { String(repeating: " ", count: max(0, $0.1 - $0.0.count)) + $0.0 }.joined(separator: " ")
-        + "  CPU s per instance (chunks run)"
+        + "  CPU s: PostgreSQL, moto, each instance (its chunks)"
     ]
     for pass in self.passes {
       let single = self.passes.first { $0.instances == 1 && $0.jobs == pass.jobs }
@@ -126,7 +133,8 @@ struct InstancesReport: Encodable, Sendable {
           pass.perChunk(Double(pass.catalogCalls)),
           pass.perChunk(pass.catalogMilliseconds),
           pass.perChunk(pass.warehouse.milliseconds)
-        ) + spread.joined(separator: ", ")
+        ) + String(format: "%.1f, %.1f, ", pass.postgresCPUSeconds, pass.motoCPUSeconds)
+          + spread.joined(separator: ", ")
       )
     }
     lines.append("")

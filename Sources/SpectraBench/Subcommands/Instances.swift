@@ -180,7 +180,7 @@ struct Instances: AsyncParsableCommand {
         for try await (index, id) in group { ids[index] = id }
       }
       try cluster.psql("SELECT pg_stat_statements_reset()")
-      cpuBefore = servers.map(\.cpuSeconds)
+      cpuBefore = Self.processorSeconds(servers, setup: setup)
       processing = ContinuousClock.now
       for (job, id) in ids.enumerated() {
         _ = try await clients[job % clients.count].update(id, to: .uploadComplete)
@@ -194,7 +194,7 @@ struct Instances: AsyncParsableCommand {
       }
     }
     let seconds = (ContinuousClock.now - processing).inSeconds
-    let cpu = zip(servers.map(\.cpuSeconds), cpuBefore).map { $0 - $1 }
+    let cpu = zip(Self.processorSeconds(servers, setup: setup), cpuBefore).map { $0 - $1 }
     let statements = try Self.statements(cluster, catalog: catalog)
     for job in finished
     where job.state != .jobComplete || job.numberRecordsProcessed != self.rows || job.numberRecordsFailed != 0 {
@@ -221,9 +221,21 @@ struct Instances: AsyncParsableCommand {
       uploadSeconds: (processing - start).inSeconds,
       catalog: statements.catalog,
       warehouse: statements.warehouse,
-      instanceCPUSeconds: cpu,
+      instanceCPUSeconds: Array(cpu.dropLast(2)),
+      postgresCPUSeconds: cpu[cpu.count - 2],
+      motoCPUSeconds: cpu[cpu.count - 1],
       chunksByInstance: []
     )
+  }
+
+  /// The processor seconds used so far by each instance, then by PostgreSQL's backends, then by
+  /// moto.
+  private static func processorSeconds(_ servers: [BenchServer], setup: Setup) -> [Double] {
+    let pidFile = try? String(contentsOfFile: "\(setup.cluster.directory)/data/postmaster.pid", encoding: .utf8)
+    let postmaster = pidFile?.split(separator: "\n").first.flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+    return servers.map(\.cpuSeconds) + [
+      postmaster.map { ProcessorTime.secondsOfChildren(of: $0) } ?? 0, ProcessorTime.seconds(of: setup.moto.pid),
+    ]
   }
 
   /// The statements `pg_stat_statements` counted in the catalog's database, by kind, and in the
