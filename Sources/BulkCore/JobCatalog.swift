@@ -58,27 +58,117 @@ package protocol JobCatalog: Sendable {
 
   /// The lease on `target` now, expired or not, or `nil`: for operators and tests.
   func lease(on target: LeaseTarget) async throws -> JobLease?
+
+  /// Whether several instances may use this catalog at once, and so share each job's chunks
+  /// (`claimChunk`, `finishChunk`). A catalog only one instance uses runs every chunk of a job
+  /// where the job runs and records no chunk.
+  var sharesWork: Bool { get }
+
+  /// Claims chunk `index` of the job for `holder` until `now + duration`, as `claim` does, but
+  /// only while the job is `InProgress` and the chunk is not finished, in one step.
+  func claimChunk(
+    _ index: Int,
+    jobID: String,
+    tenantID: String,
+    holder: String,
+    for duration: Duration,
+    now: Date
+  ) async throws -> ChunkClaim
+
+  /// Records the lease's chunk finished by its holder, with what it counted, and gives the lease
+  /// back, in one transaction. A chunk already recorded keeps its first record.
+  func finishChunk(_ lease: JobLease, counts: ChunkTally) async throws
+
+  /// The job's finished chunks, in index order.
+  func finishedChunks(jobID: String, tenantID: String) async throws -> [FinishedChunk]
+
+  /// The job's chunk leases that have not expired by `now`.
+  func chunkLeases(jobID: String, tenantID: String, now: Date) async throws -> [JobLease]
+
+  /// The `InProgress` jobs, those of the tenants running the fewest chunks across all instances
+  /// (unexpired chunk leases at `now`) first, then oldest first: the order in which an instance
+  /// with room joins jobs, so that tenants take turns across instances.
+  func jobsToShare(now: Date) async throws -> [Job]
 }
 
-/// What a lease is taken on: a whole job (its runner, its resumption, its reaping) or one chunk
-/// of it (for instances that share a job's chunks).
+/// What `JobCatalog.claimChunk` found.
+package enum ChunkClaim: Hashable, Sendable {
+  /// The chunk is the holder's until the lease expires.
+  case granted(JobLease)
+  /// Another instance's lease on it has not expired.
+  case heldElsewhere
+  /// It was finished (by any instance).
+  case finished
+  /// The job is no longer `InProgress` (aborted, failed or gone): no chunk of it starts.
+  case jobStopped
+}
+
+/// What a finished chunk counted: as the engine's progress counts it.
+package struct ChunkTally: Hashable, Sendable {
+  /// Records handled: applied or failed.
+  package var processed: Int64
+  package var failed: Int64
+  /// Records seen, unprocessed ones included.
+  package var total: Int64
+  /// Whether the chunk was applied, rather than left unprocessed.
+  package var completed: Bool
+
+  package init(processed: Int64, failed: Int64, total: Int64, completed: Bool) {
+    self.processed = processed
+    self.failed = failed
+    self.total = total
+    self.completed = completed
+  }
+}
+
+/// A chunk an instance finished: which, by whom, when, and its counts.
+package struct FinishedChunk: Hashable, Sendable {
+  package var index: Int
+  /// The instance that ran it.
+  package var holder: String
+  package var tally: ChunkTally
+  package var finishedAt: Date
+
+  package init(index: Int, holder: String, tally: ChunkTally, finishedAt: Date) {
+    self.index = index
+    self.holder = holder
+    self.tally = tally
+    self.finishedAt = finishedAt
+  }
+}
+
+/// What a lease is taken on: a whole job (its runner, its resumption, its reaping), one chunk
+/// of it (for instances that share a job's chunks), or the reaper (one instance at a time
+/// enforces the lifetime limits).
 package enum LeaseTarget: Hashable, Sendable {
   case job(id: String, tenantID: String)
   case chunk(jobID: String, tenantID: String, index: Int)
+  case reaper
 
-  /// The job the target belongs to.
+  /// The job the target belongs to; empty for the reaper.
   package var jobID: String {
     switch self {
     case .job(let id, _): id
     case .chunk(let jobID, _, _): jobID
+    case .reaper: ""
     }
   }
 
-  /// The tenant of the job.
+  /// The tenant of the job; empty for the reaper.
   package var tenantID: String {
     switch self {
     case .job(_, let tenantID): tenantID
     case .chunk(_, let tenantID, _): tenantID
+    case .reaper: ""
+    }
+  }
+
+  /// The lease table's key: tenant, job, and chunk (-1 for a whole job, -2 for the reaper).
+  package var key: (tenantID: String, jobID: String, chunk: Int) {
+    switch self {
+    case .job(let id, let tenantID): (tenantID, id, -1)
+    case .chunk(let jobID, let tenantID, let index): (tenantID, jobID, index)
+    case .reaper: ("", "", -2)
     }
   }
 }

@@ -18,6 +18,10 @@ struct EngineContext: Sendable {
   let logger: Logger
   /// The tenant of an id, for its warehouse schema.
   let tenant: @Sendable (String) -> Tenant
+  /// This instance, as the holder of the leases it takes.
+  let instanceID: String
+  /// The chunk leases this instance holds, which the heartbeat renews.
+  let chunkLeases = ChunkLeaseBook()
   /// Closed at shutdown: no warehouse call starts after it (see `JobEngine.run()`).
   let gate = ShutdownGate()
 

@@ -20,6 +20,10 @@ package struct EngineSettings: Hashable, Sendable {
   package var retention: Duration = .seconds(7 * 24 * 3600)
   /// How often the lifetime limits are enforced.
   package var reapInterval: Duration = .seconds(60)
+  /// How long a job's or a chunk's lease lasts unless renewed. The heartbeat renews leases, and
+  /// looks for work of other instances to share or take over, every third of it, so an instance
+  /// that dies has its work taken over within about this long.
+  package var leaseDuration: Duration = .seconds(30)
   /// Attempts at a chunk while the warehouse is unreachable, before the job fails.
   package var warehouseAttempts: Int = 8
   /// The first wait between attempts; it doubles each time, up to 30 s.
@@ -29,6 +33,9 @@ package struct EngineSettings: Hashable, Sendable {
   package var queryTimeout: Duration = .seconds(3600)
   /// How long after `queryTimeout` the engine cancels a statement that the warehouse did not end.
   package var queryDeadlineGrace: Duration = .seconds(5)
+
+  /// How often leases are renewed and shared work is looked for.
+  package var heartbeatInterval: Duration { self.leaseDuration / 3 }
 
   /// The chunk budget in effect.
   package var effectiveChunkBudget: Int { self.chunkBudget ?? 2 * self.workers }

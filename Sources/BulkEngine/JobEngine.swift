@@ -11,13 +11,17 @@ internal import Synchronization
 /// `run()` is a long-running service: it resumes what a previous process left `UploadComplete`
 /// or `InProgress`, then reaps expired jobs until it is cancelled.
 ///
-/// It works only on jobs it holds the catalog's lease on (`JobCatalog.claim`, as `instanceID`):
-/// a runner claims its job first and releases it when done, each reaper pass renews the leases
-/// of the jobs running here, and the reaper and the restart-resume skip jobs another instance
-/// holds.
+/// It leads only jobs it holds the catalog's lease on (`JobCatalog.claim`, as `instanceID`): a
+/// runner claims its job first and releases it when done; a heartbeat (every third of
+/// `leaseDuration`) renews the leases of the jobs and chunks running here and adopts the jobs
+/// whose leader died. With a shared catalog every instance also helps run the chunks of the jobs
+/// others lead (`ChunkShare`), and one instance at a time, holding the reaper's lease, enforces
+/// the lifetime limits.
 package final class JobEngine: JobProcessor {
   private let context: EngineContext
   private let running = Mutex<[String: Runner]>([:])
+  /// Jobs other instances lead that a helper here ran through to the end of their upload.
+  private let helped = Mutex<Set<String>>([])
   /// This instance, as the holder of the leases it takes.
   package let instanceID: String
   /// The parent of every runner: a task group fed by `launches`, started with the engine and
@@ -70,7 +74,8 @@ package final class JobEngine: JobProcessor {
       limits: limits,
       settings: settings,
       logger: logger,
-      tenant: tenant
+      tenant: tenant,
+      instanceID: instanceID
     )
   }
 
@@ -104,11 +109,18 @@ package final class JobEngine: JobProcessor {
       self.context.logger.info("resuming job", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])
       self.launch(job)
     }
+    // The heartbeat: leases renewed and work looked for every third of a lease; the lifetime
+    // limits enforced every `reapInterval`, by one instance at a time.
+    let settings = self.context.settings
+    var lastReap: ContinuousClock.Instant?
     while !Task.isCancelled {
       await self.renewLeases()
       await self.adoptUnfinished()
-      await self.reap()
-      try? await Task.sleep(for: self.context.settings.reapInterval)
+      if lastReap.map({ ContinuousClock.now - $0 >= settings.reapInterval }) ?? true {
+        lastReap = .now
+        if await self.holdsReaper() { await self.reap() }
+      }
+      try? await Task.sleep(for: min(settings.reapInterval, settings.heartbeatInterval))
     }
     self.context.gate.close()
     let deadline = self.drainDeadline.withLock { $0 } ?? .now.advanced(by: .seconds(10))
@@ -235,8 +247,8 @@ package final class JobEngine: JobProcessor {
     await done?.wait()
   }
 
-  /// How long a lease lasts unless renewed: three reaper passes, each of which renews it.
-  private var leaseDuration: Duration { self.context.settings.reapInterval * 3 }
+  /// How long a lease lasts unless renewed; the heartbeat renews it every third of it.
+  private var leaseDuration: Duration { self.context.settings.leaseDuration }
 
   /// Claims `target` for this instance; `nil` when another instance holds it.
   private func claim(_ target: LeaseTarget) async throws -> JobLease? {
@@ -267,9 +279,39 @@ package final class JobEngine: JobProcessor {
     }
   }
 
-  /// Extends the leases of the jobs running here: the heartbeat that keeps them this
+  /// Whether this instance enforces the lifetime limits now: it holds the reaper's lease, which
+  /// outlasts two reaper passes, so one instance at a time reaps.
+  private func holdsReaper() async -> Bool {
+    let settings = self.context.settings
+    do {
+      let duration = max(settings.reapInterval * 2, settings.leaseDuration)
+      return try await self.context.catalog.claim(.reaper, holder: self.instanceID, for: duration, now: Date()) != nil
+    } catch {
+      self.context.logger.warning("the reaper's lease could not be claimed", metadata: ["error": "\(error)"])
+      return false
+    }
+  }
+
+  /// Extends the leases of the jobs and chunks running here: the heartbeat that keeps them this
   /// instance's.
   private func renewLeases() async {
+    for lease in self.context.chunkLeases.all {
+      do {
+        let renewed = try await self.context.catalog.renew(lease, for: self.leaseDuration, now: Date())
+        self.context.chunkLeases.renewed(lease, to: renewed)
+        if renewed == nil {
+          self.context.logger.warning(
+            "a running chunk's lease was lost",
+            metadata: ["job_id": "\(lease.target.jobID)", "chunk": "\(lease.target.key.chunk)"]
+          )
+        }
+      } catch {
+        self.context.logger.warning(
+          "a running chunk's lease could not be renewed",
+          metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
+        )
+      }
+    }
     let leases = self.running.withLock { $0.values.compactMap(\.lease) }
     for lease in leases {
       do {
@@ -289,7 +331,9 @@ package final class JobEngine: JobProcessor {
     }
   }
 
-  private func launch(_ job: Job) {
+  /// Starts the job's runner here, unless one runs already: as its leader (after claiming the
+  /// job's lease), or as a helper running the chunks no instance has claimed.
+  private func launch(_ job: Job, role: JobRunner.Role = .lead) {
     let signal = AbortSignal()
     let runner = JobRunner(
       context: self.context,
@@ -305,11 +349,17 @@ package final class JobEngine: JobProcessor {
     }
     guard added else { return }
     let queued = self.launches.yield {
-      if let lease = await self.claimForRunner(job) {
-        self.running.withLock { $0[job.id]?.lease = lease }
-        // Another instance may have finished the job between the listing and the claim.
-        if await self.stillToRun(job) { await runner.run() }
-        await self.release(lease)
+      switch role {
+      case .lead:
+        if let lease = await self.claimForRunner(job) {
+          self.running.withLock { $0[job.id]?.lease = lease }
+          // Another instance may have finished the job between the listing and the claim.
+          if await self.stillToRun(job) { await runner.run() }
+          await self.release(lease)
+        }
+      case .help:
+        await runner.help()
+        self.helped.withLock { _ = $0.insert(job.id) }
       }
       self.ended(jobID: job.id)
     }
@@ -360,14 +410,30 @@ package final class JobEngine: JobProcessor {
   /// Runs the unfinished jobs no instance holds: at start, the jobs this instance left; later,
   /// the jobs of an instance that died (its leases expired), which resume from the warehouse's
   /// ledger. A job another instance holds is left to it.
+  ///
+  /// With a shared catalog it also joins the jobs other instances lead, to run the chunks no
+  /// instance has claimed; the jobs of the tenants running the fewest chunks across all instances
+  /// come first (`JobCatalog.jobsToShare`), so tenants take turns across instances. A job this
+  /// instance helped through to the end of its upload is not joined again.
   private func adoptUnfinished() async {
+    let catalog = self.context.catalog
     do {
-      let unfinished = try await self.context.catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
       let now = Date()
+      let unfinished =
+        catalog.sharesWork
+        ? try await catalog.jobs(states: [.uploadComplete], createdBefore: nil) + catalog.jobsToShare(now: now)
+        : try await catalog.jobs(states: [.uploadComplete, .inProgress], createdBefore: nil)
+      let inProgress = Set(unfinished.lazy.filter { $0.state == .inProgress }.map(\.id))
+      self.helped.withLock { $0.formIntersection(inProgress) }
       for job in unfinished where !self.running.withLock({ $0[job.id] != nil }) {
-        if let lease = try await self.context.catalog.lease(on: .job(id: job.id, tenantID: job.tenantID)),
+        if let lease = try await catalog.lease(on: .job(id: job.id, tenantID: job.tenantID)),
           lease.holder != self.instanceID, lease.expiresAt > now
         {
+          if catalog.sharesWork && job.state == .inProgress && job.operation != .query
+            && !self.helped.withLock({ $0.contains(job.id) })
+          {
+            self.launch(job, role: .help)
+          }
           continue
         }
         self.context.logger.info("resuming job", metadata: ["job_id": "\(job.id)", "tenant_id": "\(job.tenantID)"])

@@ -18,6 +18,16 @@ struct JobRunner: Sendable {
   let tenant: Tenant
   let cancellation: AbortSignal
 
+  /// What the runner does with its job.
+  enum Role: Sendable {
+    /// Runs the job to a terminal state, as the holder of its lease: starts it, cuts it, waits
+    /// for the chunks other instances run, settles and finishes it.
+    case lead
+    /// Runs chunks of a job another instance leads (a shared catalog): claims what it cuts, and
+    /// leaves the job's state and totals to the leader.
+    case help
+  }
+
   func run() async {
     let started = ContinuousClock.now
     var logger = self.context.logger
@@ -29,7 +39,8 @@ struct JobRunner: Sendable {
         // Aborted before it started: nothing is applied, and its records are unprocessed.
         self.cancellation.abort()
       }
-      let outcome = job.operation == .query ? await self.export(job) : await self.process(job, logger: logger)
+      let outcome =
+        job.operation == .query ? await self.export(job) : await self.process(job, role: .lead, logger: logger)
       // Cancelled at shutdown: the job stays as it is (`InProgress`, or `Aborted` and not yet
       // settled), neither finished nor failed, and the next start resumes it.
       guard !Task.isCancelled else {
@@ -48,6 +59,29 @@ struct JobRunner: Sendable {
     } catch {
       // The catalog is unreachable: the job stays where it is and resumes after a restart.
       logger.error("job could not be run", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// Runs the chunks of the job, which another instance leads, that no instance has claimed;
+  /// returns once it has cut the whole upload. A job-wide failure here fails the job, which
+  /// its leader then settles.
+  func help() async {
+    var logger = self.context.logger
+    logger[metadataKey: "job_id"] = "\(self.jobID)"
+    logger[metadataKey: "tenant_id"] = "\(self.tenant.id)"
+    do {
+      guard let job = try await self.context.catalog.job(id: self.jobID, tenantID: self.tenant.id),
+        job.state == .inProgress, job.chunkRecords > 0, job.operation != .query
+      else { return }
+      let outcome = await self.process(job, role: .help, logger: logger)
+      guard let failure = outcome.failure, !Task.isCancelled else { return }
+      try await self.context.transitions.apply(.fail, jobID: job.id, tenantID: job.tenantID, at: Date()) {
+        (stored: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
+        if case .transition = action { stored.errorMessage = failure.message }
+      }
+      logger.error("a shared job failed here", metadata: ["error": "\(failure.message)"])
+    } catch {
+      logger.error("a shared job could not be helped", metadata: ["error": "\(error)"])
     }
   }
 
@@ -74,10 +108,15 @@ struct JobRunner: Sendable {
   }
 
   /// Processes every chunk; returns the totals and the job-wide failure, if any.
-  private func process(_ job: Job, logger: Logger) async -> Outcome {
+  ///
+  /// With a shared catalog each chunk is claimed before it is run and recorded when finished;
+  /// a chunk another instance holds is skipped. The leader then waits for those: it counts each
+  /// as it is recorded, and runs again any whose instance died (its lease expired unfinished).
+  private func process(_ job: Job, role: Role, logger: Logger) async -> Outcome {
     var outcome = Outcome()
     let tracker = ProgressTracker()
     let failure = FirstFailure()
+    let share = self.context.catalog.sharesWork ? ChunkShare(context: self.context, job: job) : nil
 
     var plan: JobPlan?
     var parser: ChunkParser?
@@ -95,70 +134,114 @@ struct JobRunner: Sendable {
       guard let table = described else {
         throw JobFailure("table \(job.object) does not exist")
       }
-      let committed = try await self.context.retryingWarehouse("ledger", jobID: job.id) {
-        try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
-      }
-      let chunks = reader.chunks()
       let scheduler = self.context.scheduler
       let tenantID = self.tenant.id
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        // A chunk is cut only with a slot of the server-wide budget; the slot is given back once
-        // its results are written. A job waiting for a slot holds only its place in the upload.
-        while true {
-          await scheduler.admit(tenant: tenantID)
-          let next: (UploadReader.Columns, UploadChunk)?
-          do {
-            next = self.cancellation.isAborted || failure.value != nil || Task.isCancelled ? nil : try chunks.next()
-            if let (columns, chunk) = next, parser == nil {
-              let created = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
-              plan = try JobPlan(job: job, table: table, columns: created.columns)
-              try self.context.results.writeColumns(created.columns, of: job)
-              // Only a parser whose columns are written goes to the settlement, which writes
-              // them itself otherwise.
-              parser = created
-            }
-          } catch {
-            await scheduler.release(tenant: tenantID)
-            throw error
-          }
-          guard let (_, chunk) = next, let plan, let parser else {
-            await scheduler.release(tenant: tenantID)
-            break
-          }
-          outcome.chunks = chunk.index + 1
-          let cancellation = self.cancellation
-          let work = ChunkTask(
-            context: self.context,
-            job: job,
-            tenant: self.tenant,
-            plan: plan,
-            parser: parser,
-            chunk: chunk,
-            committed: committed[chunk.index],
-            shouldStop: { cancellation.isAborted || failure.value != nil }
-          )
-          group.addTask {
-            let counts: ChunkCounts?
-            do {
-              counts = try await work.run()
-            } catch {
-              failure.record(error)
-              counts = nil
-            }
-            await scheduler.release(tenant: tenantID)
-            guard let counts else { return }
-            await tracker.add(counts, chunk: chunk.index)
-            do {
-              try await self.report(await tracker.progress)
-            } catch {
-              failure.record(error)
-            }
-          }
+      /// Cuts the upload and runs its chunks (those in `only`, when given); returns the chunks
+      /// left to other instances.
+      func pass(only: Set<Int>?) async throws -> Set<Int> {
+        let committed = try await self.context.retryingWarehouse("ledger", jobID: job.id) {
+          try await self.context.warehouse.ledger(jobID: job.id, tenant: self.tenant)
         }
-        try await group.waitForAll()
+        var elsewhere: Set<Int> = []
+        let chunks = reader.chunks()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          // A chunk is cut only with a slot of the server-wide budget; the slot is given back once
+          // its results are written. A job waiting for a slot holds only its place in the upload.
+          while true {
+            await scheduler.admit(tenant: tenantID)
+            let next: (UploadReader.Columns, UploadChunk)?
+            var lease: JobLease?
+            var stop = false
+            do {
+              next = self.cancellation.isAborted || failure.value != nil || Task.isCancelled ? nil : try chunks.next()
+              if let (columns, chunk) = next, parser == nil {
+                let created = try ChunkParser(job: job, columns: columns, firstChunk: chunk, context: self.context)
+                plan = try JobPlan(job: job, table: table, columns: created.columns)
+                try self.context.results.writeColumns(created.columns, of: job)
+                // Only a parser whose columns are written goes to the settlement, which writes
+                // them itself otherwise.
+                parser = created
+              }
+              if let (_, chunk) = next {
+                outcome.chunks = chunk.index + 1
+              }
+              if let (_, chunk) = next, let share, only?.contains(chunk.index) ?? true {
+                switch try await share.claim(chunk.index) {
+                case .run(let granted):
+                  lease = granted
+                case .elsewhere:
+                  elsewhere.insert(chunk.index)
+                case .stop:
+                  // Aborted or failed through another instance: start no chunk, and settle.
+                  stop = true
+                  if role == .lead { self.cancellation.abort() }
+                }
+              }
+            } catch {
+              await scheduler.release(tenant: tenantID)
+              throw error
+            }
+            guard !stop, let (_, chunk) = next, let plan, let parser else {
+              await scheduler.release(tenant: tenantID)
+              break
+            }
+            // Shared, a chunk runs here only under this instance's lease.
+            guard share == nil || lease != nil else {
+              await scheduler.release(tenant: tenantID)
+              continue
+            }
+            let cancellation = self.cancellation
+            let work = ChunkTask(
+              context: self.context,
+              job: job,
+              tenant: self.tenant,
+              plan: plan,
+              parser: parser,
+              chunk: chunk,
+              committed: committed[chunk.index],
+              shouldStop: { cancellation.isAborted || failure.value != nil }
+            )
+            group.addTask { [lease] in
+              let counts: ChunkCounts?
+              do {
+                let ran = try await work.run()
+                if let lease, let share { try await share.finish(lease, counts: ran) }
+                counts = ran
+              } catch {
+                failure.record(error)
+                counts = nil
+              }
+              await scheduler.release(tenant: tenantID)
+              guard let counts else {
+                if let lease, let share { await share.abandon(lease) }
+                return
+              }
+              await tracker.add(counts, chunk: chunk.index)
+              guard role == .lead else { return }
+              do {
+                try await self.report(await tracker.progress)
+              } catch {
+                failure.record(error)
+              }
+            }
+          }
+          try await group.waitForAll()
+        }
+        return elsewhere
+      }
+      let elsewhere = try await pass(only: nil)
+      if role == .lead, let share {
+        try await self.awaitShared(elsewhere, share: share, tracker: tracker, failure: failure) { orphaned in
+          try await pass(only: orphaned)
+        }
       }
     } catch {
       failure.record(error)
+    }
+    // A helper leaves the totals and the settlement to the leader.
+    guard role == .lead else {
+      outcome.failure = failure.value
+      return outcome
     }
     // Stopped at shutdown: nothing is settled, so the next start resumes the job as a crash
     // leaves it.
@@ -181,6 +264,50 @@ struct JobRunner: Sendable {
     outcome.chunks = settled.chunks
     outcome.failure = failure.value
     return outcome
+  }
+
+  /// The leader's wait for the chunks it left to other instances: each is counted once it is
+  /// recorded finished; one whose instance died (no unexpired lease, not finished) is run here by
+  /// `rerun`, which returns those that another instance claimed first. When the job stops (aborted, failed), only the chunks still being applied
+  /// elsewhere are waited for, so that the settlement sees their commits.
+  private func awaitShared(
+    _ elsewhere: Set<Int>,
+    share: ChunkShare,
+    tracker: ProgressTracker,
+    failure: FirstFailure,
+    rerun: (Set<Int>) async throws -> Set<Int>
+  ) async throws {
+    var pending = elsewhere
+    while !Task.isCancelled {
+      let finished = try await share.finished()
+      let counted = pending.intersection(finished.keys)
+      for index in counted.sorted() {
+        if let counts = finished[index] { await tracker.add(counts, chunk: index) }
+      }
+      pending.subtract(counted)
+      if !counted.isEmpty {
+        try await self.report(await tracker.progress)
+      }
+      let running = try await share.runningElsewhere()
+      let stopping = self.cancellation.isAborted || failure.value != nil
+      if stopping ? running.isEmpty : pending.isEmpty { return }
+      if !stopping {
+        let stored = try await self.context.catalog.job(id: self.jobID, tenantID: self.tenant.id)
+        if stored?.state != .inProgress {
+          // Aborted, or failed by another instance: settle once their chunks are in.
+          self.cancellation.abort()
+          continue
+        }
+        let orphaned = pending.subtracting(running)
+        if !orphaned.isEmpty {
+          // Those run here were counted as they finished; the others are counted from the catalog.
+          let claimedElsewhere = try await rerun(orphaned)
+          pending = pending.subtracting(orphaned).union(claimedElsewhere.intersection(orphaned))
+          continue
+        }
+      }
+      try await Task.sleep(for: share.pollInterval)
+    }
   }
 
   /// Stores the running totals.

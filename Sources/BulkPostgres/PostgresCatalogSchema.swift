@@ -14,12 +14,13 @@ struct PostgresCatalogSchema: Sendable {
 
   var jobs: String { self.table("jobs") }
   var leases: String { self.table("leases") }
+  var chunks: String { self.table("chunks") }
   var version: String { self.table("catalog_version") }
 
   /// Migrations in order, each a list of statements; the `catalog_version` table records how many
   /// have run. Append, never edit.
   ///
-  /// A lease's `chunk` is -1 for a lease on the whole job. A job's `write_tokens` are the tokens
+  /// A lease's `chunk` is -1 for a lease on the whole job, -2 for the reaper's. A job's `write_tokens` are the tokens
   /// of its last `recentWrites` updates, newest first, by which a retried update knows whether
   /// its earlier try committed.
   var migrations: [[String]] {
@@ -69,7 +70,25 @@ struct PostgresCatalogSchema: Sendable {
           PRIMARY KEY (tenant_id, job_id, chunk)
         )
         """,
-      ]
+      ],
+      // The chunks instances finished, with their holder and counts (shared chunks, #17).
+      [
+        """
+        CREATE TABLE \(self.chunks) (
+          tenant_id text NOT NULL,
+          job_id text NOT NULL,
+          chunk integer NOT NULL,
+          holder text NOT NULL,
+          processed bigint NOT NULL,
+          failed bigint NOT NULL,
+          total bigint NOT NULL,
+          completed boolean NOT NULL,
+          finished_at timestamptz NOT NULL,
+          PRIMARY KEY (tenant_id, job_id, chunk)
+        )
+        """,
+        "CREATE INDEX leases_by_tenant_expiry ON \(self.leases) (tenant_id, expires_at) WHERE chunk >= 0",
+      ],
     ]
   }
 
@@ -154,9 +173,15 @@ struct PostgresCatalogSchema: Sendable {
   static let timestampColumns: Set<Int> = [10, 11]
 
   /// The select list of a job, timestamps as microseconds.
-  static let selectColumns = Self.jobColumnNames.enumerated().map { index, name in
-    Self.timestampColumns.contains(index) ? Self.microseconds(of: name) : name
-  }.joined(separator: ", ")
+  static let selectColumns = Self.selectColumns(of: nil)
+
+  /// The select list of a job whose table is named `alias` in the query.
+  static func selectColumns(of alias: String?) -> String {
+    Self.jobColumnNames.enumerated().map { index, name in
+      let column = alias.map { "\($0).\(name)" } ?? name
+      return Self.timestampColumns.contains(index) ? Self.microseconds(of: column) : column
+    }.joined(separator: ", ")
+  }
 
   static var columnCount: Int { Self.jobColumnNames.count }
 

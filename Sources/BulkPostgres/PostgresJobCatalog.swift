@@ -195,7 +195,7 @@ package final class PostgresJobCatalog: JobCatalog {
     tenantID: String,
     _ check: @escaping @Sendable (Job) throws(BulkError) -> Void
   ) async throws {
-    let (jobs, leases) = (self.schema.jobs, self.schema.leases)
+    let (jobs, leases, chunks) = (self.schema.jobs, self.schema.leases, self.schema.chunks)
     // Set once a try has sent its DELETE: a retry that then finds no row finds its own work done.
     let deleted = Atomic<Bool>(false)
     try await self.run { connection, _ in
@@ -212,6 +212,7 @@ package final class PostgresJobCatalog: JobCatalog {
         deleted.store(true, ordering: .relaxed)
         try connection.execute("DELETE FROM \(jobs) WHERE tenant_id = $1 AND id = $2", [tenantID, id])
         try connection.execute("DELETE FROM \(leases) WHERE tenant_id = $1 AND job_id = $2", [tenantID, id])
+        try connection.execute("DELETE FROM \(chunks) WHERE tenant_id = $1 AND job_id = $2", [tenantID, id])
       }
     }
   }
@@ -308,11 +309,144 @@ package final class PostgresJobCatalog: JobCatalog {
     }
   }
 
-  /// The lease table's key of `target`: tenant, job, and chunk (-1 for the whole job).
+  /// The lease table's key of `target`, as parameters.
   private static func key(of target: LeaseTarget) -> [String?] {
-    switch target {
-    case .job(let id, let tenantID): [tenantID, id, "-1"]
-    case .chunk(let jobID, let tenantID, let index): [tenantID, jobID, String(index)]
+    let key = target.key
+    return [key.tenantID, key.jobID, String(key.chunk)]
+  }
+
+  package var sharesWork: Bool { true }
+
+  package func claimChunk(
+    _ index: Int,
+    jobID: String,
+    tenantID: String,
+    holder: String,
+    for duration: Duration,
+    now: Date
+  ) async throws -> ChunkClaim {
+    let (jobs, leases, chunks) = (self.schema.jobs, self.schema.leases, self.schema.chunks)
+    let expiry = now.addingTimeInterval(duration.inSeconds)
+    // One statement: the job's state, whether the chunk is finished, and the lease, taken only
+    // when the job runs and the chunk is not finished (a finished chunk's lease is gone).
+    let row = try await self.run { connection, _ in
+      try connection.query(
+        """
+        WITH job AS (SELECT state FROM \(jobs) WHERE tenant_id = $1 AND id = $2),
+        done AS (SELECT 1 FROM \(chunks) WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3),
+        taken AS (
+          INSERT INTO \(leases) AS lease (tenant_id, job_id, chunk, holder, expires_at)
+          SELECT $1, $2, $3, $4, \(PostgresCatalogSchema.timestamp("$5"))
+          WHERE EXISTS (SELECT 1 FROM job WHERE state = 'InProgress') AND NOT EXISTS (SELECT 1 FROM done)
+          ON CONFLICT (tenant_id, job_id, chunk)
+          DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+          WHERE lease.expires_at <= \(PostgresCatalogSchema.timestamp("$6")) OR lease.holder = excluded.holder
+          RETURNING holder
+        )
+        SELECT (SELECT state FROM job), EXISTS (SELECT 1 FROM done), EXISTS (SELECT 1 FROM taken)
+        """,
+        [
+          tenantID, jobID, String(index), holder, String(PostgresCatalogSchema.microseconds(expiry)),
+          String(PostgresCatalogSchema.microseconds(now)),
+        ]
+      ).first
+    }
+    if row?[2] == "t" {
+      return .granted(
+        JobLease(target: .chunk(jobID: jobID, tenantID: tenantID, index: index), holder: holder, expiresAt: Self.rounded(expiry))
+      )
+    }
+    if row?[1] == "t" { return .finished }
+    guard row?[0] == JobState.inProgress.rawValue else { return .jobStopped }
+    return .heldElsewhere
+  }
+
+  package func finishChunk(_ lease: JobLease, counts: ChunkTally) async throws {
+    let (leases, chunks) = (self.schema.leases, self.schema.chunks)
+    let key = Self.key(of: lease.target)
+    try await self.run { connection, _ in
+      try PostgresCatalogSchema.transaction(connection) {
+        try connection.execute(
+          """
+          INSERT INTO \(chunks) (tenant_id, job_id, chunk, holder, processed, failed, total, completed, finished_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+          ON CONFLICT (tenant_id, job_id, chunk) DO NOTHING
+          """,
+          key + [
+            lease.holder, String(counts.processed), String(counts.failed), String(counts.total),
+            counts.completed ? "true" : "false",
+          ]
+        )
+        _ = try connection.execute(
+          "DELETE FROM \(leases) WHERE tenant_id = $1 AND job_id = $2 AND chunk = $3 AND holder = $4",
+          key + [lease.holder]
+        )
+      }
+    }
+  }
+
+  package func finishedChunks(jobID: String, tenantID: String) async throws -> [FinishedChunk] {
+    let chunks = self.schema.chunks
+    return try await self.run { connection, _ in
+      try connection.query(
+        """
+        SELECT chunk, holder, processed, failed, total, completed, \(PostgresCatalogSchema.microseconds(of: "finished_at"))
+        FROM \(chunks) WHERE tenant_id = $1 AND job_id = $2 ORDER BY chunk
+        """,
+        [tenantID, jobID]
+      ).compactMap { row in
+        guard let index = row[0].flatMap({ Int($0) }), let holder = row[1],
+          let processed = row[2].flatMap({ Int64($0) }), let failed = row[3].flatMap({ Int64($0) }),
+          let total = row[4].flatMap({ Int64($0) }), let finished = row[6].flatMap({ Int64($0) })
+        else { return nil }
+        return FinishedChunk(
+          index: index,
+          holder: holder,
+          tally: ChunkTally(processed: processed, failed: failed, total: total, completed: row[5] == "t"),
+          finishedAt: PostgresCatalogSchema.date(finished)
+        )
+      }
+    }
+  }
+
+  package func chunkLeases(jobID: String, tenantID: String, now: Date) async throws -> [JobLease] {
+    let leases = self.schema.leases
+    return try await self.run { connection, _ in
+      try connection.query(
+        """
+        SELECT chunk, holder, \(PostgresCatalogSchema.microseconds(of: "expires_at")) FROM \(leases)
+        WHERE tenant_id = $1 AND job_id = $2 AND chunk >= 0 AND expires_at > \(PostgresCatalogSchema.timestamp("$3"))
+        ORDER BY chunk
+        """,
+        [tenantID, jobID, String(PostgresCatalogSchema.microseconds(now))]
+      ).compactMap { row in
+        guard let index = row[0].flatMap({ Int($0) }), let holder = row[1], let expiry = row[2].flatMap({ Int64($0) })
+        else { return nil }
+        return JobLease(
+          target: .chunk(jobID: jobID, tenantID: tenantID, index: index),
+          holder: holder,
+          expiresAt: PostgresCatalogSchema.date(expiry)
+        )
+      }
+    }
+  }
+
+  package func jobsToShare(now: Date) async throws -> [Job] {
+    let (jobs, leases) = (self.schema.jobs, self.schema.leases)
+    return try await self.run { connection, _ in
+      try connection.query(
+        """
+        SELECT \(PostgresCatalogSchema.selectColumns(of: "job")) FROM \(jobs) AS job
+        LEFT JOIN (
+          SELECT tenant_id, count(*) AS running FROM \(leases)
+          WHERE chunk >= 0 AND expires_at > \(PostgresCatalogSchema.timestamp("$1"))
+          GROUP BY tenant_id
+        ) AS busy ON busy.tenant_id = job.tenant_id
+        WHERE job.state = 'InProgress'
+        ORDER BY coalesce(busy.running, 0), job.seq
+        """,
+        [String(PostgresCatalogSchema.microseconds(now))]
+      ).map(PostgresCatalogSchema.job(from:))
     }
   }
 

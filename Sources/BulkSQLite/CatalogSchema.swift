@@ -50,6 +50,21 @@ enum CatalogSchema {
       PRIMARY KEY (tenant_id, job_id, chunk)
     );
     """,
+    // Finished chunks, as a shared catalog records them (#17); one instance records none.
+    """
+    CREATE TABLE chunks (
+      tenant_id TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      chunk INTEGER NOT NULL,
+      holder TEXT NOT NULL,
+      processed INTEGER NOT NULL,
+      failed INTEGER NOT NULL,
+      total INTEGER NOT NULL,
+      completed INTEGER NOT NULL,
+      finished_at_us INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, job_id, chunk)
+    );
+    """,
   ]
 
   /// Runs the migrations the database has not seen yet, each in its own transaction.

@@ -140,6 +140,8 @@ package final class SQLiteJobCatalog: JobCatalog {
           .bind([.text(id), .text(tenantID)]).run()
         try connection.prepare("DELETE FROM leases WHERE job_id = ?1 AND tenant_id = ?2")
           .bind([.text(id), .text(tenantID)]).run()
+        try connection.prepare("DELETE FROM chunks WHERE job_id = ?1 AND tenant_id = ?2")
+          .bind([.text(id), .text(tenantID)]).run()
       }
     }
   }
@@ -216,12 +218,106 @@ package final class SQLiteJobCatalog: JobCatalog {
     try await self.run { connection in try Self.fetchLease(on: target, connection) }
   }
 
-  /// The lease table's key of `target`: tenant, job, and chunk (-1 for the whole job).
+  /// The lease table's key of `target`, as parameters.
   private static func key(of target: LeaseTarget) -> [SQLiteStatement.Value] {
-    switch target {
-    case .job(let id, let tenantID): [.text(tenantID), .text(id), .integer(-1)]
-    case .chunk(let jobID, let tenantID, let index): [.text(tenantID), .text(jobID), .integer(Int64(index))]
+    let key = target.key
+    return [.text(key.tenantID), .text(key.jobID), .integer(Int64(key.chunk))]
+  }
+
+  /// One instance uses it: a job's chunks run where the job runs.
+  package var sharesWork: Bool { false }
+
+  package func claimChunk(
+    _ index: Int,
+    jobID: String,
+    tenantID: String,
+    holder: String,
+    for duration: Duration,
+    now: Date
+  ) async throws -> ChunkClaim {
+    let target = LeaseTarget.chunk(jobID: jobID, tenantID: tenantID, index: index)
+    let finished = try await self.run { connection in
+      try connection.prepare("SELECT 1 FROM chunks WHERE tenant_id = ?1 AND job_id = ?2 AND chunk = ?3")
+        .bind(Self.key(of: target)).step()
     }
+    guard !finished else { return .finished }
+    guard try await self.job(id: jobID, tenantID: tenantID)?.state == .inProgress else { return .jobStopped }
+    return try await self.claim(target, holder: holder, for: duration, now: now).map(ChunkClaim.granted) ?? .heldElsewhere
+  }
+
+  package func finishChunk(_ lease: JobLease, counts: ChunkTally) async throws {
+    try await self.run { connection in
+      try connection.transaction {
+        try connection.prepare(
+          """
+          INSERT INTO chunks (tenant_id, job_id, chunk, holder, processed, failed, total, completed, finished_at_us)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING
+          """
+        ).bind(
+          Self.key(of: lease.target) + [
+            .text(lease.holder), .integer(counts.processed), .integer(counts.failed), .integer(counts.total),
+            .integer(counts.completed ? 1 : 0), .integer(CatalogSchema.microseconds(Date())),
+          ]
+        ).run()
+        try connection.prepare(
+          "DELETE FROM leases WHERE tenant_id = ?1 AND job_id = ?2 AND chunk = ?3 AND holder = ?4"
+        ).bind(Self.key(of: lease.target) + [.text(lease.holder)]).run()
+      }
+    }
+  }
+
+  package func finishedChunks(jobID: String, tenantID: String) async throws -> [FinishedChunk] {
+    try await self.run { connection in
+      let statement = try connection.prepare(
+        """
+        SELECT chunk, holder, processed, failed, total, completed, finished_at_us FROM chunks
+        WHERE tenant_id = ?1 AND job_id = ?2 ORDER BY chunk
+        """
+      ).bind([.text(tenantID), .text(jobID)])
+      var chunks: [FinishedChunk] = []
+      while try statement.step() {
+        chunks.append(
+          FinishedChunk(
+            index: Int(statement.int64(0)),
+            holder: statement.text(1),
+            tally: ChunkTally(
+              processed: statement.int64(2),
+              failed: statement.int64(3),
+              total: statement.int64(4),
+              completed: statement.int64(5) != 0
+            ),
+            finishedAt: CatalogSchema.date(statement.int64(6))
+          )
+        )
+      }
+      return chunks
+    }
+  }
+
+  package func chunkLeases(jobID: String, tenantID: String, now: Date) async throws -> [JobLease] {
+    try await self.run { connection in
+      let statement = try connection.prepare(
+        """
+        SELECT chunk, holder, expires_at_us FROM leases
+        WHERE tenant_id = ?1 AND job_id = ?2 AND chunk >= 0 AND expires_at_us > ?3 ORDER BY chunk
+        """
+      ).bind([.text(tenantID), .text(jobID), .integer(CatalogSchema.microseconds(now))])
+      var leases: [JobLease] = []
+      while try statement.step() {
+        leases.append(
+          JobLease(
+            target: .chunk(jobID: jobID, tenantID: tenantID, index: Int(statement.int64(0))),
+            holder: statement.text(1),
+            expiresAt: CatalogSchema.date(statement.int64(2))
+          )
+        )
+      }
+      return leases
+    }
+  }
+
+  package func jobsToShare(now: Date) async throws -> [Job] {
+    try await self.jobs(states: [.inProgress], createdBefore: nil)
   }
 
   private static func fetchLease(on target: LeaseTarget, _ connection: SQLiteConnection) throws -> JobLease? {

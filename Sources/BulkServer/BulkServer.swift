@@ -81,7 +81,8 @@ package final class BulkServer: Sendable {
     }
     self.s3Transport = s3.transport
     let staging = SpooledStagingStore(storage: storage, limits: configuration.limits)
-    let instanceID = UUID().uuidString
+    let instanceID = configuration.instanceID ?? Self.defaultInstanceID()
+    logger.info("instance", metadata: ["instance_id": "\(instanceID)"])
     let events = Self.events(configuration.catalog, catalog: catalog, instanceID: instanceID, logger: logger)
     self.events = events
     self.serving = ServingState(services: [Spectra_Bulk_V1_BulkService.descriptor.fullyQualifiedService])
@@ -255,6 +256,13 @@ package final class BulkServer: Sendable {
   /// How watchers hear of changes: within this process on the embedded catalog; through the
   /// shared PostgreSQL catalog's `NOTIFY`, so that every instance's watchers see every
   /// instance's work, on a PostgreSQL one (which `run` starts listening).
+  /// This instance's name when `--instance-id` gives none: the host, the process and a random
+  /// suffix, so that a restarted process is a new holder and operators can tell where it ran.
+  private static func defaultInstanceID() -> String {
+    let host = ProcessInfo.processInfo.hostName.prefix(40).map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "_" }
+    return "\(String(host))-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
+  }
+
   private static func events(
     _ setting: CatalogSetting,
     catalog: any JobCatalog,

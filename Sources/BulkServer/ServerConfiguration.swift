@@ -37,6 +37,9 @@ package struct ServerConfiguration: Sendable {
   package var storage: StorageSetting = .local
   /// Where the job catalog lives; one instance's SQLite file in the data directory by default.
   package var catalog: CatalogSetting = .sqlite(path: nil)
+  /// The name this instance's leases and finished chunks are recorded under in the catalog;
+  /// the host name, the process id and a random suffix when `nil`.
+  package var instanceID: String?
   /// Service-layer limits.
   package var limits = Limits()
   /// How the engine runs jobs; `workers` defaults to the number of cores.

@@ -98,6 +98,25 @@ extension ServerSetting where Value == String {
       configuration.setLifetimes(jobLifetime: configuration.engine.maxJobAge, retention: duration)
     }
   }
+  /// `--lease-duration`: how long a job's or a chunk's lease lasts unless its instance renews it.
+  package static var leaseDuration: Self {
+    Self.lifetime(flag: "--lease-duration", variable: "SPECTRA_LEASE_DURATION", \.engine.leaseDuration) {
+      configuration,
+      duration in
+      configuration.engine.leaseDuration = duration
+    }
+  }
+  /// `--instance-id`: the name of this instance's leases in a shared catalog.
+  package static var instanceID: Self {
+    Self(flag: "--instance-id", variable: "SPECTRA_INSTANCE_ID", \.instanceID) { id in
+      let allowed = id.utf8.allSatisfy { byte in
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x2D || byte == 0x5F
+          || byte == 0x2E
+      }
+      return allowed && (1...64).contains(id.utf8.count)
+        ? nil : "--instance-id must be 1 to 64 letters, digits, '-', '_' or '.'"
+    }
+  }
   /// `--catalog`: `postgresql://…` for a catalog several instances share, or `sqlite:PATH`; the
   /// data directory's SQLite file by default.
   package static var catalog: Self {

@@ -72,6 +72,27 @@ final class HeldElsewhereCatalog: JobCatalog {
   func delete(id: String, tenantID: String, _ check: @escaping @Sendable (Job) throws(BulkError) -> Void) async throws {
     try await self.base.delete(id: id, tenantID: tenantID, check)
   }
+  var sharesWork: Bool { self.base.sharesWork }
+  func claimChunk(
+    _ index: Int,
+    jobID: String,
+    tenantID: String,
+    holder: String,
+    for duration: Duration,
+    now: Date
+  ) async throws -> ChunkClaim {
+    try await self.base.claimChunk(index, jobID: jobID, tenantID: tenantID, holder: holder, for: duration, now: now)
+  }
+  func finishChunk(_ lease: JobLease, counts: ChunkTally) async throws {
+    try await self.base.finishChunk(lease, counts: counts)
+  }
+  func finishedChunks(jobID: String, tenantID: String) async throws -> [FinishedChunk] {
+    try await self.base.finishedChunks(jobID: jobID, tenantID: tenantID)
+  }
+  func chunkLeases(jobID: String, tenantID: String, now: Date) async throws -> [JobLease] {
+    try await self.base.chunkLeases(jobID: jobID, tenantID: tenantID, now: now)
+  }
+  func jobsToShare(now: Date) async throws -> [Job] { try await self.base.jobsToShare(now: now) }
 }
 
 @Suite("JobEngine: leases")

@@ -66,7 +66,7 @@ struct PostgresJobCatalogTests {
     defer { reopened.shutdown() }
     #expect(try await reopened.job(id: "bulk-job-a", tenantID: "t") == original)
     #expect(try await reopened.job(id: "bulk-job-a", tenantID: "other") == nil)
-    #expect(try await reopened.schemaVersion() == 1)
+    #expect(try await reopened.schemaVersion() == 2)
   }
 
   @Test("an idempotency key returns the first job and its fingerprint")
@@ -238,7 +238,7 @@ struct PostgresJobCatalogTests {
     await #expect(
       throws: BulkError(
         code: .failedPrecondition,
-        message: "catalog schema version 99 is newer than this server (1); upgrade the server"
+        message: "catalog schema version 99 is newer than this server (2); upgrade the server"
       )
     ) {
       try await Self.open(schema)
@@ -287,11 +287,11 @@ struct PostgresJobCatalogTests {
     async let second = Self.open(schema)
     let catalogs = try await [first, second]
     defer { catalogs.forEach { $0.shutdown() } }
-    #expect(try await catalogs[0].schemaVersion() == 1)
-    #expect(try await PostgresCluster.shared().psql("SELECT version FROM \(schema).catalog_version") == "1\n")
+    #expect(try await catalogs[0].schemaVersion() == 2)
+    #expect(try await PostgresCluster.shared().psql("SELECT version FROM \(schema).catalog_version") == "2\n")
     let reopened = try await Self.open(schema)
     defer { reopened.shutdown() }
-    #expect(try await reopened.schemaVersion() == 1)
+    #expect(try await reopened.schemaVersion() == 2)
   }
 
   @Test("concurrent claims of one target from two instances: exactly one wins")
@@ -318,6 +318,95 @@ struct PostgresJobCatalogTests {
       #expect(winners.count == 1)
       #expect(try await one.lease(on: target)?.holder == winners.first)
     }
+  }
+
+  // MARK: Shared chunks
+
+  @Test("a chunk is claimed by one instance while its job runs, recorded finished with its holder, and never claimed again")
+  func chunkClaims() async throws {
+    let schema = Self.freshSchema()
+    let one = try await Self.open(schema)
+    let two = try await Self.open(schema)
+    defer {
+      one.shutdown()
+      two.shutdown()
+    }
+    #expect(one.sharesWork)
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    _ = try await one.insert(Self.job("bulk-job-a", state: .open), idempotencyKey: nil, activeJobLimit: 10)
+    // Not running yet: no chunk starts.
+    #expect(try await one.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-1", for: .seconds(10), now: now) == .jobStopped)
+    _ = try await one.update(id: "bulk-job-a", tenantID: "t") { (job: inout Job) throws(BulkError) in job.state = .inProgress }
+
+    guard case .granted(let lease) = try await one.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-1", for: .seconds(10), now: now)
+    else {
+      Issue.record("the first claim was not granted")
+      return
+    }
+    #expect(try await two.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now) == .heldElsewhere)
+    #expect(try await two.chunkLeases(jobID: "bulk-job-a", tenantID: "t", now: now).map(\.holder) == ["i-1"])
+    #expect(try await two.chunkLeases(jobID: "bulk-job-a", tenantID: "t", now: now.addingTimeInterval(10)).isEmpty)
+
+    let tally = ChunkTally(processed: 50, failed: 2, total: 50, completed: true)
+    try await one.finishChunk(lease, counts: tally)
+    // Finished: not claimed again, even once the lease would have expired.
+    #expect(try await two.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(60)) == .finished)
+    #expect(try await two.lease(on: lease.target) == nil)
+    let finished = try await two.finishedChunks(jobID: "bulk-job-a", tenantID: "t")
+    #expect(finished.map(\.index) == [0])
+    #expect(finished.first?.holder == "i-1")
+    #expect(finished.first?.tally == tally)
+
+    // A second record of the same chunk (a lease lost to a pause) keeps the first.
+    guard case .granted(let other) = try await two.claimChunk(1, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now)
+    else {
+      Issue.record("chunk 1 was not granted")
+      return
+    }
+    try await two.finishChunk(other, counts: tally)
+    try await one.finishChunk(JobLease(target: other.target, holder: "i-1", expiresAt: now), counts: ChunkTally(processed: 1, failed: 1, total: 1, completed: false))
+    #expect(try await one.finishedChunks(jobID: "bulk-job-a", tenantID: "t").map(\.holder) == ["i-1", "i-2"])
+
+    // Aborted: no chunk starts; deleting the job removes its chunks.
+    _ = try await one.update(id: "bulk-job-a", tenantID: "t") { (job: inout Job) throws(BulkError) in job.state = .aborted }
+    #expect(try await two.claimChunk(2, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now) == .jobStopped)
+    try await one.delete(id: "bulk-job-a", tenantID: "t") { (_: Job) throws(BulkError) in }
+    #expect(try await one.finishedChunks(jobID: "bulk-job-a", tenantID: "t").isEmpty)
+  }
+
+  @Test("jobs to share come tenant by tenant: the tenant running the fewest chunks across instances first")
+  func tenantTurns() async throws {
+    try await Self.withCatalog { catalog in
+      let now = Date(timeIntervalSince1970: 1_800_000_000)
+      for (id, tenant, seconds) in [("bulk-job-a", "busy", 0.0), ("bulk-job-b", "busy", 1), ("bulk-job-c", "quiet", 2), ("bulk-job-d", "idle", 3)] {
+        _ = try await catalog.insert(Self.job(id, tenant: tenant, state: .inProgress, at: seconds), idempotencyKey: nil, activeJobLimit: 10)
+      }
+      _ = try await catalog.insert(Self.job("bulk-job-e", tenant: "idle", state: .open, at: 4), idempotencyKey: nil, activeJobLimit: 10)
+      for index in 0 ..< 3 {
+        _ = try await catalog.claimChunk(index, jobID: "bulk-job-a", tenantID: "busy", holder: "i-1", for: .seconds(10), now: now)
+      }
+      _ = try await catalog.claimChunk(0, jobID: "bulk-job-c", tenantID: "quiet", holder: "i-2", for: .seconds(10), now: now)
+      // An expired lease is not running.
+      _ = try await catalog.claimChunk(0, jobID: "bulk-job-d", tenantID: "idle", holder: "i-3", for: .seconds(1), now: now.addingTimeInterval(-5))
+      #expect(try await catalog.jobsToShare(now: now).map(\.id) == ["bulk-job-d", "bulk-job-c", "bulk-job-a", "bulk-job-b"])
+    }
+  }
+
+  @Test("one reaper at a time: the reaper's lease is one instance's until it expires")
+  func reaperLease() async throws {
+    let schema = Self.freshSchema()
+    let one = try await Self.open(schema)
+    let two = try await Self.open(schema)
+    defer {
+      one.shutdown()
+      two.shutdown()
+    }
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    #expect(try await one.claim(.reaper, holder: "i-1", for: .seconds(10), now: now) != nil)
+    #expect(try await two.claim(.reaper, holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(5)) == nil)
+    #expect(try await one.claim(.reaper, holder: "i-1", for: .seconds(10), now: now.addingTimeInterval(5)) != nil)
+    #expect(try await two.claim(.reaper, holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(15)) != nil)
+    #expect(try await one.lease(on: .reaper)?.holder == "i-2")
   }
 
   @Test("an expired lease is taken over by the other instance, and the first holder's renew then finds it lost")

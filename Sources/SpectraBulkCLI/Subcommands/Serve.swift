@@ -178,6 +178,20 @@ struct Serve: AsyncParsableCommand {
   var catalog: String?
 
   @Option(
+    help: Self.help(
+      "With a shared catalog: how long a job's or a chunk's lease lasts unless its instance renews it (every third of it); an instance that dies has its work taken over about this long after. Seconds, or a number with s, m or h. [env: SPECTRA_LEASE_DURATION]",
+      ServerSetting.leaseDuration
+    )
+  )
+  var leaseDuration: String?
+
+  @Option(
+    help:
+      "The name this instance's leases and finished chunks are recorded under in a shared catalog: 1 to 64 letters, digits, '-', '_' or '.'; the host name, process id and a random suffix when absent. [env: SPECTRA_INSTANCE_ID]"
+  )
+  var instanceId: String?
+
+  @Option(
     help:
       "postgresql://… or redshift://… to use that warehouse; the embedded SQLite warehouse when absent. [env: SPECTRA_WAREHOUSE]"
   )
@@ -344,6 +358,8 @@ struct Serve: AsyncParsableCommand {
     try settings.set(.tlsClientCA, self.tlsClientCA)
     try settings.set(.allowPlaintext, given: self.allowPlaintext)
     try settings.set(.catalog, self.catalog)
+    try settings.set(.leaseDuration, self.leaseDuration)
+    try settings.set(.instanceID, self.instanceId)
     try settings.set(.warehouse, self.warehouse)
     try settings.set(.storage, self.storage)
     try settings.set(.redshiftS3Prefix, self.redshiftS3Prefix)

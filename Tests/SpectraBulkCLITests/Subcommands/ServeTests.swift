@@ -279,6 +279,18 @@ struct ServeTests {
     ) {
       "\($0.engine.retention.components.seconds)"
     },
+    Setting(
+      ["--lease-duration", "2s"],
+      "SPECTRA_LEASE_DURATION",
+      default: "30",
+      flagValue: "2",
+      environment: ("1m", "60")
+    ) {
+      "\($0.engine.leaseDuration.components.seconds)"
+    },
+    Setting("--instance-id", "SPECTRA_INSTANCE_ID", default: "nil", flag: "web-1", environment: "pod_7.b") {
+      $0.instanceID ?? "nil"
+    },
     Setting("--log-level", "SPECTRA_LOG_LEVEL", default: "info", flag: "debug", environment: "error") {
       $0.logLevel.rawValue
     },
@@ -302,11 +314,11 @@ struct ServeTests {
     }
   }
 
-  @Test("the table has all 54 settings, each with a variable of its own")
+  @Test("the table has all 56 settings, each with a variable of its own")
   func everyVariable() {
     let variables = Set(Self.settings.map(\.variable))
     #expect(variables.count == Self.settings.count)
-    #expect(variables.count == 54)
+    #expect(variables.count == 56)
   }
 
   @Test(
@@ -329,6 +341,8 @@ struct ServeTests {
       ([], ["SPECTRA_LOG_LEVEL": "loud"], "--log-level loud is not a level"),
       ([], ["SPECTRA_LOG_FORMAT": "xml"], "--log-format xml is not text or json"),
       (["--catalog", "mysql://h/db"], [:], "--catalog must be a postgresql://… URL or sqlite:PATH"),
+      (["--instance-id", "a b"], [:], "--instance-id must be 1 to 64 letters, digits, '-', '_' or '.'"),
+      ([], ["SPECTRA_LEASE_DURATION": "0"], "--lease-duration '0' is not a duration: give seconds (86400) or a whole number with s, m, h or d (24h, 7d)"),
       (["--redshift-s3-prefix", "bucket/prefix"], [:], "--redshift-s3-prefix must be an s3://bucket/prefix URL"),
       ([], ["SPECTRA_REDSHIFT_IAM_ROLE": "MyRole"], "--redshift-iam-role must be a role ARN (arn:aws:iam::…:role/…)"),
       (["--redshift-slices", "0"], [:], "--redshift-slices must be at least 1"),
