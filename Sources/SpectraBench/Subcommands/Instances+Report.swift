@@ -76,10 +76,12 @@ struct InstancesReport: Encodable, Sendable {
   var cores: Int
   var rowsPerJob: Int
   var chunkRecords: Int
+  var leaseDuration: String
   var serverFlags: [String]
   var passes: [Pass] = []
 
-  /// The kind of a catalog statement as `pg_stat_statements` normalised it (white space folded).
+  /// The kind of a catalog statement as `pg_stat_statements` normalised it (white space folded):
+  /// what it writes, else what it reads first, in `jobs`, `leases` or `chunks`.
   static func kind(of query: String) -> String {
     let text = query.lowercased().trimmingCharacters(in: .whitespaces)
     if text.contains("pg_notify") || text.hasPrefix("notify") { return "notifications (pg_notify)" }
@@ -88,20 +90,34 @@ struct InstancesReport: Encodable, Sendable {
     if ["begin", "commit", "rollback", "start transaction"].contains(where: { text.hasPrefix($0) }) {
       return "transaction control"
     }
-    let verb = text.prefix { $0 != " " }
-    let table = ["leases", "chunks", "jobs"].first { text.contains("\"\($0)\"") || text.contains(".\($0) ") }
-    switch (verb, table) {
-    case ("insert", "leases"): return "claims (INSERT leases)"
-    case ("update", "leases"): return "heartbeats (UPDATE leases)"
-    case ("delete", "leases"): return "releases (DELETE leases)"
-    case ("select", "leases"): return "lease reads (SELECT leases)"
-    case ("insert", "chunks"): return "chunk records (INSERT chunks)"
-    case (_, "chunks"): return "chunk reads/others (\(verb.uppercased()) chunks)"
-    case ("select", "jobs"): return "job reads (SELECT jobs)"
-    case ("update", "jobs"): return "job updates (UPDATE jobs)"
-    case (_, "jobs"): return "job others (\(verb.uppercased()) jobs)"
-    default: return "other"
+    // A write may follow a WITH; `update` also appears in `FOR UPDATE` and `DO UPDATE SET`.
+    let statements: [(verb: String, keyword: String)] = [
+      ("INSERT", "insert into "), ("DELETE", "delete from "),
+      ("UPDATE", text.hasPrefix("update ") ? "update " : ") update "),
+      ("SELECT", "from "),
+    ]
+    for (verb, keyword) in statements {
+      // The first occurrence naming a table: `from` also appears in `extract(epoch from …)`.
+      var rest = text[...]
+      var table: String?
+      while table == nil, let found = rest.range(of: keyword) {
+        let target = rest[found.upperBound...].prefix { $0 != " " && $0 != "(" && $0 != ")" && $0 != "," }
+        table = ["jobs", "leases", "chunks"].first {
+          target == $0 || target.hasSuffix(".\($0)") || target.hasSuffix("\"\($0)\"")
+        }
+        rest = rest[found.upperBound...]
+      }
+      guard let table else { continue }
+      let names = [
+        "INSERT leases": "claims", "UPDATE leases": "heartbeats", "DELETE leases": "releases",
+        "SELECT leases": "lease reads",
+        "INSERT chunks": "chunk records", "SELECT chunks": "chunk reads", "SELECT jobs": "job reads",
+        "UPDATE jobs": "job updates", "INSERT jobs": "job creations",
+      ]
+      let statement = "\(verb) \(table)"
+      return names[statement].map { "\($0) (\(statement))" } ?? statement
     }
+    return "other"
   }
 
   /// The passes' summary, the catalog's statements by kind, and the ratios.

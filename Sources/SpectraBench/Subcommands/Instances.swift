@@ -11,7 +11,8 @@ internal import SwiftProtobuf
 /// sharing one PostgreSQL catalog (`--catalog`), one S3 storage (`--storage`, moto) and one
 /// PostgreSQL warehouse: chunks per second, and the catalog's overhead per chunk (queries and
 /// milliseconds by statement kind, from `pg_stat_statements`), with one job and with `--jobs`
-/// jobs at once.
+/// jobs at once. Each instance has an `--instance-id` of its own, by which `spectra.chunks`
+/// tells which ran each chunk.
 ///
 /// The catalog is a database of its own in the cluster (a fresh one each pass), so that its
 /// statements are counted apart from the warehouse's.
@@ -32,6 +33,9 @@ struct Instances: AsyncParsableCommand {
 
   @Option(help: "The most instances: passes run 1 through this many.")
   var instances = 3
+
+  @Option(help: "The servers' --lease-duration: other instances join a job at their heartbeat, every third of it.")
+  var leaseDuration = "30s"
 
   @Option(help: "Jobs uploaded at once before they are all closed.")
   var uploaders = 4
@@ -86,12 +90,13 @@ struct Instances: AsyncParsableCommand {
     print(
       "spectra-bench instances: jobs of \(self.rows) records (\(csv.size) bytes of CSV, \(chunksPerJob) chunks each), "
         + "1 and \(self.jobs) jobs at once, 1 to \(self.instances) instances on a PostgreSQL catalog, S3 storage (moto) "
-        + "and a PostgreSQL warehouse"
+        + "and a PostgreSQL warehouse, --lease-duration \(self.leaseDuration)"
     )
     var report = InstancesReport(
       cores: ProcessInfo.processInfo.activeProcessorCount,
       rowsPerJob: self.rows,
       chunkRecords: self.chunkRecords,
+      leaseDuration: self.leaseDuration,
       serverFlags: self.serverFlag
     )
     let setup = Setup(cluster: cluster, moto: moto, tenants: tenants, csv: csv, scratch: scratch)
@@ -155,6 +160,8 @@ struct Instances: AsyncParsableCommand {
             "--storage", "s3://\(Self.bucket)/pass-\(index)",
             "--s3-endpoint", setup.moto.endpoint,
             "--chunk-records", String(self.chunkRecords),
+            "--instance-id", "instance-\(instance)",
+            "--lease-duration", self.leaseDuration,
           ] + self.serverFlag,
           environment: [
             "AWS_ACCESS_KEY_ID": setup.moto.accessKeyID,
@@ -196,6 +203,7 @@ struct Instances: AsyncParsableCommand {
     let seconds = (ContinuousClock.now - processing).inSeconds
     let cpu = zip(Self.processorSeconds(servers, setup: setup), cpuBefore).map { $0 - $1 }
     let statements = try Self.statements(cluster, catalog: catalog)
+    let holders = try Self.chunksByHolder(cluster, catalog: catalog)
     for job in finished
     where job.state != .jobComplete || job.numberRecordsProcessed != self.rows || job.numberRecordsFailed != 0 {
       throw ValidationError(
@@ -216,7 +224,7 @@ struct Instances: AsyncParsableCommand {
       instances: instances,
       jobs: jobs,
       records: jobs * self.rows,
-      chunks: jobs * ((self.rows + self.chunkRecords - 1) / self.chunkRecords),
+      chunks: holders.values.reduce(0, +),
       seconds: seconds,
       uploadSeconds: (processing - start).inSeconds,
       catalog: statements.catalog,
@@ -224,7 +232,7 @@ struct Instances: AsyncParsableCommand {
       instanceCPUSeconds: Array(cpu.dropLast(2)),
       postgresCPUSeconds: cpu[cpu.count - 2],
       motoCPUSeconds: cpu[cpu.count - 1],
-      chunksByInstance: []
+      chunksByInstance: (0 ..< instances).map { holders["instance-\($0)", default: 0] }
     )
   }
 
@@ -236,6 +244,20 @@ struct Instances: AsyncParsableCommand {
     return servers.map(\.cpuSeconds) + [
       postmaster.map { ProcessorTime.secondsOfChildren(of: $0) } ?? 0, ProcessorTime.seconds(of: setup.moto.pid),
     ]
+  }
+
+  /// The chunks each instance finished, by its instance id, from the catalog's `spectra.chunks`.
+  private static func chunksByHolder(_ cluster: PostgresCluster, catalog: String) throws -> [String: Int] {
+    let rows = try cluster.psql("SELECT holder, count(*) FROM spectra.chunks GROUP BY holder", database: catalog)
+    var counts: [String: Int] = [:]
+    for line in rows.split(separator: "\n") {
+      let fields = line.split(separator: "|")
+      guard fields.count == 2, let count = Int(fields[1]) else {
+        throw ValidationError("cannot read the spectra.chunks row \(line)")
+      }
+      counts[String(fields[0])] = count
+    }
+    return counts
   }
 
   /// The statements `pg_stat_statements` counted in the catalog's database, by kind, and in the
