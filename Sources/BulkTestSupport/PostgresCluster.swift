@@ -18,6 +18,8 @@ package final class PostgresCluster: Sendable {
   /// The cluster's folder: `data/`, `socket/` and `server.log`.
   package let directory: String
   private let programs: Programs
+  /// The `-c` settings the server starts with beyond the fixed ones.
+  private let settings: [String]
   /// The watchdog, while it watches.
   private let watchdog: Mutex<Watchdog?>
 
@@ -46,17 +48,22 @@ package final class PostgresCluster: Sendable {
 
   /// A new cluster of the caller's own, started; for tests that stop and start the server and
   /// must not disturb the shared one. It is removed by `remove()` or at process exit.
-  package static func launch() async throws -> PostgresCluster {
-    try await withCheckedThrowingContinuation { continuation in
+  ///
+  /// - Parameter libraries: server libraries to load at start (`shared_preload_libraries`), such
+  ///   as `pg_stat_statements`, which a benchmark reads to count the queries of each kind; none by
+  ///   default.
+  package static func launch(preloading libraries: [String] = []) async throws -> PostgresCluster {
+    let settings = libraries.isEmpty ? [] : ["-c shared_preload_libraries=\(libraries.joined(separator: ","))"]
+    return try await withCheckedThrowingContinuation { continuation in
       // initdb and pg_ctl block for a second or two: a thread of their own, not the
       // concurrency pool.
       Thread.detachNewThread {
-        continuation.resume(with: Result { try PostgresCluster() })
+        continuation.resume(with: Result { try PostgresCluster(settings: settings) })
       }
     }
   }
 
-  private init() throws {
+  private init(settings: [String]) throws {
     _ = Self.exitHandler
     let programs = try Programs.find()
     let parent = programs.runAs.isEmpty ? FileManager.default.temporaryDirectory.path : "/tmp"
@@ -84,13 +91,14 @@ package final class PostgresCluster: Sendable {
         in: directory
       ).check()
       try Self.writeHostAuthentication(directory: "\(directory)/data", owner: programs.owner)
-      self.port = try Self.startOnFreePort(programs: programs, directory: directory)
+      self.port = try Self.startOnFreePort(programs: programs, directory: directory, settings: settings)
     } catch {
       Self.removeFolder(directory, watchdog: watchdog)
       throw error
     }
     self.directory = directory
     self.programs = programs
+    self.settings = settings
     self.watchdog = Mutex(watchdog)
   }
 
@@ -133,7 +141,7 @@ package final class PostgresCluster: Sendable {
 
   /// Starts the server again after `stop()`, on the same port.
   package func start() throws {
-    try Self.start(programs: self.programs, directory: self.directory, port: self.port)
+    try Self.start(programs: self.programs, directory: self.directory, port: self.port, settings: self.settings)
   }
 
   /// Stops the server at once and removes the cluster's folder.
@@ -152,11 +160,12 @@ package final class PostgresCluster: Sendable {
     }
   }
 
-  private static func start(programs: Programs, directory: String, port: Int) throws {
-    let options = [
-      "-p \(port)", "-k \(directory)/socket", "-c listen_addresses=127.0.0.1", "-c fsync=off",
-      "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
-    ]
+  private static func start(programs: Programs, directory: String, port: Int, settings: [String]) throws {
+    let options =
+      [
+        "-p \(port)", "-k \(directory)/socket", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+        "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
+      ] + settings
     try programs.command(
       "pg_ctl",
       [
@@ -188,12 +197,12 @@ package final class PostgresCluster: Sendable {
 
   /// Starts the server on a port that was free a moment ago; tries another when a concurrent
   /// process took it in between.
-  private static func startOnFreePort(programs: Programs, directory: String) throws -> Int {
+  private static func startOnFreePort(programs: Programs, directory: String, settings: [String]) throws -> Int {
     var attempt = 0
     while true {
       let port = try Self.freePort()
       do {
-        try Self.start(programs: programs, directory: directory, port: port)
+        try Self.start(programs: programs, directory: directory, port: port, settings: settings)
         return port
       } catch {
         attempt += 1

@@ -3,10 +3,6 @@ internal import BulkGRPCClient
 internal import BulkTestSupport
 internal import Foundation
 
-#if canImport(Glibc)
-internal import Glibc
-#endif
-
 /// A `spectra-bulk serve` (the one built beside this program) started for one measurement: free
 /// ports, its own data folder, standard error in a log file, and its peak memory and processor
 /// time read from `/proc`.
@@ -46,13 +42,7 @@ final class BenchServer {
   /// The processor time the process has used so far (user and system), in seconds; 0 once it
   /// has exited.
   var cpuSeconds: Double {
-    guard let stat = try? String(contentsOfFile: "/proc/\(self.process.pid)/stat", encoding: .utf8),
-      let afterName = stat.range(of: ") ", options: .backwards)
-    else { return 0 }
-    // utime and stime are fields 14 and 15 of the line; the 12th and 13th after the name.
-    let fields = stat[afterName.upperBound...].split(separator: " ")
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    ProcessorTime.seconds(of: self.process.pid)
   }
 
   /// The last lines of the server's log, for error messages.
