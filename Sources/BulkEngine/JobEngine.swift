@@ -426,10 +426,12 @@ package final class JobEngine: JobProcessor {
       let inProgress = Set(unfinished.lazy.filter { $0.state == .inProgress }.map(\.id))
       self.helped.withLock { $0.formIntersection(inProgress) }
       for job in unfinished where !self.running.withLock({ $0[job.id] != nil }) {
-        if let lease = try await catalog.lease(on: .job(id: job.id, tenantID: job.tenantID)),
+        // A catalog only this instance uses holds no live lease of another: any other holder is
+        // a process that ended (the data directory's lock keeps a second one out).
+        if catalog.sharesWork, let lease = try await catalog.lease(on: .job(id: job.id, tenantID: job.tenantID)),
           lease.holder != self.instanceID, lease.expiresAt > now
         {
-          if catalog.sharesWork && job.state == .inProgress && job.operation != .query
+          if job.state == .inProgress && job.operation != .query
             && !self.helped.withLock({ $0.contains(job.id) })
           {
             self.launch(job, role: .help)

@@ -6,8 +6,8 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A catalog in which another instance holds the leases of some jobs until `expire` is called:
-/// their claims are refused meanwhile. Every claim is told to `claims`, every look at a lease to
+/// A shared catalog in which another instance holds the leases of some jobs (and their chunks)
+/// until `expire` is called: their claims are refused meanwhile. Every claim is told to `claims`, every look at a lease to
 /// `leaseChecks`.
 final class HeldElsewhereCatalog: JobCatalog {
   let base: any JobCatalog
@@ -72,7 +72,9 @@ final class HeldElsewhereCatalog: JobCatalog {
   func delete(id: String, tenantID: String, _ check: @escaping @Sendable (Job) throws(BulkError) -> Void) async throws {
     try await self.base.delete(id: id, tenantID: tenantID, check)
   }
-  var sharesWork: Bool { self.base.sharesWork }
+  /// Shared, as a catalog another instance uses must be.
+  var sharesWork: Bool { true }
+  /// The other instance holds the chunks of the jobs it holds too.
   func claimChunk(
     _ index: Int,
     jobID: String,
@@ -81,7 +83,8 @@ final class HeldElsewhereCatalog: JobCatalog {
     for duration: Duration,
     now: Date
   ) async throws -> ChunkClaim {
-    try await self.base.claimChunk(index, jobID: jobID, tenantID: tenantID, holder: holder, for: duration, now: now)
+    guard self.held.withLock({ $0[jobID].map { $0 <= now } ?? true }) else { return .heldElsewhere }
+    return try await self.base.claimChunk(index, jobID: jobID, tenantID: tenantID, holder: holder, for: duration, now: now)
   }
   func finishChunk(_ lease: JobLease, counts: ChunkTally) async throws {
     try await self.base.finishChunk(lease, counts: counts)
