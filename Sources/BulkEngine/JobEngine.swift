@@ -116,6 +116,7 @@ package final class JobEngine: JobProcessor {
     while !Task.isCancelled {
       await self.renewLeases()
       await self.adoptUnfinished()
+      await self.countJobs()
       if lastReap.map({ ContinuousClock.now - $0 >= settings.reapInterval }) ?? true {
         lastReap = .now
         if await self.holdsReaper() { await self.reap() }
@@ -446,11 +447,20 @@ package final class JobEngine: JobProcessor {
     }
   }
 
+  /// Sets the jobs-by-state gauge from the catalog: on every instance, each heartbeat, so that
+  /// any instance's `/metrics` shows the whole catalog's counts.
+  private func countJobs() async {
+    do {
+      EngineMetrics.jobs(try await self.context.catalog.countsByState())
+    } catch {
+      self.context.logger.warning("jobs could not be counted", metadata: ["error": "\(error)"])
+    }
+  }
+
   /// Fails jobs past their lifetime and deletes terminal jobs past their retention.
   private func reap() async {
     let now = Date()
     do {
-      EngineMetrics.jobs(try await self.context.catalog.countsByState())
       let maxAge = self.context.settings.maxJobAge.inSeconds
       let expired = try await self.context.catalog.jobs(
         states: [.open, .uploadComplete, .inProgress],

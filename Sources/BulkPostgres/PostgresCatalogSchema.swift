@@ -15,6 +15,7 @@ struct PostgresCatalogSchema: Sendable {
   var jobs: String { self.table("jobs") }
   var leases: String { self.table("leases") }
   var chunks: String { self.table("chunks") }
+  var secrets: String { self.table("secrets") }
   var version: String { self.table("catalog_version") }
 
   /// Migrations in order, each a list of statements; the `catalog_version` table records how many
@@ -88,6 +89,10 @@ struct PostgresCatalogSchema: Sendable {
         )
         """,
         "CREATE INDEX leases_by_tenant_expiry ON \(self.leases) (tenant_id, expires_at) WHERE chunk >= 0",
+      ],
+      // Keys every instance must share, such as the one that signs upload URLs and page tokens.
+      [
+        "CREATE TABLE \(self.secrets) (name text PRIMARY KEY, value text NOT NULL)"
       ],
     ]
   }

@@ -28,6 +28,7 @@ package final class PostgresJobCatalog: JobCatalog {
   /// How often a call is tried while its connection fails, and the first pause between tries.
   private let attempts: Int
   private let retryDelay: Duration
+  private let url: String
 
   /// Opens the catalog in `schema` of the database at `url`, creating the schema and running any
   /// migrations it has not seen, on one connection of the calling thread (it blocks).
@@ -51,11 +52,30 @@ package final class PostgresJobCatalog: JobCatalog {
       )
     }
     self.schema = PostgresCatalogSchema(name: schema)
+    self.url = url
     let connection = try PostgresConnection(url: url)
     try self.schema.migrate(connection)
     self.pool = PostgresConnectionPool(url: url, size: poolSize)
     self.attempts = max(1, attempts)
     self.retryDelay = retryDelay
+  }
+
+  /// The key every instance on this catalog shares under `name`: the one stored, or `make()`'s,
+  /// stored by the first instance that asks (`INSERT … ON CONFLICT DO NOTHING`, then read). It
+  /// blocks, on a connection of its own, like `init`.
+  package func sharedKey(named name: String, make: () -> [UInt8]) throws -> [UInt8] {
+    let connection = try PostgresConnection(url: self.url)
+    let secrets = self.schema.secrets
+    try connection.execute(
+      "INSERT INTO \(secrets) (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+      [name, Hex.string(make())]
+    )
+    guard let stored = try connection.query("SELECT value FROM \(secrets) WHERE name = $1", [name]).first?[0] ?? nil,
+      let key = Hex.bytes(stored)
+    else {
+      throw BulkError(code: .internal, message: "the catalog's \(name) key is missing or not hex")
+    }
+    return key
   }
 
   /// The number of migrations the schema has seen.

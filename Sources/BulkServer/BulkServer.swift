@@ -98,7 +98,7 @@ package final class BulkServer: Sendable {
       tenant: { id in tenants[id] ?? Tenant(id: id) },
       instanceID: instanceID
     )
-    let signingKey = try Self.signingKey(in: dataDirectory)
+    let signingKey = try Self.signingKey(in: dataDirectory, catalog: catalog)
     let jobs = JobService(
       catalog: catalog,
       staging: staging,
@@ -237,9 +237,13 @@ package final class BulkServer: Sendable {
     try await self.s3Transport?.shutdown()
   }
 
-  /// The key that signs upload URLs and seals page tokens, kept in the data directory so both
-  /// survive a restart.
-  private static func signingKey(in dataDirectory: URL) throws -> [UInt8] {
+  /// The key that signs upload URLs and seals page tokens, kept so both survive a restart: in a
+  /// shared PostgreSQL catalog, so that a URL or token one instance issued works on every
+  /// instance behind the load balancer; otherwise in the data directory.
+  private static func signingKey(in dataDirectory: URL, catalog: any JobCatalog) throws -> [UInt8] {
+    if let shared = catalog as? PostgresJobCatalog {
+      return try shared.sharedKey(named: "upload-signing", make: HTTPSurface.makeSigningKey)
+    }
     let url = dataDirectory.appendingPathComponent("upload-signing.key")
     if let key = try? Data(contentsOf: url), key.count >= 32 {
       return Array(key)

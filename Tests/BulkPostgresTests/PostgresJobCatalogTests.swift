@@ -66,7 +66,7 @@ struct PostgresJobCatalogTests {
     defer { reopened.shutdown() }
     #expect(try await reopened.job(id: "bulk-job-a", tenantID: "t") == original)
     #expect(try await reopened.job(id: "bulk-job-a", tenantID: "other") == nil)
-    #expect(try await reopened.schemaVersion() == 2)
+    #expect(try await reopened.schemaVersion() == 3)
   }
 
   @Test("an idempotency key returns the first job and its fingerprint")
@@ -238,7 +238,7 @@ struct PostgresJobCatalogTests {
     await #expect(
       throws: BulkError(
         code: .failedPrecondition,
-        message: "catalog schema version 99 is newer than this server (2); upgrade the server"
+        message: "catalog schema version 99 is newer than this server (3); upgrade the server"
       )
     ) {
       try await Self.open(schema)
@@ -287,11 +287,11 @@ struct PostgresJobCatalogTests {
     async let second = Self.open(schema)
     let catalogs = try await [first, second]
     defer { catalogs.forEach { $0.shutdown() } }
-    #expect(try await catalogs[0].schemaVersion() == 2)
-    #expect(try await PostgresCluster.shared().psql("SELECT version FROM \(schema).catalog_version") == "2\n")
+    #expect(try await catalogs[0].schemaVersion() == 3)
+    #expect(try await PostgresCluster.shared().psql("SELECT version FROM \(schema).catalog_version") == "3\n")
     let reopened = try await Self.open(schema)
     defer { reopened.shutdown() }
-    #expect(try await reopened.schemaVersion() == 2)
+    #expect(try await reopened.schemaVersion() == 3)
   }
 
   @Test("concurrent claims of one target from two instances: exactly one wins")
