@@ -47,8 +47,8 @@ struct UploadReader {
     }
   }
 
-  /// Bytes read from storage at a time.
-  static let pieceBytes = 64 << 10
+  /// Bytes read from storage at a time: 1 MiB, so that an upload kept in S3 is read in few requests.
+  static let pieceBytes = 1 << 20
 
   /// The next piece of the upload object `key`, from `position`.
   ///

@@ -2,6 +2,7 @@ package import BulkCore
 package import BulkS3
 package import Foundation
 internal import NIOCore
+internal import Synchronization
 
 /// Job storage in an S3 bucket (or an S3-compatible store), so that any instance sharing the
 /// bucket can continue an upload, run a job's chunks or serve its results: the object `name` of a
@@ -22,6 +23,9 @@ internal import NIOCore
 package struct S3JobStorage: JobStorage {
   let client: S3Client
   let bucket: String
+  /// The segments of the appendable objects read lately, so that reading one piece after another
+  /// costs one GET each rather than a failed GET, a LIST and a GET.
+  private let chains = ChainCache()
   let prefix: String
 
   /// Storage in `bucket` under `prefix` (no leading or trailing `/`; empty for the bucket's root).
@@ -51,6 +55,16 @@ package struct S3JobStorage: JobStorage {
     if let range, range.isEmpty {
       return try self.size(of: key) == nil ? nil : Data()
     }
+    // A segment's key names its offset, so its bytes stay the object's bytes there: a listing
+    // seen before serves any range it covers. A segment since cut short or removed (a truncate)
+    // fails the read, and the listing is then asked again.
+    if let range, let cached = self.chains.chain(of: key), range.upperBound <= cached.size {
+      do {
+        return try self.read(segments: cached.segments, of: key, range: range)
+      } catch {
+        self.chains.forget(key)
+      }
+    }
     let (client, bucket, objectKey) = (self.client, self.bucket, self.objectKey(key))
     let whole: Data?? = try blocking {
       do {
@@ -70,6 +84,7 @@ package struct S3JobStorage: JobStorage {
     if let whole { return whole }
     let chain = SegmentChain(try self.segments(of: key).map(\.segment))
     guard !chain.segments.isEmpty else { return nil }
+    self.chains.remember(chain, of: key)
     let wanted = range ?? 0 ..< chain.size
     return try self.read(
       segments: chain.segments,
@@ -89,7 +104,9 @@ package struct S3JobStorage: JobStorage {
     }
     if let whole { return whole }
     let chain = SegmentChain(try self.segments(of: key).map(\.segment))
-    return chain.segments.isEmpty ? nil : chain.size
+    guard !chain.segments.isEmpty else { return nil }
+    self.chains.remember(chain, of: key)
+    return chain.size
   }
 
   package func list(jobID: String, area: StorageArea) throws -> [StoredObject] {
@@ -205,7 +222,7 @@ struct Segment: Hashable, Sendable {
 
 /// The segments that make up an object: chained from offset 0, each starting where the previous
 /// ends; what does not chain (left by a crash mid-truncate) is not part of it.
-struct SegmentChain {
+struct SegmentChain: Sendable {
   var segments: [Segment] = []
 
   init(_ stored: [Segment]) {
@@ -246,5 +263,28 @@ package enum S3JobStorageError: Error, CustomStringConvertible, Sendable {
     case .truncateBeyondEnd(let key, let size, let requested):
       "S3 storage: truncate of \(key) to \(requested) bytes is beyond its size, \(size) bytes"
     }
+  }
+}
+
+/// The segment chains of the appendable objects read lately, a bounded number of them.
+final class ChainCache: Sendable {
+  private let chains = Mutex<[StorageKey: SegmentChain]>([:])
+  /// Objects remembered at most; past it the cache starts again (uploads are read one after
+  /// another, each through once).
+  private static let limit = 64
+
+  func chain(of key: StorageKey) -> SegmentChain? {
+    self.chains.withLock { $0[key] }
+  }
+
+  func remember(_ chain: SegmentChain, of key: StorageKey) {
+    self.chains.withLock { chains in
+      if chains.count >= Self.limit && chains[key] == nil { chains.removeAll() }
+      chains[key] = chain
+    }
+  }
+
+  func forget(_ key: StorageKey) {
+    self.chains.withLock { _ = $0.removeValue(forKey: key) }
   }
 }

@@ -160,6 +160,34 @@ import FoundationNetworking
     }
   }
 
+  @Test("ranges read after a truncate and new appends are the new bytes, not the segments read before")
+  func readsAfterTruncateAreFresh() async throws {
+    try await Self.withStorage { client, bucket in
+      let storage = S3JobStorage(client: client, bucket: bucket, prefix: "")
+      let whole = Self.bytes(30_000)
+      let object = try storage.openAppendable(Self.upload)
+      for piece in [0 ..< 10_000, 10_000 ..< 20_000, 20_000 ..< 30_000] {
+        try object.append(whole[piece])
+        try object.sync()
+      }
+      // Read piece by piece, as a job's chunks are cut: the listing is remembered.
+      #expect(try storage.read(Self.upload, range: 0 ..< 4_096) == whole[0 ..< 4_096])
+      #expect(try storage.read(Self.upload, range: 12_000 ..< 25_000) == whole[12_000 ..< 25_000])
+      // Cut inside the second segment, then longer bytes of another content from there.
+      try object.truncate(to: 15_000)
+      let replacement = Self.bytes(12_000, seed: 4)
+      try object.append(replacement)
+      try object.sync()
+      let expected = whole[0 ..< 15_000] + replacement
+      #expect(try storage.read(Self.upload, range: 12_000 ..< 25_000) == expected[12_000 ..< 25_000])
+      #expect(try storage.read(Self.upload, range: 0 ..< 27_000) == expected)
+      // Cut to less than was read before: what is gone is not served.
+      try object.truncate(to: 5_000)
+      #expect(try storage.read(Self.upload, range: 0 ..< 5_000) == whole[0 ..< 5_000])
+      #expect(try storage.read(Self.upload, range: 4_000 ..< 9_000) == whole[4_000 ..< 5_000])
+    }
+  }
+
   @Test func unchainedSegmentsAreDroppedOnOpen() async throws {
     try await Self.withStorage { client, bucket in
       let storage = S3JobStorage(client: client, bucket: bucket, prefix: "p")
