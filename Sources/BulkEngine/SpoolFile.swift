@@ -47,15 +47,8 @@ final class SpoolFile {
     close(self.descriptor)
   }
 
-  /// The most bytes one `pwrite` call is given. Linux 6.18 on this project's VM fills the page
-  /// cache 15–25 times slower from calls of 128 KiB or more than from calls of 64 KiB (80 MB of
-  /// new file: 0.5–0.8 s in 128 KiB–8 MiB calls, 0.02–0.04 s in 64 KiB calls; `dd`, measured):
-  /// larger calls get large folios, whose fresh pages the hypervisor supplies one fault at a time.
-  /// 64 KiB calls cost 16 system calls per MiB, nothing beside that.
-  static let writeBytes = 64 << 10
-
-  /// Writes `bytes` at the end, `writeBytes` per call. On failure the file is cut back to its old
-  /// size, so a refused append leaves nothing behind.
+  /// Writes `bytes` at the end. On failure the file is cut back to its old size, so a refused
+  /// append leaves nothing behind.
   func append(_ bytes: some ContiguousBytes) throws {
     let start = self.size
     var written = 0
@@ -64,7 +57,7 @@ final class SpoolFile {
         let result = pwrite(
           self.descriptor,
           raw.baseAddress! + written,
-          min(raw.count - written, Self.writeBytes),
+          raw.count - written,
           off_t(start) + off_t(written)
         )
         if result < 0 {

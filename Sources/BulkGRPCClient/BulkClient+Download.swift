@@ -11,10 +11,6 @@ extension BulkClient {
   ///
   /// A call that fails for a transient reason before its first chunk is repeated with backoff;
   /// once bytes of a page are written, a failure ends the download.
-  ///
-  /// `write` gets at most `writeBytes` at a time, slices of the messages (not copies): a file's
-  /// page cache fills many times faster from 64 KiB writes than from the 1 MiB messages whole
-  /// (see `writeBytes`).
   package func download(
     _ id: String,
     set: Spectra_Bulk_V1_ResultSet,
@@ -47,7 +43,7 @@ extension BulkClient {
             // Typed rows (record-batch jobs) are written as CSV, a header line in each call.
             let data = chunk.hasRecords ? chunk.records.csv(header: chunks == 0) : chunk.data
             chunks += 1
-            try Self.writeInPieces(joiner.feed(data), to: write)
+            try write(joiner.feed(data))
             count += chunk.recordCount
             next = chunk.nextLocator
           }
@@ -60,24 +56,6 @@ extension BulkClient {
     } while !locator.isEmpty
     try write(joiner.finish())
     return records
-  }
-}
-
-extension BulkClient {
-  /// The most bytes `download` hands its `write` at once. On Linux 6.18 in this project's VM,
-  /// 80 MB reach a new file's page cache in 0.02–0.04 s from 64 KiB writes and in 0.5–0.8 s from
-  /// writes of 128 KiB or more (`dd`, measured): larger writes get large folios, whose fresh pages
-  /// the hypervisor supplies one fault at a time.
-  package static let writeBytes = 64 << 10
-
-  /// Calls `write` with `data` in slices of at most `writeBytes`.
-  package static func writeInPieces(_ data: Data, to write: (Data) throws -> Void) rethrows {
-    var start = data.startIndex
-    while start < data.endIndex {
-      let end = data.index(start, offsetBy: Self.writeBytes, limitedBy: data.endIndex) ?? data.endIndex
-      try write(data[start ..< end])
-      start = end
-    }
   }
 }
 
