@@ -48,9 +48,9 @@ final class QueryResultCollector: QueryRowSink {
   private let writer = DispatchQueue(label: "spectra.bulk.query-results")
   /// Chunk buffers the writer is done with, emptied, for the next chunks to fill: a chunk's
   /// buffer is several MiB, too large for malloc to keep, and new pages from the kernel cost more
-  /// than filling them (they are zeroed, and in a VM supplied by the hypervisor one fault at a
-  /// time): in the 1,000,000-row export's profile, 18 % of the server's CPU samples were the
-  /// kernel zeroing pages for fresh chunk buffers, under 1 % with them reused.
+  /// than filling them (each is zeroed, and on this project's VM often slow to come by): in the
+  /// 1,000,000-row export's profile, 18 % of the server's CPU samples were the kernel zeroing
+  /// pages for fresh chunk buffers, under 1 % with them reused.
   private let spare = Mutex<[ByteBuffer]>([])
   /// The result file each chunk is encoded into, on the writer queue, reused for the same reason.
   private let file = Mutex(ByteBuffer())
