@@ -12,7 +12,7 @@ struct ComparisonReport: Encodable, Sendable {
 
   /// One comparison: a job against the tool a user would run instead.
   struct Case: Encodable, Sendable {
-    /// `insert`, `upsert`, `export` or `sqlite_insert`.
+    /// `insert`, `upsert`, `export`, `export_grpcio` or `sqlite_insert`.
     var name: String
     /// What the job does, e.g. `insert job over gRPC into PostgreSQL`.
     var job: String
@@ -24,7 +24,7 @@ struct ComparisonReport: Encodable, Sendable {
     var jobSeconds: [Double] = []
     var baselineSeconds: [Double] = []
     /// The part of each round's job spent creating the job and uploading its data; the rest is
-    /// processing (and, for an export, the download).
+    /// processing. For an export, the part until the job was complete; the rest is the download.
     var uploadSeconds: [Double] = []
     /// The server's processor time (user and system) in each round's job.
     var serverCPUSeconds: [Double] = []

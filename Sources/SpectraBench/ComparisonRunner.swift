@@ -25,7 +25,8 @@ struct ComparisonRunner: Sendable {
   /// What one job took, as its client and its server saw it.
   struct JobMeasurement {
     var seconds: Double
-    /// Creating the job and uploading its data, within `seconds`.
+    /// Creating the job and uploading its data, within `seconds`; for an export, creating and
+    /// running it until `JobComplete`, before the download.
     var uploadSeconds: Double
     /// The server's peak RSS, in bytes.
     var peakRSS: Int
@@ -65,6 +66,9 @@ struct ComparisonRunner: Sendable {
     case "export":
       try self.ensureLoaded()
       return try await self.export()
+    case "export_grpcio":
+      try self.ensureLoaded()
+      return try await self.exportByPython()
     default:
       let folder = try self.freshFolder()
       defer { try? FileManager.default.removeItem(at: folder) }
@@ -93,7 +97,7 @@ struct ComparisonRunner: Sendable {
       let seconds = try Self.time { try databases.psql(BenchDatabases.upsertByHand(self.csvFile)) }
       try self.expect(try databases.postgresCount(), "rows in PostgreSQL after the upsert by hand")
       return seconds
-    case "export":
+    case "export", "export_grpcio":
       try self.ensureLoaded()
       let file = self.scratch.appendingPathComponent("export-psql.csv")
       let seconds = try Self.time { try databases.psql(BenchDatabases.copyTo(file)) }
@@ -159,9 +163,9 @@ struct ComparisonRunner: Sendable {
     let file = self.scratch.appendingPathComponent("export-job.csv")
     defer { try? FileManager.default.removeItem(at: file) }
     let timeout = self.timeout
-    let seconds: Double
+    let (seconds, completeSeconds): (Double, Double)
     do {
-      seconds = try await server.withClient(token: BenchDatabases.token) { client in
+      (seconds, completeSeconds) = try await server.withClient(token: BenchDatabases.token) { client in
         let start = ContinuousClock.now
         let job = try await client.create(
           .with {
@@ -176,6 +180,7 @@ struct ComparisonRunner: Sendable {
         guard done.state == .jobComplete else {
           throw CaseUnavailable(reason: "the query job ended \(done.state): \(done.errorMessage)")
         }
+        let complete = ContinuousClock.now
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
@@ -189,7 +194,7 @@ struct ComparisonRunner: Sendable {
         ) { data in
           try handle.write(contentsOf: data)
         }
-        return (ContinuousClock.now - start).inSeconds
+        return ((ContinuousClock.now - start).inSeconds, (complete - start).inSeconds)
       }
     } catch let error as RPCError {
       throw CaseUnavailable(reason: "the server refused the query job: \(error.code): \(error.message)")
@@ -201,7 +206,37 @@ struct ComparisonRunner: Sendable {
       throw CaseUnavailable(reason: "the query job completed without rows: this server does not run queries")
     }
     try self.expect(records, "records downloaded from the query job")
-    return JobMeasurement(seconds: seconds, uploadSeconds: 0, peakRSS: server.peakRSS, cpuSeconds: server.cpuSeconds)
+    return JobMeasurement(
+      seconds: seconds,
+      uploadSeconds: completeSeconds,
+      peakRSS: server.peakRSS,
+      cpuSeconds: server.cpuSeconds
+    )
+  }
+
+  /// The same query job from Python's `grpcio` (`PythonExport`), timed by the child from create
+  /// to the last byte of its results.
+  private func exportByPython() async throws -> JobMeasurement {
+    let folder = try self.freshFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let server = try self.startServer(folder: folder, postgres: true)
+    defer { server.stop() }
+    let file = self.scratch.appendingPathComponent("export-grpcio.csv")
+    defer { try? FileManager.default.removeItem(at: file) }
+    let (seconds, completeSeconds, counted) = try await PythonExport.run(
+      port: server.grpcPort,
+      token: BenchDatabases.token,
+      table: BenchDatabases.table,
+      file: file
+    )
+    try self.expect(counted, "records counted by the grpcio pages")
+    try self.expect(try Self.lines(in: file) - 1, "records downloaded by grpcio")
+    return JobMeasurement(
+      seconds: seconds,
+      uploadSeconds: completeSeconds,
+      peakRSS: server.peakRSS,
+      cpuSeconds: server.cpuSeconds
+    )
   }
 
   private func startServer(folder: URL, postgres: Bool) throws -> BenchServer {

@@ -5,7 +5,8 @@ internal import NIOCore
 
 /// `spectra-bench compare`: jobs run end to end through gRPC against the real release server,
 /// each beside the tool a user would run instead on the same data in the same run: `psql \copy`,
-/// an upsert by hand in `psql`, `psql \copy (SELECT …) TO` and `sqlite3 .import`.
+/// an upsert by hand in `psql`, `psql \copy (SELECT …) TO` and `sqlite3 .import`. The export runs
+/// twice: downloaded by our Swift client, and by Python's `grpcio` with the generated stubs.
 ///
 /// Rounds alternate which side goes first; the table shows medians and their ratios, and the
 /// server's peak RSS (`VmHWM`), each job having a server process of its own.
@@ -29,8 +30,8 @@ struct Compare: AsyncParsableCommand {
   @Option(help: "The server's --chunk-records; its default when absent.")
   var chunkRecords: Int?
 
-  @Option(help: "Cases to run, comma separated: insert, upsert, export, sqlite_insert.")
-  var cases = "insert,upsert,export,sqlite_insert"
+  @Option(help: "Cases to run, comma separated: insert, upsert, export, export_grpcio, sqlite_insert.")
+  var cases = "insert,upsert,export,export_grpcio,sqlite_insert"
 
   /// How long a job may take before the case is abandoned: a server that never finishes a job
   /// must not hang the benchmark.
@@ -45,7 +46,7 @@ struct Compare: AsyncParsableCommand {
   func validate() throws {
     guard self.rows > 0 else { throw ValidationError("--rows must be positive") }
     guard self.rounds > 0 else { throw ValidationError("--rounds must be positive") }
-    let known = Set(["insert", "upsert", "export", "sqlite_insert"])
+    let known = Set(["insert", "upsert", "export", "export_grpcio", "sqlite_insert"])
     for name in self.selectedCases where !known.contains(name) {
       throw ValidationError("unknown case '\(name)'; the cases are \(known.sorted().joined(separator: ", "))")
     }
@@ -110,9 +111,10 @@ struct Compare: AsyncParsableCommand {
           print(
             String(
               format:
-                "  %@ round %d: job %.2f s (upload %.2f s, server CPU %.2f s), baseline %.2f s, server peak RSS %d MiB",
+                "  %@ round %d: job %.2f s (%@ %.2f s, server CPU %.2f s), baseline %.2f s, server peak RSS %d MiB",
               name as NSString,
               round + 1,
+              (name.hasPrefix("export") ? "until complete" : "upload") as NSString,
               job.seconds,
               job.uploadSeconds,
               job.cpuSeconds,
@@ -156,6 +158,13 @@ struct Compare: AsyncParsableCommand {
       ComparisonReport.Case(
         name: name,
         job: "query job SELECT * downloaded over gRPC",
+        baseline: #"psql \copy (SELECT *) TO"#,
+        targetRatio: Self.targetRatio
+      )
+    case "export_grpcio":
+      ComparisonReport.Case(
+        name: name,
+        job: "the same, by Python grpcio, \(PythonExport.pageRecords)-record pages",
         baseline: #"psql \copy (SELECT *) TO"#,
         targetRatio: Self.targetRatio
       )
