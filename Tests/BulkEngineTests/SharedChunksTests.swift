@@ -60,6 +60,26 @@ struct SharedChunksTests {
     )
   }
 
+  /// An instance whose chunks wait at a gate of the warehouse until it is opened.
+  static func gatedInstance(
+    _ directory: String,
+    postgres: PostgresTenant,
+    catalog: PostgresJobCatalog,
+    storage: FileJobStorage,
+    settings: EngineSettings
+  ) throws -> (EngineHarness, GatedWarehouse) {
+    let gate = Mutex<GatedWarehouse?>(nil)
+    let harness = try Self.instance(
+      directory, "a", postgres: postgres, catalog: catalog, storage: storage, settings: settings,
+      warehouse: { base in
+        let gated = GatedWarehouse(base, gatedFrom: 0)
+        gate.withLock { $0 = gated }
+        return gated
+      }
+    )
+    return (harness, try #require(gate.withLock { $0 }))
+  }
+
   /// Returns once `condition` holds, looking every 20 ms, for at most `seconds`.
   static func eventually(_ what: String, seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(seconds)
@@ -78,17 +98,10 @@ struct SharedChunksTests {
     try await withTemporaryDirectory { directory in
       let storage = try FileJobStorage(stagingDirectory: "\(directory)/staging", resultsDirectory: "\(directory)/results")
       // The leader's first chunk waits at the gate until the other instance has run some.
-      let gate = Mutex<GatedWarehouse?>(nil)
-      let leader = try Self.instance(
-        directory, "a", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(),
-        warehouse: { base in
-          let gated = GatedWarehouse(base, gatedFrom: 0)
-          gate.withLock { $0 = gated }
-          return gated
-        }
+      let (leader, gated) = try Self.gatedInstance(
+        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings()
       )
       let helper = try Self.instance(directory, "b", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings())
-      let gated = try #require(gate.withLock { $0 })
       let leading = Task { try await leader.engine.run() }
       defer { leading.cancel() }
 
@@ -131,17 +144,10 @@ struct SharedChunksTests {
     defer { catalog.shutdown() }
     try await withTemporaryDirectory { directory in
       let storage = try FileJobStorage(stagingDirectory: "\(directory)/staging", resultsDirectory: "\(directory)/results")
-      let gate = Mutex<GatedWarehouse?>(nil)
       // One chunk cut at a time: chunk 1 is cut only after chunk 0 is through the gate.
-      let leader = try Self.instance(
-        directory, "a", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(chunkBudget: 1),
-        warehouse: { base in
-          let gated = GatedWarehouse(base, gatedFrom: 0)
-          gate.withLock { $0 = gated }
-          return gated
-        }
+      let (leader, gated) = try Self.gatedInstance(
+        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(chunkBudget: 1)
       )
-      let gated = try #require(gate.withLock { $0 })
       let engine = Task { try await leader.engine.run() }
       defer { engine.cancel() }
       let job = try await leader.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv(20).utf8))])
@@ -177,17 +183,10 @@ struct SharedChunksTests {
     defer { catalog.shutdown() }
     try await withTemporaryDirectory { directory in
       let storage = try FileJobStorage(stagingDirectory: "\(directory)/staging", resultsDirectory: "\(directory)/results")
-      let gate = Mutex<GatedWarehouse?>(nil)
-      let leader = try Self.instance(
-        directory, "a", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(chunkBudget: 1),
-        warehouse: { base in
-          let gated = GatedWarehouse(base, gatedFrom: 0)
-          gate.withLock { $0 = gated }
-          return gated
-        }
+      let (leader, gated) = try Self.gatedInstance(
+        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(chunkBudget: 1)
       )
       let other = try Self.instance(directory, "b", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings())
-      let gated = try #require(gate.withLock { $0 })
       let engine = Task { try await leader.engine.run() }
       defer { engine.cancel() }
       let job = try await leader.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv(20).utf8))])
