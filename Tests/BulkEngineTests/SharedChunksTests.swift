@@ -12,11 +12,13 @@ import Testing
 struct SharedChunksTests {
   static let table = "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL);"
 
-  static func settings(chunkBudget: Int? = nil) -> EngineSettings {
+  /// - Parameter lease: short, so that instances join and take over soon; long enough where a
+  ///   test needs a lease kept while its holder's heartbeat is slowed by a loaded machine.
+  static func settings(chunkBudget: Int? = nil, lease: Duration = .seconds(1)) -> EngineSettings {
     var settings = EngineSettings(workers: 1)
     settings.chunkRecords = 5
     settings.chunkBudget = chunkBudget
-    settings.leaseDuration = .seconds(1)
+    settings.leaseDuration = lease
     settings.retryDelay = .milliseconds(20)
     return settings
   }
@@ -97,9 +99,10 @@ struct SharedChunksTests {
     defer { catalog.shutdown() }
     try await withTemporaryDirectory { directory in
       let storage = try FileJobStorage(stagingDirectory: "\(directory)/staging", resultsDirectory: "\(directory)/results")
-      // The leader's first chunk waits at the gate until the other instance has run some.
+      // The leader's first chunk waits at the gate until the other instance has run some; its
+      // lease must outlast the wait, or the other instance rightly takes the chunk over.
       let (leader, gated) = try Self.gatedInstance(
-        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings()
+        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(lease: .seconds(8))
       )
       let helper = try Self.instance(directory, "b", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings())
       let leading = Task { try await leader.engine.run() }
