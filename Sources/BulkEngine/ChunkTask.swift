@@ -15,7 +15,7 @@ struct ChunkTask: Sendable {
   /// Whether the job stopped (aborted or failed): the chunk is then left unprocessed.
   let shouldStop: @Sendable () -> Bool
 
-  func run() async throws -> ChunkCounts {
+  func run() async throws -> ChunkTally {
     let started = ContinuousClock.now
     let records = self.parser.parse(self.chunk)
     let gauge = self.context.scheduler.parsed
@@ -80,7 +80,7 @@ struct ChunkTask: Sendable {
         if !alreadyWritten {
           try await writer.write(chunk: self.chunk.index, unprocessed: records)
         }
-        return ChunkCounts(processed: 0, failed: 0, total: Int64(records.count), completed: false)
+        return ChunkTally(processed: 0, failed: 0, total: Int64(records.count), completed: false)
       }
       applied = result
     }
@@ -106,7 +106,7 @@ struct ChunkTask: Sendable {
       EngineMetrics.recordsFailed(failed, operation: self.job.operation)
       EngineMetrics.chunkDuration(ContinuousClock.now - started)
     }
-    return ChunkCounts(processed: Int64(records.count), failed: failed, total: Int64(records.count), completed: true)
+    return ChunkTally(processed: Int64(records.count), failed: failed, total: Int64(records.count), completed: true)
   }
 
   /// Applies the chunk, retrying with backoff while the warehouse is unreachable.

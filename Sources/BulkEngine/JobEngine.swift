@@ -297,38 +297,35 @@ package final class JobEngine: JobProcessor {
   /// instance's.
   private func renewLeases() async {
     for lease in self.context.chunkLeases.all {
-      do {
-        let renewed = try await self.context.catalog.renew(lease, for: self.leaseDuration, now: Date())
-        self.context.chunkLeases.renewed(lease, to: renewed)
-        if renewed == nil {
-          self.context.logger.warning(
-            "a running chunk's lease was lost",
-            metadata: ["job_id": "\(lease.target.jobID)", "chunk": "\(lease.target.key.chunk)"]
-          )
-        }
-      } catch {
-        self.context.logger.warning(
-          "a running chunk's lease could not be renewed",
-          metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
-        )
+      if let renewal = await self.renew(lease, what: "chunk") {
+        self.context.chunkLeases.renewed(lease, to: renewal)
       }
     }
-    let leases = self.running.withLock { $0.values.compactMap(\.lease) }
-    for lease in leases {
-      do {
-        let renewed = try await self.context.catalog.renew(lease, for: self.leaseDuration, now: Date())
+    for lease in self.running.withLock({ $0.values.compactMap(\.lease) }) {
+      if let renewal = await self.renew(lease, what: "job") {
         self.running.withLock { running in
-          if running[lease.target.jobID]?.lease != nil { running[lease.target.jobID]?.lease = renewed }
+          if running[lease.target.jobID]?.lease != nil { running[lease.target.jobID]?.lease = renewal }
         }
-        if renewed == nil {
-          self.context.logger.warning("a running job's lease was lost", metadata: ["job_id": "\(lease.target.jobID)"])
-        }
-      } catch {
-        self.context.logger.warning(
-          "a running job's lease could not be renewed",
-          metadata: ["job_id": "\(lease.target.jobID)", "error": "\(error)"]
-        )
       }
+    }
+  }
+
+  /// Renews `lease`: the renewed lease, `.some(nil)` when it was lost (logged), or `nil` when the
+  /// catalog could not be asked (logged; the lease is kept and renewed next time).
+  private func renew(_ lease: JobLease, what: String) async -> JobLease?? {
+    let metadata: Logger.Metadata = ["job_id": "\(lease.target.jobID)", "lease": "\(what) \(lease.target.key.chunk)"]
+    do {
+      let renewed = try await self.context.catalog.renew(lease, for: self.leaseDuration, now: Date())
+      if renewed == nil {
+        self.context.logger.warning("a running \(what)'s lease was lost", metadata: metadata)
+      }
+      return .some(renewed)
+    } catch {
+      self.context.logger.warning(
+        "a running \(what)'s lease could not be renewed",
+        metadata: metadata.merging(["error": "\(error)"]) { first, _ in first }
+      )
+      return nil
     }
   }
 

@@ -202,7 +202,7 @@ struct JobRunner: Sendable {
               shouldStop: { cancellation.isAborted || failure.value != nil }
             )
             group.addTask { [lease] in
-              let counts: ChunkCounts?
+              let counts: ChunkTally?
               do {
                 let ran = try await work.run()
                 if let lease, let share { try await share.finish(lease, counts: ran) }
@@ -268,8 +268,9 @@ struct JobRunner: Sendable {
 
   /// The leader's wait for the chunks it left to other instances: each is counted once it is
   /// recorded finished; one whose instance died (no unexpired lease, not finished) is run here by
-  /// `rerun`, which returns those that another instance claimed first. When the job stops (aborted, failed), only the chunks still being applied
-  /// elsewhere are waited for, so that the settlement sees their commits.
+  /// `rerun`, which returns those that another instance claimed first. When the job stops
+  /// (aborted, failed), only the chunks still being applied elsewhere are waited for, so that the
+  /// settlement sees their commits.
   private func awaitShared(
     _ elsewhere: Set<Int>,
     share: ChunkShare,
@@ -397,20 +398,11 @@ struct Progress: Sendable {
   var chunksSeen = 0
 }
 
-/// What one chunk added to the totals.
-struct ChunkCounts: Sendable {
-  var processed: Int64
-  var failed: Int64
-  var total: Int64
-  /// Whether the chunk was applied (rather than left unprocessed).
-  var completed: Bool
-}
-
 /// Adds up chunk counts as chunks finish, in any order.
 actor ProgressTracker {
   private(set) var progress = Progress()
 
-  func add(_ counts: ChunkCounts, chunk: Int) {
+  func add(_ counts: ChunkTally, chunk: Int) {
     self.progress.processed += counts.processed
     self.progress.failed += counts.failed
     self.progress.total += counts.total

@@ -68,12 +68,9 @@ struct ChunkShare: Sendable {
   }
 
   /// Records the chunk finished here with its counts; its lease is given back with it.
-  func finish(_ lease: JobLease, counts: ChunkCounts) async throws {
+  func finish(_ lease: JobLease, counts: ChunkTally) async throws {
     defer { self.context.chunkLeases.forget(lease.target) }
-    try await self.context.catalog.finishChunk(
-      lease,
-      counts: ChunkTally(processed: counts.processed, failed: counts.failed, total: counts.total, completed: counts.completed)
-    )
+    try await self.context.catalog.finishChunk(lease, counts: counts)
   }
 
   /// Gives back the lease of a chunk that did not finish here (the job failed, or the process
@@ -84,22 +81,9 @@ struct ChunkShare: Sendable {
   }
 
   /// The chunks finished by any instance, by index.
-  func finished() async throws -> [Int: ChunkCounts] {
+  func finished() async throws -> [Int: ChunkTally] {
     let chunks = try await self.context.catalog.finishedChunks(jobID: self.job.id, tenantID: self.job.tenantID)
-    return Dictionary(
-      chunks.map { chunk in
-        (
-          chunk.index,
-          ChunkCounts(
-            processed: chunk.tally.processed,
-            failed: chunk.tally.failed,
-            total: chunk.tally.total,
-            completed: chunk.tally.completed
-          )
-        )
-      },
-      uniquingKeysWith: { first, _ in first }
-    )
+    return Dictionary(chunks.map { ($0.index, $0.tally) }, uniquingKeysWith: { first, _ in first })
   }
 
   /// The chunks other instances hold unexpired leases on now.

@@ -45,6 +45,21 @@ struct PostgresJobCatalogTests {
     try await body(catalog)
   }
 
+  /// Two catalogs on one new schema, as two instances, shut down after `body`.
+  static func withTwoInstances(
+    poolSize: Int = 2,
+    _ body: (PostgresJobCatalog, PostgresJobCatalog) async throws -> Void
+  ) async throws {
+    let schema = Self.freshSchema()
+    let one = try await Self.open(schema, poolSize: poolSize)
+    let two = try await Self.open(schema, poolSize: poolSize)
+    defer {
+      one.shutdown()
+      two.shutdown()
+    }
+    try await body(one, two)
+  }
+
   @Test("jobs survive reopening the catalog, every field intact")
   func durability() async throws {
     let schema = Self.freshSchema()
@@ -296,27 +311,22 @@ struct PostgresJobCatalogTests {
 
   @Test("concurrent claims of one target from two instances: exactly one wins")
   func concurrentClaims() async throws {
-    let schema = Self.freshSchema()
-    let one = try await Self.open(schema, poolSize: 4)
-    let two = try await Self.open(schema, poolSize: 4)
-    defer {
-      one.shutdown()
-      two.shutdown()
-    }
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
-    for round in 0 ..< 10 {
-      let target = LeaseTarget.chunk(jobID: "bulk-job-a", tenantID: "t", index: round)
-      let winners = try await withThrowingTaskGroup(of: String?.self) { group in
-        for index in 0 ..< 8 {
-          let catalog = index % 2 == 0 ? one : two
-          group.addTask {
-            try await catalog.claim(target, holder: "holder-\(index)", for: .seconds(30), now: now)?.holder
+    try await Self.withTwoInstances(poolSize: 4) { (one: PostgresJobCatalog, two: PostgresJobCatalog) async throws in
+      let now = Date(timeIntervalSince1970: 1_800_000_000)
+      for round in 0 ..< 10 {
+        let target = LeaseTarget.chunk(jobID: "bulk-job-a", tenantID: "t", index: round)
+        let winners = try await withThrowingTaskGroup(of: String?.self) { group in
+          for index in 0 ..< 8 {
+            let catalog = index % 2 == 0 ? one : two
+            group.addTask {
+              try await catalog.claim(target, holder: "holder-\(index)", for: .seconds(30), now: now)?.holder
+            }
           }
+          return try await group.reduce(into: [String]()) { if let holder = $1 { $0.append(holder) } }
         }
-        return try await group.reduce(into: [String]()) { if let holder = $1 { $0.append(holder) } }
+        #expect(winners.count == 1)
+        #expect(try await one.lease(on: target)?.holder == winners.first)
       }
-      #expect(winners.count == 1)
-      #expect(try await one.lease(on: target)?.holder == winners.first)
     }
   }
 
@@ -324,54 +334,49 @@ struct PostgresJobCatalogTests {
 
   @Test("a chunk is claimed by one instance while its job runs, recorded finished with its holder, and never claimed again")
   func chunkClaims() async throws {
-    let schema = Self.freshSchema()
-    let one = try await Self.open(schema)
-    let two = try await Self.open(schema)
-    defer {
-      one.shutdown()
-      two.shutdown()
+    try await Self.withTwoInstances { (one: PostgresJobCatalog, two: PostgresJobCatalog) async throws in
+      #expect(one.sharesWork)
+      let now = Date(timeIntervalSince1970: 1_800_000_000)
+      _ = try await one.insert(Self.job("bulk-job-a", state: .open), idempotencyKey: nil, activeJobLimit: 10)
+      // Not running yet: no chunk starts.
+      #expect(try await one.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-1", for: .seconds(10), now: now) == .jobStopped)
+      _ = try await one.update(id: "bulk-job-a", tenantID: "t") { (job: inout Job) throws(BulkError) in job.state = .inProgress }
+
+      guard case .granted(let lease) = try await one.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-1", for: .seconds(10), now: now)
+      else {
+        Issue.record("the first claim was not granted")
+        return
+      }
+      #expect(try await two.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now) == .heldElsewhere)
+      #expect(try await two.chunkLeases(jobID: "bulk-job-a", tenantID: "t", now: now).map(\.holder) == ["i-1"])
+      #expect(try await two.chunkLeases(jobID: "bulk-job-a", tenantID: "t", now: now.addingTimeInterval(10)).isEmpty)
+
+      let tally = ChunkTally(processed: 50, failed: 2, total: 50, completed: true)
+      try await one.finishChunk(lease, counts: tally)
+      // Finished: not claimed again, even once the lease would have expired.
+      #expect(try await two.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(60)) == .finished)
+      #expect(try await two.lease(on: lease.target) == nil)
+      let finished = try await two.finishedChunks(jobID: "bulk-job-a", tenantID: "t")
+      #expect(finished.map(\.index) == [0])
+      #expect(finished.first?.holder == "i-1")
+      #expect(finished.first?.tally == tally)
+
+      // A second record of the same chunk (a lease lost to a pause) keeps the first.
+      guard case .granted(let other) = try await two.claimChunk(1, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now)
+      else {
+        Issue.record("chunk 1 was not granted")
+        return
+      }
+      try await two.finishChunk(other, counts: tally)
+      try await one.finishChunk(JobLease(target: other.target, holder: "i-1", expiresAt: now), counts: ChunkTally(processed: 1, failed: 1, total: 1, completed: false))
+      #expect(try await one.finishedChunks(jobID: "bulk-job-a", tenantID: "t").map(\.holder) == ["i-1", "i-2"])
+
+      // Aborted: no chunk starts; deleting the job removes its chunks.
+      _ = try await one.update(id: "bulk-job-a", tenantID: "t") { (job: inout Job) throws(BulkError) in job.state = .aborted }
+      #expect(try await two.claimChunk(2, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now) == .jobStopped)
+      try await one.delete(id: "bulk-job-a", tenantID: "t") { (_: Job) throws(BulkError) in }
+      #expect(try await one.finishedChunks(jobID: "bulk-job-a", tenantID: "t").isEmpty)
     }
-    #expect(one.sharesWork)
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
-    _ = try await one.insert(Self.job("bulk-job-a", state: .open), idempotencyKey: nil, activeJobLimit: 10)
-    // Not running yet: no chunk starts.
-    #expect(try await one.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-1", for: .seconds(10), now: now) == .jobStopped)
-    _ = try await one.update(id: "bulk-job-a", tenantID: "t") { (job: inout Job) throws(BulkError) in job.state = .inProgress }
-
-    guard case .granted(let lease) = try await one.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-1", for: .seconds(10), now: now)
-    else {
-      Issue.record("the first claim was not granted")
-      return
-    }
-    #expect(try await two.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now) == .heldElsewhere)
-    #expect(try await two.chunkLeases(jobID: "bulk-job-a", tenantID: "t", now: now).map(\.holder) == ["i-1"])
-    #expect(try await two.chunkLeases(jobID: "bulk-job-a", tenantID: "t", now: now.addingTimeInterval(10)).isEmpty)
-
-    let tally = ChunkTally(processed: 50, failed: 2, total: 50, completed: true)
-    try await one.finishChunk(lease, counts: tally)
-    // Finished: not claimed again, even once the lease would have expired.
-    #expect(try await two.claimChunk(0, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(60)) == .finished)
-    #expect(try await two.lease(on: lease.target) == nil)
-    let finished = try await two.finishedChunks(jobID: "bulk-job-a", tenantID: "t")
-    #expect(finished.map(\.index) == [0])
-    #expect(finished.first?.holder == "i-1")
-    #expect(finished.first?.tally == tally)
-
-    // A second record of the same chunk (a lease lost to a pause) keeps the first.
-    guard case .granted(let other) = try await two.claimChunk(1, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now)
-    else {
-      Issue.record("chunk 1 was not granted")
-      return
-    }
-    try await two.finishChunk(other, counts: tally)
-    try await one.finishChunk(JobLease(target: other.target, holder: "i-1", expiresAt: now), counts: ChunkTally(processed: 1, failed: 1, total: 1, completed: false))
-    #expect(try await one.finishedChunks(jobID: "bulk-job-a", tenantID: "t").map(\.holder) == ["i-1", "i-2"])
-
-    // Aborted: no chunk starts; deleting the job removes its chunks.
-    _ = try await one.update(id: "bulk-job-a", tenantID: "t") { (job: inout Job) throws(BulkError) in job.state = .aborted }
-    #expect(try await two.claimChunk(2, jobID: "bulk-job-a", tenantID: "t", holder: "i-2", for: .seconds(10), now: now) == .jobStopped)
-    try await one.delete(id: "bulk-job-a", tenantID: "t") { (_: Job) throws(BulkError) in }
-    #expect(try await one.finishedChunks(jobID: "bulk-job-a", tenantID: "t").isEmpty)
   }
 
   @Test("jobs to share come tenant by tenant: the tenant running the fewest chunks across instances first")
@@ -394,92 +399,72 @@ struct PostgresJobCatalogTests {
 
   @Test("one reaper at a time: the reaper's lease is one instance's until it expires")
   func reaperLease() async throws {
-    let schema = Self.freshSchema()
-    let one = try await Self.open(schema)
-    let two = try await Self.open(schema)
-    defer {
-      one.shutdown()
-      two.shutdown()
+    try await Self.withTwoInstances { (one: PostgresJobCatalog, two: PostgresJobCatalog) async throws in
+      let now = Date(timeIntervalSince1970: 1_800_000_000)
+      #expect(try await one.claim(.reaper, holder: "i-1", for: .seconds(10), now: now) != nil)
+      #expect(try await two.claim(.reaper, holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(5)) == nil)
+      #expect(try await one.claim(.reaper, holder: "i-1", for: .seconds(10), now: now.addingTimeInterval(5)) != nil)
+      #expect(try await two.claim(.reaper, holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(15)) != nil)
+      #expect(try await one.lease(on: .reaper)?.holder == "i-2")
     }
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
-    #expect(try await one.claim(.reaper, holder: "i-1", for: .seconds(10), now: now) != nil)
-    #expect(try await two.claim(.reaper, holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(5)) == nil)
-    #expect(try await one.claim(.reaper, holder: "i-1", for: .seconds(10), now: now.addingTimeInterval(5)) != nil)
-    #expect(try await two.claim(.reaper, holder: "i-2", for: .seconds(10), now: now.addingTimeInterval(15)) != nil)
-    #expect(try await one.lease(on: .reaper)?.holder == "i-2")
   }
 
   @Test("an expired lease is taken over by the other instance, and the first holder's renew then finds it lost")
   func takeover() async throws {
-    let schema = Self.freshSchema()
-    let one = try await Self.open(schema)
-    let two = try await Self.open(schema)
-    defer {
-      one.shutdown()
-      two.shutdown()
+    try await Self.withTwoInstances { (one: PostgresJobCatalog, two: PostgresJobCatalog) async throws in
+      let target = LeaseTarget.job(id: "bulk-job-a", tenantID: "t")
+      let now = Date(timeIntervalSince1970: 1_800_000_000)
+      let lease = try #require(try await one.claim(target, holder: "instance-1", for: .seconds(10), now: now))
+      #expect(try await two.claim(target, holder: "instance-2", for: .seconds(10), now: now.addingTimeInterval(9)) == nil)
+      let taken = try await two.claim(target, holder: "instance-2", for: .seconds(10), now: now.addingTimeInterval(10))
+      #expect(taken?.holder == "instance-2")
+      #expect(try await one.renew(lease, for: .seconds(10), now: now.addingTimeInterval(11)) == nil)
+      try await one.release(lease)
+      #expect(try await two.lease(on: target) == taken)
     }
-    let target = LeaseTarget.job(id: "bulk-job-a", tenantID: "t")
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
-    let lease = try #require(try await one.claim(target, holder: "instance-1", for: .seconds(10), now: now))
-    #expect(try await two.claim(target, holder: "instance-2", for: .seconds(10), now: now.addingTimeInterval(9)) == nil)
-    let taken = try await two.claim(target, holder: "instance-2", for: .seconds(10), now: now.addingTimeInterval(10))
-    #expect(taken?.holder == "instance-2")
-    #expect(try await one.renew(lease, for: .seconds(10), now: now.addingTimeInterval(11)) == nil)
-    try await one.release(lease)
-    #expect(try await two.lease(on: target) == taken)
   }
 
   @Test("concurrent inserts from two instances never exceed the active job limit")
   func concurrentLimit() async throws {
-    let schema = Self.freshSchema()
-    let one = try await Self.open(schema, poolSize: 4)
-    let two = try await Self.open(schema, poolSize: 4)
-    defer {
-      one.shutdown()
-      two.shutdown()
-    }
-    let inserted = try await withThrowingTaskGroup(of: Bool.self) { group in
-      for index in 0 ..< 20 {
-        let catalog = index % 2 == 0 ? one : two
-        group.addTask {
-          if case .inserted = try await catalog.insert(
-            Self.job("bulk-job-\(index)"),
-            idempotencyKey: nil,
-            activeJobLimit: 5
-          ) {
-            return true
+    try await Self.withTwoInstances(poolSize: 4) { (one: PostgresJobCatalog, two: PostgresJobCatalog) async throws in
+      let inserted = try await withThrowingTaskGroup(of: Bool.self) { group in
+        for index in 0 ..< 20 {
+          let catalog = index % 2 == 0 ? one : two
+          group.addTask {
+            if case .inserted = try await catalog.insert(
+              Self.job("bulk-job-\(index)"),
+              idempotencyKey: nil,
+              activeJobLimit: 5
+            ) {
+              return true
+            }
+            return false
           }
-          return false
         }
+        return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
       }
-      return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+      #expect(inserted == 5)
+      #expect(try await one.countsByState() == [.open: 5])
     }
-    #expect(inserted == 5)
-    #expect(try await one.countsByState() == [.open: 5])
   }
 
   @Test("concurrent updates of one job from two instances serialize: no update is lost")
   func concurrentUpdates() async throws {
-    let schema = Self.freshSchema()
-    let one = try await Self.open(schema, poolSize: 4)
-    let two = try await Self.open(schema, poolSize: 4)
-    defer {
-      one.shutdown()
-      two.shutdown()
-    }
-    _ = try await one.insert(Self.job("bulk-job-a"), idempotencyKey: nil, activeJobLimit: 10)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      for index in 0 ..< 40 {
-        let catalog = index % 2 == 0 ? one : two
-        group.addTask {
-          _ = try await catalog.update(id: "bulk-job-a", tenantID: "t") { job throws(BulkError) in
-            job.numberRecordsProcessed += 1
+    try await Self.withTwoInstances(poolSize: 4) { (one: PostgresJobCatalog, two: PostgresJobCatalog) async throws in
+      _ = try await one.insert(Self.job("bulk-job-a"), idempotencyKey: nil, activeJobLimit: 10)
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0 ..< 40 {
+          let catalog = index % 2 == 0 ? one : two
+          group.addTask {
+            _ = try await catalog.update(id: "bulk-job-a", tenantID: "t") { job throws(BulkError) in
+              job.numberRecordsProcessed += 1
+            }
           }
         }
+        try await group.waitForAll()
       }
-      try await group.waitForAll()
+      #expect(try await two.job(id: "bulk-job-a", tenantID: "t")?.numberRecordsProcessed == 40)
     }
-    #expect(try await two.job(id: "bulk-job-a", tenantID: "t")?.numberRecordsProcessed == 40)
   }
 
   @Test("a connection lost in the middle of an update is retried, and the change is applied once")
