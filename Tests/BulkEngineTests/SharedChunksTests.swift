@@ -100,9 +100,10 @@ struct SharedChunksTests {
     try await withTemporaryDirectory { directory in
       let storage = try FileJobStorage(stagingDirectory: "\(directory)/staging", resultsDirectory: "\(directory)/results")
       // The leader's first chunk waits at the gate until the other instance has run some; its
-      // lease must outlast the wait, or the other instance rightly takes the chunk over.
+      // lease must outlast the wait however slow a loaded machine makes the leader's heartbeat
+      // (8 s did not, in CI), or the other instance rightly takes the chunk over.
       let (leader, gated) = try Self.gatedInstance(
-        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(lease: .seconds(8))
+        directory, postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings(lease: .seconds(300))
       )
       let helper = try Self.instance(directory, "b", postgres: postgres, catalog: catalog, storage: storage, settings: Self.settings())
       let leading = Task { try await leader.engine.run() }
