@@ -25,7 +25,8 @@ struct ChunkTask: Sendable {
       job: self.job,
       columns: self.parser.columns,
       results: self.context.results,
-      source: self.chunk.payload.text
+      source: self.chunk.payload.text,
+      uploadOffset: self.uploadOffset
     )
     let alreadyWritten = self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index)
 
@@ -107,6 +108,15 @@ struct ChunkTask: Sendable {
       EngineMetrics.chunkDuration(ContinuousClock.now - started)
     }
     return ChunkTally(processed: Int64(records.count), failed: failed, total: Int64(records.count), completed: true)
+  }
+
+  /// Where the chunk starts in the stored upload, when that holds its bytes as sent: a CSV
+  /// upload that is not gzip.
+  private var uploadOffset: Int64? {
+    guard self.job.contentType == .csv, self.job.compression != .gzip,
+      case .text(_, _, let offset) = self.chunk.payload
+    else { return nil }
+    return offset
   }
 
   /// Applies the chunk, retrying with backoff while the warehouse is unreachable.

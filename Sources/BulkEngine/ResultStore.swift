@@ -15,6 +15,13 @@ internal import NIOCore
 /// index offset and record count (four little-endian `UInt64`), then the data and the indexes
 /// (one `UInt64` per record: where it starts in its set's data).
 ///
+/// `SBR2` is the same, except that the successful set's records are not copied: they are rows of
+/// the upload (`UploadRows`), which stays until the job is deleted. The set's data is where the
+/// chunk lies in the upload (offset and length, two `UInt64`) and the CSV delimiter (one byte);
+/// its index holds per record its number (`UInt64`), where its bytes start in the chunk
+/// (`UInt32`) and their length (`UInt32`, its top bit set when the record created a row). A
+/// million successful rows then cost 16 MB of result files instead of a second copy of the upload.
+///
 /// Every file is admitted by the storage ledger before it is written: past the tenant's quota or
 /// the free-disk floor the write is refused with `RESOURCE_EXHAUSTED`, and the job fails with it.
 struct ResultStore: Sendable {
@@ -22,6 +29,7 @@ struct ResultStore: Sendable {
   let ledger: StorageLedger
 
   private static let magic = Array("SBR1".utf8)
+  private static let uploadRowsMagic = Array("SBR2".utf8)
   private static let headerSize = 4 + ResultSet.allCases.count * 32
 
   /// The queues chunk files are written and fsynced on, off the concurrency pool: two per core,
@@ -109,13 +117,20 @@ struct ResultStore: Sendable {
   ///
   /// - Parameter admission: the limits the file is held to; unprocessed records of a job that
   ///   stopped are written past the tenant's quota, so each of them stays in a result set.
+  /// - Parameter successfulRows: the successful records as rows of the upload, in place of
+  ///   `sets[.successful]`.
   func writeChunk(
     of job: Job,
     chunk: Int,
     sets: [ResultSet: EncodedRecords],
+    successfulRows: UploadRows? = nil,
     admission: StorageUsage.Admission = .quotaAndFloor
   ) async throws {
-    let contents = Self.encode(sets)
+    let contents = {
+      var contents = ByteBuffer()
+      Self.encode(sets, successfulRows: successfulRows, into: &contents)
+      return contents
+    }()
     try await self.writers[chunk % self.writers.count].run {
       try self.store(contents, of: job, chunk: chunk, admission: admission)
     }
@@ -136,42 +151,54 @@ struct ResultStore: Sendable {
     into contents: inout ByteBuffer
   ) throws {
     contents.clear()
-    Self.encode(sets, into: &contents)
+    Self.encode(sets, successfulRows: nil, into: &contents)
     try self.store(contents, of: job, chunk: chunk, admission: .quotaAndFloor)
   }
 
-  /// A chunk's result file: the header, every set's records, then every set's indexes.
-  private static func encode(_ sets: [ResultSet: EncodedRecords]) -> ByteBuffer {
-    var contents = ByteBuffer()
-    Self.encode(sets, into: &contents)
-    return contents
-  }
-
-  /// Appends a chunk's result file to `contents`.
-  private static func encode(_ sets: [ResultSet: EncodedRecords], into contents: inout ByteBuffer) {
-    let data = sets.values.reduce(0) { $0 + $1.bytes.readableBytes }
-    let indexesStart = Self.headerSize + data
-    contents.reserveCapacity(indexesStart + 8 * sets.values.reduce(0) { $0 + $1.count })
-    contents.writeBytes(Self.magic)
+  /// Appends a chunk's result file to `contents`: the header, every set's records, then every
+  /// set's indexes (`SBR2` with `successfulRows`, `SBR1` without).
+  private static func encode(
+    _ sets: [ResultSet: EncodedRecords],
+    successfulRows: UploadRows?,
+    into contents: inout ByteBuffer
+  ) {
+    var sets = sets
+    if successfulRows != nil { sets[.successful] = nil }
+    func dataBytes(_ set: ResultSet) -> Int {
+      set == .successful && successfulRows != nil ? UploadRows.sourceBytes : sets[set]?.bytes.readableBytes ?? 0
+    }
+    func indexBytes(_ set: ResultSet) -> Int {
+      if set == .successful, let successfulRows { return UploadRows.entryBytes * successfulRows.count }
+      return 8 * (sets[set]?.count ?? 0)
+    }
+    let indexesStart = Self.headerSize + ResultSet.allCases.reduce(0) { $0 + dataBytes($1) }
+    contents.reserveCapacity(indexesStart + ResultSet.allCases.reduce(0) { $0 + indexBytes($1) })
+    contents.writeBytes(successfulRows == nil ? Self.magic : Self.uploadRowsMagic)
     var dataOffset = Self.headerSize
     var indexOffset = indexesStart
     for set in ResultSet.allCases {
-      let records = sets[set] ?? EncodedRecords()
+      let count = set == .successful ? successfulRows?.count ?? sets[set]?.count ?? 0 : sets[set]?.count ?? 0
       contents.writeInteger(UInt64(dataOffset), endianness: .little)
-      contents.writeInteger(UInt64(records.bytes.readableBytes), endianness: .little)
+      contents.writeInteger(UInt64(dataBytes(set)), endianness: .little)
       contents.writeInteger(UInt64(indexOffset), endianness: .little)
-      contents.writeInteger(UInt64(records.count), endianness: .little)
-      dataOffset += records.bytes.readableBytes
-      indexOffset += 8 * records.count
+      contents.writeInteger(UInt64(count), endianness: .little)
+      dataOffset += dataBytes(set)
+      indexOffset += indexBytes(set)
     }
     for set in ResultSet.allCases {
-      if let records = sets[set] {
+      if set == .successful, let successfulRows {
+        successfulRows.writeSource(into: &contents)
+      } else if let records = sets[set] {
         contents.writeImmutableBuffer(records.bytes)
       }
     }
     for set in ResultSet.allCases {
-      for start in sets[set]?.starts ?? [] {
-        contents.writeInteger(UInt64(start), endianness: .little)
+      if set == .successful, let successfulRows {
+        contents.writeImmutableBuffer(successfulRows.entries)
+      } else {
+        for start in sets[set]?.starts ?? [] {
+          contents.writeInteger(UInt64(start), endianness: .little)
+        }
       }
     }
   }
@@ -248,7 +275,21 @@ struct ResultStore: Sendable {
         throw BulkError(code: .internal, message: "the results of chunk \(position.chunk) are missing")
       }
       let section = try Self.section(of: set, in: contents, chunk: position.chunk)
-      if position.record < section.count {
+      if position.record < section.count, let rows = section.uploadRows {
+        let take = Int(min(Int64(section.count - position.record), remaining))
+        let upload = try self.upload(jobID: jobID, rows, chunk: position.chunk)
+        for record in position.record ..< position.record + take {
+          try section.appendUploadRow(record, rows, from: upload, to: &piece)
+          pieceRecords += 1
+          if piece.count >= Self.pieceBytes {
+            try await emit(ResultPiece(data: piece, recordCount: pieceRecords))
+            piece = Data()
+            pieceRecords = 0
+          }
+        }
+        remaining -= Int64(take)
+        position.record += take
+      } else if position.record < section.count {
         let take = Int(min(Int64(section.count - position.record), remaining))
         let data = contents[section.data]
         var index = position.record
@@ -306,6 +347,19 @@ struct ResultStore: Sendable {
     return false
   }
 
+  /// The bytes of the upload that a chunk's successful rows refer to.
+  private func upload(jobID: String, _ rows: UploadRows.Source, chunk: Int) throws -> Data {
+    let range = rows.offset ..< rows.offset + Int64(rows.length)
+    guard let bytes = try self.storage.read(UploadObjects.text(jobID), range: range), bytes.count == rows.length
+    else {
+      throw BulkError(
+        code: .internal,
+        message: "the upload that the successful results of chunk \(chunk) repeat is missing or shorter than bytes \(range)"
+      )
+    }
+    return bytes
+  }
+
   /// Where one set's records lie in a chunk file.
   private struct Section {
     var data: Range<Int>
@@ -313,12 +367,40 @@ struct ResultStore: Sendable {
     /// The mapped file, and where the set's index starts in it.
     var contents: Data
     var index: Int
+    /// Where the upload holds the records, for successful rows that refer to it (`SBR2`).
+    var uploadRows: UploadRows.Source?
 
     /// Where record `record` starts in the set's data.
     func start(_ record: Int) -> Int {
       self.contents.withUnsafeBytes { raw in
         Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: self.index + record * 8, as: UInt64.self)))
       }
+    }
+
+    /// Appends successful row `record`, whose bytes are in `upload` (the chunk's bytes), as
+    /// `ResultWriter` writes a successful CSV row: number, `_created`, the record as uploaded.
+    func appendUploadRow(_ record: Int, _ rows: UploadRows.Source, from upload: Data, to piece: inout Data) throws {
+      let entry = self.contents.withUnsafeBytes { raw in
+        let at = self.index + record * UploadRows.entryBytes
+        return (
+          number: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)),
+          start: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 8, as: UInt32.self))),
+          length: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 12, as: UInt32.self))
+        )
+      }
+      let length = Int(entry.length & ~UploadRows.createdBit)
+      guard entry.start + length <= upload.count else {
+        throw BulkError(
+          code: .internal,
+          message: "the successful result of record \(entry.number) lies outside its chunk's bytes in the upload"
+        )
+      }
+      piece.append(contentsOf: String(entry.number).utf8)
+      piece.append(rows.delimiter)
+      piece.append(contentsOf: entry.length & UploadRows.createdBit != 0 ? "true".utf8 : "false".utf8)
+      piece.append(rows.delimiter)
+      piece.append(upload[upload.startIndex + entry.start ..< upload.startIndex + entry.start + length])
+      piece.append(UInt8(ascii: "\n"))
     }
   }
 
@@ -328,7 +410,9 @@ struct ResultStore: Sendable {
     chunk: Int,
     headerOnly: Bool = false
   ) throws -> Section {
-    guard contents.count >= Self.headerSize, contents.prefix(4).elementsEqual(Self.magic),
+    let refersToUpload = contents.prefix(4).elementsEqual(Self.uploadRowsMagic) && set == .successful
+    guard contents.count >= Self.headerSize,
+      contents.prefix(4).elementsEqual(Self.magic) || contents.prefix(4).elementsEqual(Self.uploadRowsMagic),
       let position = ResultSet.allCases.firstIndex(of: set)
     else {
       throw BulkError(code: .internal, message: "the results of chunk \(chunk) are damaged")
@@ -339,10 +423,25 @@ struct ResultStore: Sendable {
       }
     }
     let (dataStart, dataLength, indexStart, count) = (fields[0], fields[1], fields[2], fields[3])
-    guard headerOnly || (dataStart + dataLength <= contents.count && indexStart + count * 8 <= contents.count) else {
+    let entryBytes = refersToUpload ? UploadRows.entryBytes : 8
+    guard
+      headerOnly
+        || (dataStart + dataLength <= contents.count && indexStart + count * entryBytes <= contents.count
+          && (!refersToUpload || dataLength == UploadRows.sourceBytes))
+    else {
       throw BulkError(code: .internal, message: "the results of chunk \(chunk) are damaged")
     }
-    return Section(data: dataStart ..< dataStart + dataLength, count: count, contents: contents, index: indexStart)
+    var section = Section(data: dataStart ..< dataStart + dataLength, count: count, contents: contents, index: indexStart)
+    if refersToUpload && !headerOnly {
+      section.uploadRows = contents.withUnsafeBytes { raw in
+        UploadRows.Source(
+          offset: Int64(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart, as: UInt64.self))),
+          length: Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart + 8, as: UInt64.self))),
+          delimiter: raw[dataStart + 16]
+        )
+      }
+    }
+    return section
   }
 }
 
@@ -372,6 +471,53 @@ struct EncodedRecords: Sendable {
   }
 
   var count: Int { self.starts.count }
+}
+
+/// A chunk's successful CSV records as rows of the upload (`SBR2`): where each lies in the
+/// chunk's bytes, which the upload keeps, instead of a copy of them.
+struct UploadRows: Sendable {
+  /// Where the chunk lies in the upload, and the job's delimiter.
+  struct Source: Sendable {
+    var offset: Int64
+    var length: Int
+    var delimiter: UInt8
+  }
+
+  /// The bytes of `Source` in the file.
+  static let sourceBytes = 17
+  /// The bytes of one record's entry: number, start, length with the created bit.
+  static let entryBytes = 16
+  /// The top bit of an entry's length: the record created a row.
+  static let createdBit: UInt32 = 1 << 31
+
+  let source: Source
+  private(set) var entries = ByteBuffer()
+  private(set) var count = 0
+
+  init(source: Source, capacity: Int) {
+    self.source = source
+    self.entries.reserveCapacity(capacity * Self.entryBytes)
+  }
+
+  /// Whether a record of `length` bytes at `start` in the chunk can be referred to; a longer one
+  /// is copied into the result file instead.
+  static func canRefer(start: Int, length: Int) -> Bool {
+    start >= 0 && start <= Int(UInt32.max) && length >= 0 && length < Int(Self.createdBit)
+  }
+
+  /// Adds record `number`, whose bytes are `range` of the chunk (`canRefer` holds).
+  mutating func append(number: Int64, range: Range<Int>, created: Bool) {
+    self.entries.writeInteger(UInt64(number), endianness: .little)
+    self.entries.writeInteger(UInt32(range.lowerBound), endianness: .little)
+    self.entries.writeInteger(UInt32(range.count) | (created ? Self.createdBit : 0), endianness: .little)
+    self.count += 1
+  }
+
+  func writeSource(into contents: inout ByteBuffer) {
+    contents.writeInteger(UInt64(self.source.offset), endianness: .little)
+    contents.writeInteger(UInt64(self.source.length), endianness: .little)
+    contents.writeInteger(self.source.delimiter)
+  }
 }
 
 /// How a result document is framed around its records.

@@ -18,6 +18,9 @@ struct ResultWriter {
   let results: ResultStore
   /// The chunk's uploaded bytes, which CSV results repeat record by record (`ParsedRecord.raw`).
   var source: ByteBuffer?
+  /// Where `source` starts in the stored upload, when the upload holds it as sent (CSV, not
+  /// gzip): successful rows then refer to it (`UploadRows`) instead of being copied.
+  var uploadOffset: Int64?
 
   /// What a result set puts between `_record` and the original fields.
   private enum Lead {
@@ -52,14 +55,21 @@ struct ResultWriter {
   func write(chunk: Int, records: [ParsedRecord], outcomes: [RecordOutcome]) async throws {
     var successful = EncodedRecords()
     var failed = EncodedRecords()
-    // Most records succeed: room for all of them, as uploaded, with a number and a lead each.
-    successful.starts.reserveCapacity(records.count)
-    successful.bytes.reserveCapacity((self.source?.readableBytes ?? 0) + records.count * 16)
+    var successfulRows = self.uploadRows(records, outcomes)
+    if successfulRows == nil {
+      // Most records succeed: room for all of them, as uploaded, with a number and a lead each.
+      successful.starts.reserveCapacity(records.count)
+      successful.bytes.reserveCapacity((self.source?.readableBytes ?? 0) + records.count * 16)
+    }
     self.withSource { source in
       for index in records.indices {
         switch outcomes[index] {
         case .succeeded(let created):
-          self.append(records, index, lead: .created(created), source: source, to: &successful)
+          if successfulRows != nil, let raw = records[index].raw {
+            successfulRows?.append(number: records[index].number, range: raw, created: created)
+          } else {
+            self.append(records, index, lead: .created(created), source: source, to: &successful)
+          }
         case .failed(let code, let message):
           self.append(records, index, lead: .error("\(code): \(message)"), source: source, to: &failed)
         }
@@ -69,7 +79,26 @@ struct ResultWriter {
       of: self.job,
       chunk: chunk,
       sets: [.successful: successful, .failed: failed],
+      successfulRows: successfulRows,
       admission: .floorOnly
+    )
+  }
+
+  /// Empty successful rows of the upload, when every successful record can refer to its bytes
+  /// there; `nil` when they are to be copied (not CSV stored as sent, or a record too long).
+  private func uploadRows(_ records: [ParsedRecord], _ outcomes: [RecordOutcome]) -> UploadRows? {
+    guard self.job.contentType == .csv, let uploadOffset = self.uploadOffset, let source = self.source else {
+      return nil
+    }
+    for index in records.indices {
+      guard case .succeeded = outcomes[index] else { continue }
+      guard let raw = records[index].raw, raw.upperBound <= source.readableBytes,
+        UploadRows.canRefer(start: raw.lowerBound, length: raw.count)
+      else { return nil }
+    }
+    return UploadRows(
+      source: UploadRows.Source(offset: uploadOffset, length: source.readableBytes, delimiter: Self.delimiter(self.job)),
+      capacity: records.count
     )
   }
 
