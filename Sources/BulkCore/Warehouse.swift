@@ -15,10 +15,13 @@ package protocol Warehouse: Sendable {
   /// When the ledger already has the chunk, nothing is applied again and the stored outcomes are
   /// returned: this is what makes each chunk apply exactly once across crashes and retries.
   ///
-  /// - Returns: one outcome per record of `work.records`, in order.
+  /// - Returns: one outcome per record of `work.records` (or of `work.csv`), in order.
   /// - Throws: only for job-wide failures (the warehouse unreachable, the table gone); never for
-  ///   a bad record.
+  ///   a bad record, except `CSVRecordsRefused` for `work.csv`.
   func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome]
+
+  /// Whether `apply` takes an insert's records as the CSV they were uploaded in (`ChunkWork.csv`).
+  var loadsCSVAsUploaded: Bool { get }
 
   /// The outcomes of the job's chunks that committed, by chunk index.
   func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]]
@@ -36,6 +39,38 @@ package protocol Warehouse: Sendable {
   /// - Throws: `BulkError` when the statement is refused, fails or is cancelled (the job fails
   ///   with its message); a `RetryableWarehouseError` when the warehouse is unreachable.
   func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64
+}
+
+extension Warehouse {
+  /// Records come as values only.
+  package var loadsCSVAsUploaded: Bool { false }
+}
+
+/// An insert's records as uploaded: CSV whose every record the engine's checks took, to be loaded
+/// as it is (the engine passes no values then).
+package struct CSVRecords: Hashable, Sendable {
+  /// The records, each ending in a line end but perhaps the last; no header.
+  package var bytes: [UInt8]
+  package var delimiter: UInt8
+  /// How many records `bytes` holds: the load must report as many rows.
+  package var count: Int
+
+  package init(bytes: [UInt8], delimiter: UInt8, count: Int) {
+    self.bytes = bytes
+    self.delimiter = delimiter
+    self.count = count
+  }
+}
+
+/// `apply` could not load `ChunkWork.csv` as it is (the database refused a record, or read
+/// another number of rows): nothing of the chunk was applied, and the engine applies it again
+/// as values, which isolates each bad record.
+package struct CSVRecordsRefused: Error, CustomStringConvertible {
+  package var description: String
+
+  package init(_ description: String) {
+    self.description = description
+  }
 }
 
 /// A table as the warehouse's catalog describes it.
@@ -145,6 +180,9 @@ package struct ChunkWork: Hashable, Sendable {
   /// The records' columns, each a column of `table` (checked before).
   package var columns: [String]
   package var records: [ChunkRecord]
+  /// An insert's records as uploaded, in place of `records` (empty then), for a warehouse that
+  /// `loadsCSVAsUploaded`.
+  package var csv: CSVRecords?
 
   package init(
     jobID: String,
@@ -153,7 +191,8 @@ package struct ChunkWork: Hashable, Sendable {
     table: TableDescription,
     keyColumn: String,
     columns: [String],
-    records: [ChunkRecord]
+    records: [ChunkRecord],
+    csv: CSVRecords? = nil
   ) {
     self.jobID = jobID
     self.chunk = chunk
@@ -162,6 +201,7 @@ package struct ChunkWork: Hashable, Sendable {
     self.keyColumn = keyColumn
     self.columns = columns
     self.records = records
+    self.csv = csv
   }
 }
 

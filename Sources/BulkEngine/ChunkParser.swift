@@ -64,6 +64,22 @@ struct ChunkParser: Sendable {
     }
   }
 
+  /// A CSV chunk whose every record the checks take for `plan`, read without making any value:
+  /// where its records lie in its bytes. `nil` when a record needs the full parse: a malformed
+  /// one, one that fails a check, one that only `JobPlan.coerce` can judge.
+  func plainCSV(_ chunk: UploadChunk, plan: JobPlan) -> PlainCSVChunk? {
+    guard self.job.contentType == .csv, case .text(let bytes, let count, _) = chunk.payload else { return nil }
+    var records: [Range<Int>] = []
+    records.reserveCapacity(count)
+    let read = CSVSpanReader.read(bytes, delimiter: self.delimiter, columns: self.columns.count) { record in
+      guard plan.acceptsPlainly(record, maxValueBytes: self.maxValueBytes) else { return false }
+      records.append(record.start ..< record.start + record.bytes.count)
+      return true
+    }
+    guard read != nil, !records.isEmpty else { return nil }
+    return PlainCSVChunk(bytes: bytes, delimiter: self.delimiter, firstRecord: chunk.firstRecord, records: records)
+  }
+
   /// The chunk's records in order.
   func parse(_ chunk: UploadChunk) -> [ParsedRecord] {
     switch chunk.payload {
@@ -247,4 +263,15 @@ extension FieldValue {
     case .null, .integer, .double, .bool, .timestamp: 8
     }
   }
+}
+
+/// A CSV chunk whose records all passed the checks as uploaded (`ChunkParser.plainCSV`).
+struct PlainCSVChunk: Sendable {
+  /// The chunk's bytes.
+  let bytes: ByteBuffer
+  let delimiter: UInt8
+  /// The number of the first record; the others follow one by one.
+  let firstRecord: Int64
+  /// Where each record lies in `bytes`, without its line end.
+  let records: [Range<Int>]
 }

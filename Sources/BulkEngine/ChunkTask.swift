@@ -1,5 +1,7 @@
 internal import BulkCore
 internal import Foundation
+internal import Logging
+internal import NIOCore
 
 /// One chunk of a job: parse, check values, apply through the scheduler (unless the ledger has
 /// it), write its results, and count. Its runner holds a slot of the scheduler's budget for it.
@@ -16,6 +18,9 @@ struct ChunkTask: Sendable {
   let shouldStop: @Sendable () -> Bool
 
   func run() async throws -> ChunkTally {
+    if let tally = try await self.runAsUploaded() {
+      return tally
+    }
     let started = ContinuousClock.now
     let records = self.parser.parse(self.chunk)
     let gauge = self.context.scheduler.parsed
@@ -110,6 +115,68 @@ struct ChunkTask: Sendable {
     return ChunkTally(processed: Int64(records.count), failed: failed, total: Int64(records.count), completed: true)
   }
 
+  /// Runs an insert whose records all pass the checks as uploaded, without making their values:
+  /// the warehouse loads the CSV as it is (`Warehouse.loadsCSVAsUploaded`) and the successful
+  /// results refer to the upload. `nil` when the chunk takes the full way instead: a record needs
+  /// the full parse, the database refused the CSV (nothing of it was applied), or the job stopped.
+  private func runAsUploaded() async throws -> ChunkTally? {
+    guard self.committed == nil, self.job.operation == .insert, self.context.warehouse.loadsCSVAsUploaded,
+      !self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index),
+      let plain = self.parser.plainCSV(self.chunk, plan: self.plan)
+    else { return nil }
+    let started = ContinuousClock.now
+    let gauge = self.context.scheduler.parsed
+    gauge.enter()
+    defer { gauge.leave() }
+    let count = plain.records.count
+    let work = ChunkWork(
+      jobID: self.job.id,
+      chunk: self.chunk.index,
+      operation: self.job.operation,
+      table: self.plan.table,
+      keyColumn: self.plan.keyColumn,
+      columns: self.plan.appliedColumns,
+      records: [],
+      csv: CSVRecords(bytes: Array(plain.bytes.readableBytesView), delimiter: plain.delimiter, count: count)
+    )
+    let ledger = self.context.staging.ledger
+    var room = ResultWriter.estimatedBytes(of: self.chunk, records: count)
+    try ledger.reserve(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results)
+    defer { ledger.release(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results) }
+    let applied: [RecordOutcome]?
+    do {
+      applied = try await self.context.scheduler.run(tenant: self.tenant.id) { () async throws -> [RecordOutcome]? in
+        guard !self.shouldStop() else { return nil }
+        return try await self.apply(work)
+      }
+    } catch let refused as CSVRecordsRefused {
+      self.context.logger.debug(
+        "chunk loaded as values",
+        metadata: ["job_id": "\(self.job.id)", "chunk": "\(self.chunk.index)", "reason": "\(refused)"]
+      )
+      return nil
+    }
+    guard let applied else { return nil }
+    guard applied.count == count, applied.allSatisfy({ $0 == .succeeded(created: true) }) else {
+      throw JobFailure(
+        "chunk \(self.chunk.index) has \(count) records loaded as uploaded but the warehouse reported other outcomes"
+      )
+    }
+    ledger.release(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results)
+    room = 0
+    let writer = ResultWriter(
+      job: self.job,
+      columns: self.parser.columns,
+      results: self.context.results,
+      source: plain.bytes,
+      uploadOffset: self.uploadOffset
+    )
+    try await writer.write(chunk: self.chunk.index, plain: plain)
+    EngineMetrics.recordsProcessed(Int64(count), operation: self.job.operation)
+    EngineMetrics.chunkDuration(ContinuousClock.now - started)
+    return ChunkTally(processed: Int64(count), failed: 0, total: Int64(count), completed: true)
+  }
+
   /// Where the chunk starts in the stored upload, when that holds its bytes as sent: a CSV
   /// upload that is not gzip.
   private var uploadOffset: Int64? {
@@ -126,6 +193,8 @@ struct ChunkTask: Sendable {
         try await self.context.warehouse.apply(work, tenant: self.tenant)
       }
     } catch let error as JobFailure {
+      throw error
+    } catch let error as CSVRecordsRefused {
       throw error
     } catch {
       throw JobFailure("chunk \(work.chunk) could not be applied: \(error)")

@@ -1,4 +1,5 @@
 internal import BulkCore
+internal import BulkFormats
 
 /// How a job's records map onto its table, decided once from the table and the upload's columns
 /// before anything loads.
@@ -81,6 +82,24 @@ struct JobPlan: Sendable {
     case .values(let values): self.coerce { values[$0] }
     case .failure(let failure): .failure(failure)
     }
+  }
+
+  /// Whether `coerce` certainly takes the CSV record, told from its bytes (see
+  /// `ValueCoercion.acceptsPlainly`), and the record has no value that a NOT NULL column refuses
+  /// or that is longer than `maxValueBytes`.
+  func acceptsPlainly(_ record: CSVSpanReader.Record, maxValueBytes: Int) -> Bool {
+    for index in 0 ..< record.count where record.field(index).count > maxValueBytes {
+      return false
+    }
+    for (description, index) in zip(self.appliedDescriptions, self.appliedIndexes) {
+      let field = record.field(index)
+      if field.isEmpty {
+        guard description.nullable, index != self.keyIndex.map({ self.appliedIndexes[$0] }) else { return false }
+      } else if !ValueCoercion.acceptsPlainly(field, for: description) {
+        return false
+      }
+    }
+    return true
   }
 
   /// - Parameter value: the record's value of an upload column, by its index.

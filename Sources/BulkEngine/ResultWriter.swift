@@ -84,21 +84,56 @@ struct ResultWriter {
     )
   }
 
+  /// Writes a chunk whose records all loaded as uploaded: every one successful, and created.
+  func write(chunk: Int, plain: PlainCSVChunk) async throws {
+    let numbered = plain.records.enumerated().lazy.map { (plain.firstRecord + Int64($0), $1) }
+    if var rows = self.uploadRows(referring: plain.records, count: plain.records.count) {
+      for (number, range) in numbered {
+        rows.append(number: number, range: range, created: true)
+      }
+      try await self.results.writeChunk(of: self.job, chunk: chunk, sets: [:], successfulRows: rows, admission: .floorOnly)
+      return
+    }
+    var successful = EncodedRecords()
+    successful.starts.reserveCapacity(plain.records.count)
+    successful.bytes.reserveCapacity(plain.bytes.readableBytes + plain.records.count * 16)
+    plain.bytes.withUnsafeReadableBytes { source in
+      for (number, range) in numbered {
+        successful.starts.append(successful.bytes.writerIndex)
+        self.writeCSV(
+          number: number,
+          lead: .created(true),
+          raw: UnsafeRawBufferPointer(rebasing: source[range]),
+          into: &successful.bytes
+        )
+      }
+    }
+    try await self.results.writeChunk(of: self.job, chunk: chunk, sets: [.successful: successful], admission: .floorOnly)
+  }
+
   /// Empty successful rows of the upload, when every successful record can refer to its bytes
   /// there; `nil` when they are to be copied (not CSV stored as sent, or a record too long).
   private func uploadRows(_ records: [ParsedRecord], _ outcomes: [RecordOutcome]) -> UploadRows? {
+    let successful = records.indices.lazy.filter {
+      if case .succeeded = outcomes[$0] { true } else { false }
+    }
+    return self.uploadRows(referring: successful.map { records[$0].raw }, count: records.count)
+  }
+
+  /// Empty successful rows of the upload for records at `ranges` of the chunk (`nil` for one that
+  /// cannot be placed), with room for `count`; `nil` when the records are to be copied.
+  private func uploadRows(referring ranges: some Sequence<Range<Int>?>, count: Int) -> UploadRows? {
     guard self.job.contentType == .csv, let uploadOffset = self.uploadOffset, let source = self.source else {
       return nil
     }
-    for index in records.indices {
-      guard case .succeeded = outcomes[index] else { continue }
-      guard let raw = records[index].raw, raw.upperBound <= source.readableBytes,
-        UploadRows.canRefer(start: raw.lowerBound, length: raw.count)
+    for range in ranges {
+      guard let range, range.upperBound <= source.readableBytes,
+        UploadRows.canRefer(start: range.lowerBound, length: range.count)
       else { return nil }
     }
     return UploadRows(
       source: UploadRows.Source(offset: uploadOffset, length: source.readableBytes, delimiter: Self.delimiter(self.job)),
-      capacity: records.count
+      capacity: count
     )
   }
 

@@ -110,23 +110,25 @@ enum ValueCoercion {
 
   /// `[+-]digits[.digits][e[+-]digits]`, or with the digits after the point only.
   static func isDecimal(_ text: String) -> Bool {
-    Self.withBytes(text) { bytes in
-      var index = 0
-      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-      let integer = Self.digits(bytes, from: &index)
-      var fraction = 0
-      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-        index += 1
-        fraction = Self.digits(bytes, from: &index)
-      }
-      guard integer + fraction > 0 else { return false }
-      if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-        index += 1
-        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard Self.digits(bytes, from: &index) > 0 else { return false }
-      }
-      return index == bytes.count
+    Self.withBytes(text, Self.isDecimal)
+  }
+
+  private static func isDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var index = 0
+    if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+    let integer = Self.digits(bytes, from: &index)
+    var fraction = 0
+    if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+      index += 1
+      fraction = Self.digits(bytes, from: &index)
     }
+    guard integer + fraction > 0 else { return false }
+    if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+      index += 1
+      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+      guard Self.digits(bytes, from: &index) > 0 else { return false }
+    }
+    return index == bytes.count
   }
 
   /// `YYYY-MM-DD` with a real month and day.
@@ -137,43 +139,105 @@ enum ValueCoercion {
   /// A date, optionally followed by `T` or a space, `HH:MM[:SS[.fraction]]` and a zone (`Z`,
   /// `±HH`, `±HH:MM`, `±HHMM`).
   static func isTimestamp(_ text: String) -> Bool {
-    Self.withBytes(text) { bytes in
-      guard bytes.count >= 10, Self.isDate(UnsafeBufferPointer(rebasing: bytes[..<10])) else { return false }
-      guard bytes.count > 10 else { return true }
-      guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else { return false }
-      // The time runs up to the zone's first byte.
-      var zoneStart = 11
-      while zoneStart < bytes.count, !Self.isZoneStart(bytes[zoneStart]) { zoneStart += 1 }
-      var clockEnd = 11
-      while clockEnd < zoneStart, bytes[clockEnd] != UInt8(ascii: ".") { clockEnd += 1 }
-      // HH:MM or HH:MM:SS.
-      let clockLength = clockEnd - 11
-      guard clockLength == 5 || clockLength == 8 else { return false }
-      guard let hour = Self.twoDigits(bytes, at: 11), hour < 24, bytes[13] == UInt8(ascii: ":"),
-        let minute = Self.twoDigits(bytes, at: 14), minute < 60
-      else { return false }
-      if clockLength == 8 {
-        guard bytes[16] == UInt8(ascii: ":"), let second = Self.twoDigits(bytes, at: 17), second < 61 else {
-          return false
-        }
+    Self.withBytes(text, Self.isTimestamp)
+  }
+
+  private static func isTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes.count >= 10, Self.isDate(UnsafeBufferPointer(rebasing: bytes[..<10])) else { return false }
+    guard bytes.count > 10 else { return true }
+    guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else { return false }
+    // The time runs up to the zone's first byte.
+    var zoneStart = 11
+    while zoneStart < bytes.count, !Self.isZoneStart(bytes[zoneStart]) { zoneStart += 1 }
+    var clockEnd = 11
+    while clockEnd < zoneStart, bytes[clockEnd] != UInt8(ascii: ".") { clockEnd += 1 }
+    // HH:MM or HH:MM:SS.
+    let clockLength = clockEnd - 11
+    guard clockLength == 5 || clockLength == 8 else { return false }
+    guard let hour = Self.twoDigits(bytes, at: 11), hour < 24, bytes[13] == UInt8(ascii: ":"),
+      let minute = Self.twoDigits(bytes, at: 14), minute < 60
+    else { return false }
+    if clockLength == 8 {
+      guard bytes[16] == UInt8(ascii: ":"), let second = Self.twoDigits(bytes, at: 17), second < 61 else {
+        return false
       }
-      if clockEnd < zoneStart {
-        var index = clockEnd + 1
-        guard Self.digits(bytes, from: &index) == zoneStart - clockEnd - 1 else { return false }
-      }
-      let zone = zoneStart ..< bytes.count
-      if zone.isEmpty || (zone.count == 1 && bytes[zoneStart] == UInt8(ascii: "Z")) { return true }
-      // A sign, then HH, HHMM or HH:MM.
-      var offsetDigits = 0
-      for index in zone.dropFirst() {
-        if Self.isDigit(bytes[index]) {
-          offsetDigits += 1
-        } else if bytes[index] != UInt8(ascii: ":") {
-          return false
-        }
-      }
-      return offsetDigits == 2 || offsetDigits == 4
     }
+    if clockEnd < zoneStart {
+      var index = clockEnd + 1
+      guard Self.digits(bytes, from: &index) == zoneStart - clockEnd - 1 else { return false }
+    }
+    let zone = zoneStart ..< bytes.count
+    if zone.isEmpty || (zone.count == 1 && bytes[zoneStart] == UInt8(ascii: "Z")) { return true }
+    // A sign, then HH, HHMM or HH:MM.
+    var offsetDigits = 0
+    for index in zone.dropFirst() {
+      if Self.isDigit(bytes[index]) {
+        offsetDigits += 1
+      } else if bytes[index] != UInt8(ascii: ":") {
+        return false
+      }
+    }
+    return offsetDigits == 2 || offsetDigits == 4
+  }
+
+  /// Whether `coerce` certainly takes the CSV field whose value is `bytes` (no doubled quotes)
+  /// for `column`, told from the bytes alone, without making a `String`: the same checks, on the
+  /// same bytes. False when it would fail, and when only `coerce` can tell: a value with spaces
+  /// or non-ASCII bytes at either end (which it trims as Unicode does), a `double` written other
+  /// than as a short decimal.
+  static func acceptsPlainly(_ bytes: UnsafeRawBufferPointer, for column: ColumnDescription) -> Bool {
+    switch column.type {
+    case .text, .json, .other, .bytes:
+      return true
+    default:
+      break
+    }
+    let bytes = bytes.assumingMemoryBound(to: UInt8.self)
+    guard let first = bytes.first, let last = bytes.last else { return true }
+    func isPlain(_ byte: UInt8) -> Bool {
+      byte < 0x80 && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t")
+    }
+    guard isPlain(first), isPlain(last) else { return false }
+    switch column.type {
+    case .integer:
+      return Self.isInt64(bytes)
+    case .double:
+      // Finite for certain: at most 300 bytes and no exponent.
+      return bytes.count <= 300 && !bytes.contains { $0 | 0x20 == UInt8(ascii: "e") } && Self.isDecimal(bytes)
+    case .decimal:
+      return Self.isDecimal(bytes)
+    case .boolean:
+      let words = ["true", "t", "1", "yes", "y", "false", "f", "0", "no", "n"]
+      return words.contains { word in
+        word.utf8.count == bytes.count
+          && zip(word.utf8, bytes).allSatisfy { $0 == (UInt8(ascii: "A") ... UInt8(ascii: "Z") ~= $1 ? $1 | 0x20 : $1) }
+      }
+    case .date:
+      return bytes.count == 10 && Self.isDate(bytes)
+    case .timestamp:
+      return Self.isTimestamp(bytes)
+    case .text, .json, .other, .bytes:
+      return true
+    }
+  }
+
+  /// What `Int64(String)` takes: an optional sign, then decimal digits, within range.
+  private static func isInt64(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var index = 0
+    let negative = bytes[0] == UInt8(ascii: "-")
+    if negative || bytes[0] == UInt8(ascii: "+") { index = 1 }
+    guard index < bytes.count else { return false }
+    // Accumulated negative, whose range reaches Int64.min.
+    var value: Int64 = 0
+    while index < bytes.count {
+      guard Self.isDigit(bytes[index]) else { return false }
+      let (times, overflowTimes) = value.multipliedReportingOverflow(by: 10)
+      let (next, overflowMinus) = times.subtractingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
+      guard !overflowTimes, !overflowMinus else { return false }
+      value = next
+      index += 1
+    }
+    return negative || value != Int64.min
   }
 
   /// `YYYY-MM-DD` in exactly ten bytes.

@@ -26,6 +26,9 @@ struct PostgresChunkLoader {
 
   /// Applies the records and returns their outcomes, in order.
   mutating func load() throws -> [RecordOutcome] {
+    if let csv = self.work.csv {
+      return try self.load(csv)
+    }
     let count = self.work.records.count
     guard count > 0 else { return [] }
     if self.work.operation == .insert {
@@ -57,6 +60,21 @@ struct PostgresChunkLoader {
       try self.apply(round: round, positions[...])
     }
     return self.outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "the record was not applied") }
+  }
+
+  /// Loads an insert's records as uploaded with one `COPY`; a refused record, or a row count other
+  /// than the records' (CSV the database reads otherwise than the engine), refuses them all.
+  private func load(_ csv: CSVRecords) throws -> [RecordOutcome] {
+    let rows: Int
+    do {
+      rows = try self.connection.copy(self.statements.copyCSVIntoTarget(delimiter: csv.delimiter), from: csv.bytes[...])
+    } catch let error as PostgresError where error.isRecordError {
+      throw CSVRecordsRefused("the database refused a record of the CSV: \(error.recordMessage)")
+    }
+    guard rows == csv.count else {
+      throw CSVRecordsRefused("the database read \(rows) rows from the CSV of \(csv.count) records")
+    }
+    return Array(repeating: .succeeded(created: true), count: csv.count)
   }
 
   /// Copies the records at `positions` into the staging table, splitting the range when a record

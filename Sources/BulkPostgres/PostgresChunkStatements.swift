@@ -29,6 +29,14 @@ package struct PostgresChunkStatements: Hashable, Sendable {
     "COPY \(self.shape.target) (\(self.shape.columnList)) FROM STDIN"
   }
 
+  /// `COPY` of an insert's records as uploaded (`ChunkWork.csv`) straight into the table: CSV in
+  /// the upload's delimiter, every empty value NULL, quoted or not, as the engine reads them.
+  package func copyCSVIntoTarget(delimiter: UInt8) -> String {
+    let delimiter = delimiter == UInt8(ascii: "\t") ? "E'\\t'" : "'\(Character(Unicode.Scalar(delimiter)))'"
+    return "COPY \(self.shape.target) (\(self.shape.columnList)) FROM STDIN "
+      + "(FORMAT csv, DELIMITER \(delimiter), FORCE_NULL (\(self.shape.columnList)))"
+  }
+
   /// Creates the staging table: the record's number in the chunk, its round, and one column per
   /// chunk column.
   package var createStaging: String {

@@ -110,7 +110,9 @@ package final class PostgresConnection: @unchecked Sendable {
   }
 
   /// Runs `sql`, a `COPY … FROM STDIN`, and streams `data` (COPY text format) to it.
-  package func copy(_ sql: String, from data: ArraySlice<UInt8>) throws {
+  /// - Returns: the number of rows the server read.
+  @discardableResult
+  package func copy(_ sql: String, from data: ArraySlice<UInt8>) throws -> Int {
     try Self.checkNoNUL(sql)
     guard let start = PQexecParams(self.handle, sql, 0, nil, nil, nil, nil, 0) else {
       throw self.error(from: nil)
@@ -136,14 +138,18 @@ package final class PostgresConnection: @unchecked Sendable {
     // A failed send ends the COPY with an error of our own, so that the server discards it.
     let ended = PQputCopyEnd(self.handle, sent ? nil : "the client could not send the data")
     var failure: PostgresError?
+    var rows = 0
     while let result = PQgetResult(self.handle) {
       if failure == nil, PQresultStatus(result) != PGRES_COMMAND_OK {
         failure = self.error(from: result)
+      } else if let tuples = PQcmdTuples(result) {
+        rows = Int(String(cString: tuples)) ?? 0
       }
       PQclear(result)
     }
     if let failure { throw failure }
     guard sent, ended == 1 else { throw self.error(from: nil) }
+    return rows
   }
 
   /// The result columns of `sql`, one statement, as the server describes it without running it:

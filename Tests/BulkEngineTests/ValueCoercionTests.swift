@@ -66,4 +66,39 @@ struct ValueCoercionTests {
     #expect(failure.code == "INVALID_VALUE")
     #expect(failure.message.contains("is not a timestamp"))
   }
+
+  /// Values of every kind that a CSV field can hold, plain and awkward.
+  static let samples = [
+    "", "0", "12", "-12", "+12", "007", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+    "-9223372036854775809", "+", "-", "1_000", "12.50", "-.5", "5.", ".", "1e3", "1E-3", "1e400", "inf", "nan",
+    "0x1p3", "true", "TRUE", "Yes", "y", "N", "off", "\u{11}", "1 ", " 1", "\t1", "1\u{A0}", "\u{A0}1", "２",
+    "2024-02-29", "2023-02-29", "2024-06-01T12:30:00Z", "2024-06-01 12:30:00+02:00", "2024-06-01T25:00",
+    String(repeating: "9", count: 300), String(repeating: "9", count: 301) + ".5", "text", "say \"hi\"",
+  ]
+
+  @Test(
+    "what the byte check takes, the full check takes too; plain values of each type it takes itself",
+    arguments: [ColumnType.integer, .double, .decimal, .boolean, .text, .date, .timestamp, .bytes, .json, .other]
+  )
+  func plainAgreesWithCoerce(_ type: ColumnType) {
+    for sample in Self.samples {
+      let plain = Array(sample.utf8).withUnsafeBytes { ValueCoercion.acceptsPlainly($0, for: Self.column(type)) }
+      let value: FieldValue = sample.isEmpty ? .null : .text(sample)
+      if plain {
+        #expect((try? ValueCoercion.coerce(value, for: Self.column(type)).get()) != nil, "\(type): '\(sample)'")
+      }
+    }
+    let plainValues: [ColumnType: [String]] = [
+      .integer: ["0", "-12", "+12", "9223372036854775807", "-9223372036854775808"],
+      .double: ["12.50", "-.5", "5.", String(repeating: "9", count: 300)],
+      .decimal: ["12.50", "1e3", "1E-3", "1e400"],
+      .boolean: ["true", "TRUE", "Yes", "y", "N", "0"],
+      .date: ["2024-02-29"],
+      .timestamp: ["2024-06-01T12:30:00Z", "2024-06-01 12:30:00+02:00", "2024-02-29"],
+      .text: Self.samples,
+    ]
+    for sample in plainValues[type] ?? [] {
+      #expect(Array(sample.utf8).withUnsafeBytes { ValueCoercion.acceptsPlainly($0, for: Self.column(type)) }, "\(type): '\(sample)'")
+    }
+  }
 }
