@@ -136,6 +136,7 @@ let targets: [Target] = [
     name: "BulkSQLite",
     dependencies: [
       "BulkCore",
+      "BulkFormats",
       "CSQLite",
       .product(name: "Logging", package: "swift-log"),
     ],

@@ -116,8 +116,8 @@ struct ChunkTask: Sendable {
   }
 
   /// Runs an insert whose records all pass the checks as uploaded, without making their values:
-  /// the warehouse loads the CSV as it is (`Warehouse.loadsCSVAsUploaded`) and the successful
-  /// results refer to the upload. `nil` when the chunk takes the full way instead: a record needs
+  /// the warehouse takes the CSV as it is (`Warehouse.loadsCSVAsUploaded`) and the results repeat
+  /// each record's bytes (the successful ones by referring to the upload). `nil` when the chunk takes the full way instead: a record needs
   /// the full parse, the database refused the CSV (nothing of it was applied), or the job stopped.
   private func runAsUploaded() async throws -> ChunkTally? {
     guard self.committed == nil, self.job.operation == .insert, self.context.warehouse.loadsCSVAsUploaded,
@@ -157,9 +157,9 @@ struct ChunkTask: Sendable {
       return nil
     }
     guard let applied else { return nil }
-    guard applied.count == count, applied.allSatisfy({ $0 == .succeeded(created: true) }) else {
+    guard applied.count == count else {
       throw JobFailure(
-        "chunk \(self.chunk.index) has \(count) records loaded as uploaded but the warehouse reported other outcomes"
+        "chunk \(self.chunk.index) has \(count) records to apply but the warehouse reported \(applied.count) outcomes"
       )
     }
     ledger.release(room, jobID: self.job.id, tenantID: self.job.tenantID, in: .results)
@@ -171,10 +171,12 @@ struct ChunkTask: Sendable {
       source: plain.bytes,
       uploadOffset: self.uploadOffset
     )
-    try await writer.write(chunk: self.chunk.index, plain: plain)
+    try await writer.write(chunk: self.chunk.index, plain: plain, outcomes: applied)
+    let failed = Int64(applied.count { if case .failed = $0 { true } else { false } })
     EngineMetrics.recordsProcessed(Int64(count), operation: self.job.operation)
+    EngineMetrics.recordsFailed(failed, operation: self.job.operation)
     EngineMetrics.chunkDuration(ContinuousClock.now - started)
-    return ChunkTally(processed: Int64(count), failed: 0, total: Int64(count), completed: true)
+    return ChunkTally(processed: Int64(count), failed: failed, total: Int64(count), completed: true)
   }
 
   /// Where the chunk starts in the stored upload, when that holds its bytes as sent: a CSV

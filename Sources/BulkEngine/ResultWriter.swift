@@ -84,31 +84,39 @@ struct ResultWriter {
     )
   }
 
-  /// Writes a chunk whose records all loaded as uploaded: every one successful, and created.
-  func write(chunk: Int, plain: PlainCSVChunk) async throws {
-    let numbered = plain.records.enumerated().lazy.map { (plain.firstRecord + Int64($0), $1) }
-    if var rows = self.uploadRows(referring: plain.records, count: plain.records.count) {
-      for (number, range) in numbered {
-        rows.append(number: number, range: range, created: true)
-      }
-      try await self.results.writeChunk(of: self.job, chunk: chunk, sets: [:], successfulRows: rows, admission: .floorOnly)
-      return
-    }
+  /// Writes a chunk whose records were all applied as uploaded (`ChunkParser.plainCSV`), each with
+  /// its outcome: CSV rows as `write(chunk:records:outcomes:)` writes them.
+  func write(chunk: Int, plain: PlainCSVChunk, outcomes: [RecordOutcome]) async throws {
+    var rows = self.uploadRows(referring: plain.records, count: plain.records.count)
     var successful = EncodedRecords()
-    successful.starts.reserveCapacity(plain.records.count)
-    successful.bytes.reserveCapacity(plain.bytes.readableBytes + plain.records.count * 16)
+    var failed = EncodedRecords()
+    if rows == nil {
+      successful.starts.reserveCapacity(plain.records.count)
+      successful.bytes.reserveCapacity(plain.bytes.readableBytes + plain.records.count * 16)
+    }
     plain.bytes.withUnsafeReadableBytes { source in
-      for (number, range) in numbered {
-        successful.starts.append(successful.bytes.writerIndex)
-        self.writeCSV(
-          number: number,
-          lead: .created(true),
-          raw: UnsafeRawBufferPointer(rebasing: source[range]),
-          into: &successful.bytes
-        )
+      for (index, range) in plain.records.enumerated() {
+        let number = plain.firstRecord + Int64(index)
+        let raw = UnsafeRawBufferPointer(rebasing: source[range])
+        switch outcomes[index] {
+        case .succeeded(let created) where rows != nil:
+          rows?.append(number: number, range: range, created: created)
+        case .succeeded(let created):
+          successful.starts.append(successful.bytes.writerIndex)
+          self.writeCSV(number: number, lead: .created(created), raw: raw, into: &successful.bytes)
+        case .failed(let code, let message):
+          failed.starts.append(failed.bytes.writerIndex)
+          self.writeCSV(number: number, lead: .error("\(code): \(message)"), raw: raw, into: &failed.bytes)
+        }
       }
     }
-    try await self.results.writeChunk(of: self.job, chunk: chunk, sets: [.successful: successful], admission: .floorOnly)
+    try await self.results.writeChunk(
+      of: self.job,
+      chunk: chunk,
+      sets: [.successful: successful, .failed: failed],
+      successfulRows: rows,
+      admission: .floorOnly
+    )
   }
 
   /// Empty successful rows of the upload, when every successful record can refer to its bytes

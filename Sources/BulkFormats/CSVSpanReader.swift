@@ -35,6 +35,17 @@ package enum CSVSpanReader {
     }
   }
 
+  /// `read(_:delimiter:columns:maxRecordBytes:body:)` of bytes in an array.
+  package static func read(
+    _ bytes: [UInt8],
+    delimiter: UInt8,
+    columns: Int,
+    maxRecordBytes: Int = RecordLimits.defaultMaxRecordBytes,
+    body: (Record) -> Bool
+  ) -> Int? {
+    Self.read(ByteBuffer(bytes: bytes), delimiter: delimiter, columns: columns, maxRecordBytes: maxRecordBytes, body: body)
+  }
+
   /// Calls `body` for each record of `bytes`, in order, while it returns true.
   ///
   /// - Parameters:

@@ -22,7 +22,7 @@ struct ChunkApplier {
     let placeholders = (1 ... max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
     let everyColumn = Array(self.work.columns.indices)
     let others = self.work.columns.enumerated().filter { $0.element != self.work.keyColumn }
-    let records = self.work.records.indices
+    let records = 0 ..< self.rows.count
 
     switch self.work.operation {
     case .insert:

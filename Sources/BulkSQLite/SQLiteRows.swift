@@ -1,4 +1,5 @@
 internal import BulkCore
+internal import BulkFormats
 internal import CSQLite
 
 /// A chunk's values in the form SQLite binds them: integers and doubles as they are, text and
@@ -41,6 +42,76 @@ struct SQLiteRows: Sendable {
       }
     }
   }
+
+  /// The values of an insert's records as uploaded (`ChunkWork.csv`), each made what the engine's
+  /// checks make of it for its column's type (`ValueCoercion.coerce`), so that they bind as the
+  /// same records given as values would: an empty value is NULL; an integer column's value an
+  /// integer, a double column's a double, a boolean's 1 or 0; a decimal as its literal reads;
+  /// anything else text, doubled quotes undone.
+  ///
+  /// - Throws: `CSVRecordsRefused` when the CSV is not the checked records it should be.
+  init(csv: CSVRecords, columns: [ColumnDescription]) throws {
+    self.width = columns.count
+    let values = csv.count * columns.count
+    self.kinds.reserveCapacity(values)
+    self.scalars.reserveCapacity(values)
+    self.lengths.reserveCapacity(values)
+    self.bytes.reserveCapacity(csv.bytes.count)
+    let read = CSVSpanReader.read(csv.bytes, delimiter: csv.delimiter, columns: columns.count) {
+      record in
+      (0 ..< record.count).allSatisfy { index in
+        self.append(record.field(index), doubledQuotes: record.hasDoubledQuotes(index), for: columns[index].type)
+      }
+    }
+    guard read == csv.count else {
+      throw CSVRecordsRefused("the CSV does not hold the \(csv.count) checked records of \(columns.count) values it should")
+    }
+  }
+
+  /// Appends a CSV value for a column of `type`; false when it is not one the checks take.
+  private mutating func append(_ field: UnsafeRawBufferPointer, doubledQuotes: Bool, for type: ColumnType) -> Bool {
+    guard !field.isEmpty else {
+      self.append(.null, 0)
+      return true
+    }
+    switch type {
+    case .integer:
+      guard let integer = Int64(String(decoding: field, as: UTF8.self)) else { return false }
+      self.append(.integer, integer)
+    case .double:
+      guard let double = Double(String(decoding: field, as: UTF8.self)) else { return false }
+      self.append(.double, Int64(bitPattern: double.bitPattern))
+    case .decimal:
+      self.append(.number(String(decoding: field, as: UTF8.self)))
+    case .boolean:
+      switch field[0] | 0x20 {
+      case UInt8(ascii: "t"), UInt8(ascii: "y"), UInt8(ascii: "1"): self.append(.integer, 1)
+      case UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "0"): self.append(.integer, 0)
+      default: return false
+      }
+    case .text, .date, .timestamp, .bytes, .json, .other:
+      guard doubledQuotes else {
+        self.append(.text, field)
+        return true
+      }
+      var unescaped: [UInt8] = []
+      unescaped.reserveCapacity(field.count)
+      var previousWasQuote = false
+      for byte in field {
+        if byte == UInt8(ascii: "\"") && previousWasQuote {
+          previousWasQuote = false
+          continue
+        }
+        previousWasQuote = byte == UInt8(ascii: "\"")
+        unescaped.append(byte)
+      }
+      self.append(.text, unescaped)
+    }
+    return true
+  }
+
+  /// How many records the rows hold.
+  var count: Int { self.width == 0 ? 0 : self.kinds.count / self.width }
 
   private mutating func append(_ value: FieldValue) {
     switch value {

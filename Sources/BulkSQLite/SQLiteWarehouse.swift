@@ -30,8 +30,14 @@ package final class SQLiteWarehouse: Warehouse {
     }
   }
 
+  /// Inserts bind their values straight from the CSV as uploaded.
+  package var loadsCSVAsUploaded: Bool { true }
+
   package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
-    let rows = SQLiteRows(work.records, width: work.columns.count)
+    let rows =
+      try work.csv.map { csv in
+        try SQLiteRows(csv: csv, columns: work.columns.compactMap { work.table.column(named: $0) })
+      } ?? SQLiteRows(work.records, width: work.columns.count)
     return try await self.database(of: tenant).run { connection in
       try connection.transaction {
         try Self.createLedger(connection)

@@ -6,9 +6,10 @@ import Foundation
 import Synchronization
 import Testing
 
-/// An insert into PostgreSQL whose records all pass the checks is loaded as the CSV it was
-/// uploaded in (`ChunkWork.csv`), and reads exactly as the same records loaded as values; a chunk
-/// that the database reads otherwise, or refuses, is loaded as values.
+/// An insert whose records all pass the checks goes to the warehouse as the CSV it was uploaded in
+/// (`ChunkWork.csv`) and reads exactly as the same records given as values: PostgreSQL loads it
+/// with one `COPY` (a chunk that it reads otherwise, or refuses, is loaded as values), SQLite
+/// binds its values straight from the bytes.
 @Suite("Inserts loaded as uploaded")
 struct CSVAsUploadedTests {
   /// The base warehouse, noting what each `apply` was given.
@@ -160,5 +161,51 @@ struct CSVAsUploadedTests {
     #expect(loaded.calls == [0: [false], 1: [false], 2: [true]])
     #expect(loaded.job.numberRecordsFailed == 1)
     #expect(loaded.failed.contains("2,\"NOT_NULL: null value in column"))
+  }
+
+  /// Loads `csv` into the embedded SQLite's `items` and returns the job, the calls, every row
+  /// with the types SQLite stored, and the failed set.
+  static func loadSQLite(_ csv: String) async throws -> (job: Job, calls: [Int: [Bool]], rows: [[String]], failed: String) {
+    try await withTemporaryDirectory { directory in
+      var settings = EngineSettings(workers: 2)
+      settings.chunkRecords = 4
+      let recording = Mutex<Recording?>(nil)
+      let harness = try EngineHarness(directory: directory, settings: settings) { base in
+        let wrapped = Recording(base)
+        recording.withLock { $0 = wrapped }
+        return wrapped
+      }
+      try harness.sql(
+        """
+        CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT, amount NUMERIC, ratio REAL,
+          active BOOLEAN, born DATE, seen TIMESTAMP, doc JSON)
+        """
+      )
+      let job = try await harness.run(JobSpec(operation: .insert, object: "items"), csv: csv)
+      let rows = try harness.rows(
+        "SELECT *, typeof(id), typeof(note), typeof(amount), typeof(ratio), typeof(active) FROM items ORDER BY id"
+      )
+      let calls = recording.withLock { $0?.calls.withLock { $0 } } ?? [:]
+      return (job, calls, rows, try await harness.results(job, .failed).text)
+    }
+  }
+
+  @Test("SQLite binds the CSV as uploaded as it binds the same records' values; a refused record fails alone")
+  func sqlite() async throws {
+    // Record 3 repeats the key of record 1: SQLite refuses it, the others load.
+    let csv = Self.mixed.replacingOccurrences(of: "3,\"say", with: "1,\"say")
+    let uploaded = try await Self.loadSQLite(csv)
+    let header = csv.prefix { $0 != "\r\n" }
+    let asValues = try await Self.loadSQLite(
+      header + "\r\n0,bad,,x,,,,,\r\n" + csv.drop { $0 != "\r\n" }.dropFirst() + "6,bad,,y,,,,,\r\n"
+    )
+    #expect(uploaded.calls == [0: [true], 1: [true]])
+    #expect(asValues.calls == [0: [false], 1: [false]])
+    #expect(uploaded.job.numberRecordsFailed == 1)
+    #expect(uploaded.failed.contains("\n3,DUPLICATE_KEY: UNIQUE constraint failed: items.id,1,"))
+    #expect(uploaded.failed.hasSuffix(",1,\"say \"\"hi\"\"\",\"\",+7.5,-0.5,yes,,2024-06-01,null\n"))
+    #expect(uploaded.rows == asValues.rows)
+    #expect(uploaded.rows.map { Array($0.suffix(5)) }.first == ["integer", "null", "real", "real", "integer"])
+    #expect(uploaded.rows.count == 4)
   }
 }
