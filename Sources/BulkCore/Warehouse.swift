@@ -20,8 +20,9 @@ package protocol Warehouse: Sendable {
   ///   a bad record, except `CSVRecordsRefused` for `work.csv`.
   func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome]
 
-  /// Whether `apply` takes an insert's records as the CSV they were uploaded in (`ChunkWork.csv`).
-  var loadsCSVAsUploaded: Bool { get }
+  /// Whether `apply` takes the records of `operation` as the CSV they were uploaded in
+  /// (`ChunkWork.csv`).
+  func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool
 
   /// The outcomes of the job's chunks that committed, by chunk index.
   func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]]
@@ -43,11 +44,11 @@ package protocol Warehouse: Sendable {
 
 extension Warehouse {
   /// Records come as values only.
-  package var loadsCSVAsUploaded: Bool { false }
+  package func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool { false }
 }
 
-/// An insert's records as uploaded: CSV whose every record the engine's checks took, to be loaded
-/// as it is (the engine passes no values then).
+/// A chunk's records as uploaded: CSV whose every record the engine's checks took, to be loaded
+/// as it is (the engine passes no values then), each with a value for every column of the work.
 package struct CSVRecords: Hashable, Sendable {
   /// The records, each ending in a line end but perhaps the last; no header.
   package var bytes: [UInt8]
@@ -180,8 +181,8 @@ package struct ChunkWork: Hashable, Sendable {
   /// The records' columns, each a column of `table` (checked before).
   package var columns: [String]
   package var records: [ChunkRecord]
-  /// An insert's records as uploaded, in place of `records` (empty then), for a warehouse that
-  /// `loadsCSVAsUploaded`.
+  /// The records as uploaded, in place of `records` (empty then), for a warehouse that
+  /// `loadsCSVAsUploaded` for the operation.
   package var csv: CSVRecords?
 
   package init(

@@ -26,22 +26,25 @@ struct PostgresChunkLoader {
 
   /// Applies the records and returns their outcomes, in order.
   mutating func load() throws -> [RecordOutcome] {
-    if let csv = self.work.csv {
-      return try self.load(csv)
-    }
-    let count = self.work.records.count
+    let count = self.work.csv?.count ?? self.work.records.count
     guard count > 0 else { return [] }
-    if self.work.operation == .insert {
-      let rows = CopyRows(records: self.work.records, numbered: false)
-      let copy = self.statements.copyIntoTarget
-      if try self.attempt({ try $0.copy(copy, from: rows[0 ..< count]) }) == nil {
-        return Array(repeating: .succeeded(created: true), count: count)
+    if let csv = self.work.csv {
+      if self.work.operation == .insert {
+        return try self.load(csv)
       }
+      try self.connection.execute(self.statements.createStaging(numbering: true))
+      try self.stage(csv)
+    } else {
+      if self.work.operation == .insert {
+        let rows = CopyRows(records: self.work.records, numbered: false)
+        let copy = self.statements.copyIntoTarget
+        if try self.attempt({ try $0.copy(copy, from: rows[0 ..< count]) }) == nil {
+          return Array(repeating: .succeeded(created: true), count: count)
+        }
+      }
+      try self.connection.execute(self.statements.createStaging(numbering: false))
+      try self.stage(CopyRows(records: self.work.records, numbered: true), 0 ..< count)
     }
-
-    try self.connection.execute(self.statements.createStaging)
-    let rows = CopyRows(records: self.work.records, numbered: true)
-    try self.stage(rows, 0 ..< count)
     try self.connection.execute(self.statements.analyzeStaging)
 
     var rounds = Array(repeating: 1, count: count)
@@ -62,19 +65,29 @@ struct PostgresChunkLoader {
     return self.outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "the record was not applied") }
   }
 
-  /// Loads an insert's records as uploaded with one `COPY`; a refused record, or a row count other
-  /// than the records' (CSV the database reads otherwise than the engine), refuses them all.
+  /// Loads an insert's records as uploaded with one `COPY`.
   private func load(_ csv: CSVRecords) throws -> [RecordOutcome] {
+    try self.copy(csv, self.statements.copyCSVIntoTarget(delimiter: csv.delimiter))
+    return Array(repeating: .succeeded(created: true), count: csv.count)
+  }
+
+  /// Stages the records as uploaded with one `COPY`, numbered in their order.
+  private func stage(_ csv: CSVRecords) throws {
+    try self.copy(csv, self.statements.copyCSVIntoStaging(delimiter: csv.delimiter))
+  }
+
+  /// Runs `copy` of the CSV; a refused record, or a row count other than the records' (CSV the
+  /// database reads otherwise than the engine), refuses them all.
+  private func copy(_ csv: CSVRecords, _ copy: String) throws {
     let rows: Int
     do {
-      rows = try self.connection.copy(self.statements.copyCSVIntoTarget(delimiter: csv.delimiter), from: csv.bytes[...])
+      rows = try self.connection.copy(copy, from: csv.bytes[...])
     } catch let error as PostgresError where error.isRecordError {
       throw CSVRecordsRefused("the database refused a record of the CSV: \(error.recordMessage)")
     }
     guard rows == csv.count else {
       throw CSVRecordsRefused("the database read \(rows) rows from the CSV of \(csv.count) records")
     }
-    return Array(repeating: .succeeded(created: true), count: csv.count)
   }
 
   /// Copies the records at `positions` into the staging table, splitting the range when a record
@@ -142,8 +155,10 @@ struct PostgresChunkLoader {
     }
   }
 
+  /// The record's key; `nil` without a key, or for records as uploaded, whose keys the engine
+  /// checked are not empty.
   private func keyValue(_ position: Int) -> FieldValue? {
-    guard let keyIndex = self.statements.shape.keyIndex else { return nil }
+    guard let keyIndex = self.statements.shape.keyIndex, position < self.work.records.count else { return nil }
     let values = self.work.records[position].values
     return keyIndex < values.count ? values[keyIndex] : nil
   }

@@ -6,11 +6,11 @@ import Foundation
 import Synchronization
 import Testing
 
-/// An insert whose records all pass the checks goes to the warehouse as the CSV it was uploaded in
-/// (`ChunkWork.csv`) and reads exactly as the same records given as values: PostgreSQL loads it
-/// with one `COPY` (a chunk that it reads otherwise, or refuses, is loaded as values), SQLite
-/// binds its values straight from the bytes.
-@Suite("Inserts loaded as uploaded")
+/// An insert or upsert whose records all pass the checks goes to the warehouse as the CSV it was
+/// uploaded in (`ChunkWork.csv`) and reads exactly as the same records given as values: PostgreSQL
+/// loads it with one `COPY` into the table or the staging table (a chunk that it reads otherwise,
+/// or refuses, is loaded as values), SQLite binds its values straight from the bytes.
+@Suite("Records loaded as uploaded")
 struct CSVAsUploadedTests {
   /// The base warehouse, noting what each `apply` was given.
   final class Recording: Warehouse {
@@ -22,7 +22,7 @@ struct CSVAsUploadedTests {
       self.base = base
     }
 
-    var loadsCSVAsUploaded: Bool { self.base.loadsCSVAsUploaded }
+    func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool { self.base.loadsCSVAsUploaded(operation) }
 
     func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
       try await self.base.describe(table: table, tenant: tenant)
@@ -60,8 +60,9 @@ struct CSVAsUploadedTests {
     delimiter: String = "",
     chunkRecords: Int = 4,
     table: String = Self.table,
-    object: String = "items"
-  ) async throws -> (job: Job, calls: [Int: [Bool]], rows: [Substring], failed: String) {
+    object: String = "items",
+    operation: BulkCore.Operation = .insert
+  ) async throws -> (job: Job, calls: [Int: [Bool]], rows: [Substring], failed: String, successful: String) {
     let postgres = try await PostgresTenant.make(table)
     defer { postgres.warehouse.shutdown() }
     return try await withTemporaryDirectory { directory in
@@ -73,10 +74,18 @@ struct CSVAsUploadedTests {
         recording.withLock { $0 = wrapped }
         return wrapped
       }
-      let job = try await harness.run(JobSpec(operation: .insert, object: object, columnDelimiter: delimiter), csv: csv)
+      let spec = JobSpec(
+        operation: operation,
+        object: object,
+        externalIDField: operation == .upsert ? "id" : "",
+        columnDelimiter: delimiter
+      )
+      let job = try await harness.run(spec, csv: csv)
       let calls = recording.withLock { $0?.calls.withLock { $0 } } ?? [:]
       let rows = try postgres.psql("SELECT t::text FROM \(object) t").split(separator: "\n").sorted()
-      return (job, calls, rows, try await harness.results(job, .failed).text)
+      return (
+        job, calls, rows, try await harness.results(job, .failed).text, try await harness.results(job, .successful).text
+      )
     }
   }
 
@@ -207,5 +216,38 @@ struct CSVAsUploadedTests {
     #expect(uploaded.rows == asValues.rows)
     #expect(uploaded.rows.map { Array($0.suffix(5)) }.first == ["integer", "null", "real", "real", "integer"])
     #expect(uploaded.rows.count == 4)
+  }
+
+  /// Records 1 and 3 share a key (round 2 applies record 3 after record 1); keys 1 and 2 exist.
+  static let upsert = "id,name\n1,a\n3,b\n1,c\n4,d\n"
+  static let upserted = "_record,_created,id,name\n1,false,1,a\n2,true,3,b\n3,false,1,c\n4,true,4,d\n"
+
+  @Test("an upsert into PostgreSQL stages the CSV as uploaded: a repeated key applies in order, each record created or not")
+  func upsertPostgres() async throws {
+    let loaded = try await Self.load(
+      Self.upsert,
+      table: "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL); INSERT INTO items VALUES (1, 'old'), (2, 'old');",
+      operation: .upsert
+    )
+    #expect(loaded.calls == [0: [true]])
+    #expect(loaded.successful == Self.upserted)
+    #expect(loaded.rows == ["(1,c)", "(2,old)", "(3,b)", "(4,d)"])
+  }
+
+  @Test("an upsert into SQLite binds the CSV as uploaded: a repeated key applies in order, each record created or not")
+  func upsertSQLite() async throws {
+    try await withTemporaryDirectory { directory in
+      let recording = Mutex<Recording?>(nil)
+      let harness = try EngineHarness(directory: directory, settings: EngineSettings(workers: 1)) { base in
+        let wrapped = Recording(base)
+        recording.withLock { $0 = wrapped }
+        return wrapped
+      }
+      try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL); INSERT INTO items VALUES (1, 'old'), (2, 'old');")
+      let job = try await harness.run(JobSpec(operation: .upsert, object: "items", externalIDField: "id"), csv: Self.upsert)
+      #expect(recording.withLock { $0?.calls.withLock { $0 } } == [0: [true]])
+      #expect(try await harness.results(job, .successful).text == Self.upserted)
+      #expect(try harness.rows("SELECT id, name FROM items ORDER BY id") == [["1", "c"], ["2", "old"], ["3", "b"], ["4", "d"]])
+    }
   }
 }
