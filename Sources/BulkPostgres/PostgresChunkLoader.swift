@@ -21,7 +21,7 @@ struct PostgresChunkLoader {
     self.connection = connection
     self.work = work
     self.statements = statements
-    self.outcomes = Array(repeating: nil, count: work.records.count)
+    self.outcomes = Array(repeating: nil, count: work.csv?.count ?? work.records.count)
   }
 
   /// Applies the records and returns their outcomes, in order.
