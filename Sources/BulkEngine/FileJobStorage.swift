@@ -36,7 +36,7 @@ package struct FileJobStorage: JobStorage {
     let url = self.file(key)
     let folder = url.deletingLastPathComponent()
     try self.directorySync.createFolder(folder)
-    let file = try SpoolFile(path: url.path)
+    let file = try SpoolFile(path: url.path, directAppends: true)
     try self.directorySync(folder)
     return file
   }

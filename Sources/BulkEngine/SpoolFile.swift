@@ -19,16 +19,24 @@ struct SpoolFileError: Error, CustomStringConvertible {
 
 /// A file of `FileJobStorage`: an upload's appendable object, or a whole object being written.
 ///
-/// This type alone owns the file descriptor and closes it in `deinit`. It is used on one queue at
-/// a time (its spool's, or the caller's of one storage call).
+/// This type alone owns the file descriptors and closes them in `deinit`. It is used on one queue
+/// at a time (its spool's, or the caller's of one storage call).
 final class SpoolFile {
   private let descriptor: Int32
   let path: String
   /// Bytes in the file; every append moves it.
   private(set) var size: Int64
+  /// Appends written around the page cache, where the file system allows it (`directAppends`).
+  private var direct: DirectAppends?
+
+  /// Whether appends go around the page cache.
+  var appendsDirectly: Bool { self.direct != nil }
 
   /// Opens the file at `path`, created empty (mode 0600) unless `readOnly`.
-  init(path: String, readOnly: Bool = false) throws {
+  ///
+  /// - Parameter directAppends: appends go to the disk with `O_DIRECT` (`DirectAppends`), unless
+  ///   the file system refuses it (tmpfs), when they go through the page cache as other writes do.
+  init(path: String, readOnly: Bool = false, directAppends: Bool = false) throws {
     // Uploads and results hold tenants' rows: the server's user alone may read them.
     let descriptor = readOnly ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else { throw SpoolFileError(operation: "open", path: path, errno: errno) }
@@ -41,15 +49,31 @@ final class SpoolFile {
     self.descriptor = descriptor
     self.path = path
     self.size = Int64(end)
+    if directAppends && !readOnly {
+      self.direct = try DirectAppends(descriptor: descriptor, path: path, size: Int64(end))
+    }
   }
 
   deinit {
+    // What was appended stays in the file, synced or not, as with writes through the page cache.
+    try? self.direct?.writeTail()
     close(self.descriptor)
   }
 
   /// Writes `bytes` at the end. On failure the file is cut back to its old size, so a refused
   /// append leaves nothing behind.
   func append(_ bytes: some ContiguousBytes) throws {
+    if let direct = self.direct {
+      try bytes.withUnsafeBytes { raw in
+        do {
+          try direct.append(raw)
+        } catch let code as DirectAppends.Failure {
+          throw SpoolFileError(operation: "write", path: self.path, errno: code.errno)
+        }
+      }
+      self.size += Int64(bytes.withUnsafeBytes(\.count))
+      return
+    }
     let start = self.size
     var written = 0
     try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
@@ -74,11 +98,14 @@ final class SpoolFile {
 
   /// Makes everything written durable.
   func sync() throws {
+    try self.writeTail()
     guard fsync(self.descriptor) == 0 else { throw SpoolFileError(operation: "fsync", path: self.path, errno: errno) }
   }
 
   /// Up to `maxLength` bytes from `position`; fewer only at the end of the file.
   func read(at position: Int64, maxLength: Int) throws -> Data {
+    try self.writeTail()
+    try self.readThroughCache()
     let length = Int(max(0, min(Int64(maxLength), self.size - position)))
     var data = Data(count: length)
     let done = try data.withUnsafeMutableBytes { (target: UnsafeMutableRawBufferPointer) -> Int in
@@ -100,11 +127,37 @@ final class SpoolFile {
 
   /// Cuts the file back to `size` bytes and makes that durable.
   func truncate(to size: Int64) throws {
+    try self.writeTail()
     guard ftruncate(self.descriptor, off_t(size)) == 0 else {
       throw SpoolFileError(operation: "ftruncate", path: self.path, errno: errno)
     }
     self.size = size
+    if let direct = self.direct {
+      do {
+        try direct.restart(at: size)
+      } catch let code as DirectAppends.Failure {
+        throw SpoolFileError(operation: "read", path: self.path, errno: code.errno)
+      }
+    }
     try self.sync()
+  }
+
+  /// Puts the bytes appended past the last whole block, which `direct` holds, in the file.
+  private func writeTail() throws {
+    do {
+      try self.direct?.writeTail()
+    } catch let code as DirectAppends.Failure {
+      throw SpoolFileError(operation: "write", path: self.path, errno: code.errno)
+    }
+  }
+
+  /// Turns `O_DIRECT` off for a read, which need not be aligned.
+  private func readThroughCache() throws {
+    do {
+      try self.direct?.setDirect(false)
+    } catch let code as DirectAppends.Failure {
+      throw SpoolFileError(operation: "fcntl", path: self.path, errno: code.errno)
+    }
   }
 
   /// Writes a whole small file and fsyncs it.
@@ -124,5 +177,162 @@ final class SpoolFile {
     guard descriptor >= 0 else { throw SpoolFileError(operation: "open", path: url.path, errno: errno) }
     defer { close(descriptor) }
     guard fsync(descriptor) == 0 else { throw SpoolFileError(operation: "fsync", path: url.path, errno: errno) }
+  }
+}
+
+#if arch(x86_64) || arch(i386)
+/// `O_DIRECT`, which Swift's Glibc module does not export.
+private let openDirect: Int32 = 0o40000
+#else
+private let openDirect: Int32 = 0o200000
+#endif
+
+/// Appends to a file written with `O_DIRECT`: from an aligned buffer straight to the disk, around
+/// the page cache. An upload is written once and read once, so caching it gains nothing, while
+/// new page-cache pages are what writing costs most (on this project's VM, `dd` writes and
+/// fsyncs 500 MiB at 2.2 GB/s this way and at 127–657 MB/s through the page cache).
+///
+/// `O_DIRECT` writes whole blocks at block offsets, so the buffer holds the file's bytes from the
+/// last block boundary on (`base`). Each append writes the whole blocks it completes and keeps
+/// the rest; `writeTail` writes that rest as a padded block and cuts the file back to its size,
+/// before a sync, a read or a cut, so the file always reads as everything appended. The file's one
+/// descriptor has `O_DIRECT` set for the writes (`fcntl`) and cleared for reads.
+final class DirectAppends {
+  /// An `errno` of a failed call.
+  struct Failure: Error {
+    var errno: Int32
+  }
+
+  /// The block size `O_DIRECT` needs offsets, lengths and the buffer aligned to.
+  static let block = 4096
+  /// The buffer's size: appends larger than it are written a buffer at a time.
+  static let capacity = 4 << 20
+
+  /// The file's descriptor, which `SpoolFile` owns.
+  private let descriptor: Int32
+  /// The descriptor's flags without `O_DIRECT`.
+  private let flags: Int32
+  private var isDirect = false
+  private let buffer: UnsafeMutableRawPointer
+  /// Where the buffer's first byte is in the file: a multiple of `block`.
+  private var base: Int64
+  /// The file's bytes from `base` on, in the buffer: fewer than `block` between appends.
+  private var count: Int
+  /// Whether the buffer's bytes are in the file as they are.
+  private var tailWritten = true
+
+  /// Direct appends to the file of `descriptor` (at `path`) after its `size` bytes; `nil` when
+  /// its file system does not take `O_DIRECT`.
+  init?(descriptor: Int32, path: String, size: Int64) throws {
+    let flags = fcntl(descriptor, F_GETFL)
+    guard flags >= 0 else { throw SpoolFileError(operation: "fcntl", path: path, errno: errno) }
+    guard fcntl(descriptor, F_SETFL, flags | openDirect) == 0 else {
+      if errno == EINVAL { return nil }
+      throw SpoolFileError(operation: "fcntl", path: path, errno: errno)
+    }
+    var memory: UnsafeMutableRawPointer?
+    guard posix_memalign(&memory, Self.block, Self.capacity) == 0, let memory else {
+      _ = fcntl(descriptor, F_SETFL, flags)
+      throw SpoolFileError(operation: "posix_memalign", path: path, errno: ENOMEM)
+    }
+    self.descriptor = descriptor
+    self.flags = flags & ~openDirect
+    self.isDirect = true
+    self.buffer = memory
+    self.base = 0
+    self.count = 0
+    do {
+      try self.restart(at: size)
+    } catch let failure as Failure {
+      throw SpoolFileError(operation: "read", path: path, errno: failure.errno)
+    }
+  }
+
+  deinit {
+    free(self.buffer)
+  }
+
+  /// Sets or clears `O_DIRECT` on the descriptor.
+  func setDirect(_ direct: Bool) throws(Failure) {
+    guard direct != self.isDirect else { return }
+    guard fcntl(self.descriptor, F_SETFL, direct ? self.flags | openDirect : self.flags) == 0 else {
+      throw Failure(errno: errno)
+    }
+    self.isDirect = direct
+  }
+
+  /// Appends `bytes`, writing every block they complete. On failure the file and the buffer are
+  /// as before the call.
+  func append(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+    let (oldBase, oldCount) = (self.base, self.count)
+    let oldTail = Array(UnsafeRawBufferPointer(start: self.buffer, count: self.count))
+    do {
+      var offset = 0
+      while offset < bytes.count {
+        let take = min(Self.capacity - self.count, bytes.count - offset)
+        (self.buffer + self.count).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+        self.count += take
+        offset += take
+        self.tailWritten = false
+        try self.writeWholeBlocks()
+      }
+    } catch {
+      _ = ftruncate(self.descriptor, off_t(oldBase))
+      oldTail.withUnsafeBytes { self.buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+      (self.base, self.count) = (oldBase, oldCount)
+      self.tailWritten = false
+      throw error
+    }
+  }
+
+  /// Writes the buffer's bytes past its whole blocks as one padded block, then cuts the file
+  /// back to its size.
+  func writeTail() throws(Failure) {
+    guard !self.tailWritten else { return }
+    if self.count > 0 {
+      try self.write(length: (self.count + Self.block - 1) / Self.block * Self.block)
+      guard ftruncate(self.descriptor, off_t(self.base) + off_t(self.count)) == 0 else { throw Failure(errno: errno) }
+    }
+    self.tailWritten = true
+  }
+
+  /// Starts again after the file was cut to `size`: its last partial block is read back.
+  func restart(at size: Int64) throws(Failure) {
+    try self.setDirect(false)
+    self.base = size / Int64(Self.block) * Int64(Self.block)
+    self.count = Int(size - self.base)
+    var done = 0
+    while done < self.count {
+      let result = pread(self.descriptor, self.buffer + done, self.count - done, off_t(self.base) + off_t(done))
+      if result < 0 && errno == EINTR { continue }
+      guard result > 0 else { throw Failure(errno: result < 0 ? errno : EIO) }
+      done += result
+    }
+    self.tailWritten = true
+  }
+
+  /// Writes the buffer's whole blocks and keeps the rest at its start.
+  private func writeWholeBlocks() throws(Failure) {
+    let whole = self.count / Self.block * Self.block
+    guard whole > 0 else { return }
+    try self.write(length: whole)
+    let rest = self.count - whole
+    if rest > 0 {
+      self.buffer.copyMemory(from: self.buffer + whole, byteCount: rest)
+    }
+    self.base += Int64(whole)
+    self.count = rest
+  }
+
+  /// Writes the buffer's first `length` bytes (a multiple of `block`) at `base`.
+  private func write(length: Int) throws(Failure) {
+    try self.setDirect(true)
+    var written = 0
+    while written < length {
+      let result = pwrite(self.descriptor, self.buffer + written, length - written, off_t(self.base) + off_t(written))
+      if result < 0 && errno == EINTR { continue }
+      guard result > 0 else { throw Failure(errno: result < 0 ? errno : EIO) }
+      written += result
+    }
   }
 }

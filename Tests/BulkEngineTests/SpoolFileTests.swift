@@ -1,0 +1,56 @@
+import BulkTestSupport
+import Foundation
+import Testing
+
+@testable import BulkEngine
+
+/// Appends written with `O_DIRECT` (`DirectAppends`): whole blocks go to the disk as they are
+/// completed, the rest is written padded and cut back before a sync, a read or a cut, so the file
+/// reads as everything appended, whatever the sizes.
+@Suite("SpoolFile: direct appends")
+struct SpoolFileTests {
+  /// Deterministic bytes, different at every offset of a block.
+  static func bytes(_ count: Int, seed: Int) -> [UInt8] {
+    (0 ..< count).map { UInt8(truncatingIfNeeded: ($0 &* 31) ^ seed) }
+  }
+
+  @Test("appends of any size read back whole, after a sync, a reopen and a cut")
+  func appends() async throws {
+    try await withTemporaryDirectory { directory in
+      let path = "\(directory)/upload"
+      var expected: [UInt8] = []
+      do {
+        let file = try SpoolFile(path: path, directAppends: true)
+        #expect(file.appendsDirectly)
+        // Sizes around the block and past the buffer (4 MiB).
+        for (index, size) in [1, 4095, 1, 4096, 4097, 5 << 20, 3, 1 << 20].enumerated() {
+          let piece = Self.bytes(size, seed: index)
+          try file.append(piece)
+          expected += piece
+          #expect(file.size == Int64(expected.count))
+          if index == 3 {
+            // A read in the middle sees the partial block not yet on the disk.
+            #expect(try file.read(at: Int64(expected.count - 10), maxLength: 100) == Data(expected.suffix(10)))
+          }
+        }
+        try file.sync()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(expected))
+        try file.append(Self.bytes(10, seed: 99))
+        expected += Self.bytes(10, seed: 99)
+      }
+      // Closed without a sync: what was appended is in the file, as through the page cache.
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(expected))
+
+      let reopened = try SpoolFile(path: path, directAppends: true)
+      #expect(reopened.size == Int64(expected.count))
+      let cut = expected.count - 5000
+      try reopened.truncate(to: Int64(cut))
+      expected.removeLast(5000)
+      try reopened.append(Self.bytes(7000, seed: 7))
+      expected += Self.bytes(7000, seed: 7)
+      try reopened.sync()
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(expected))
+      #expect(try reopened.read(at: Int64(cut - 3), maxLength: 6) == Data(expected[(cut - 3) ..< (cut + 3)]))
+    }
+  }
+}
