@@ -7,6 +7,8 @@ struct SpectraBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "spectra-bench",
     abstract: "Benchmarks of Spectra Bulk.",
-    subcommands: [Compare.self, Fleet.self, Formats.self, Instances.self, Load.self, S3.self, Stage.self, Upload.self]
+    subcommands: [
+      Compare.self, Fleet.self, Formats.self, Instances.self, Load.self, S3.self, Small.self, Stage.self, Upload.self,
+    ]
   )
 }

@@ -1,0 +1,158 @@
+internal import ArgumentParser
+internal import BulkCore
+internal import BulkGRPCClient
+internal import BulkProto
+internal import Foundation
+internal import SwiftProtobuf
+
+/// `spectra-bench small`: the latency of a small job end to end on one warm connection (create,
+/// upload, close, watch until it is terminal, download the failed records), job after job,
+/// against a real `spectra-bulk serve --demo` on the embedded SQLite; beside it, the baseline:
+/// a `GetJob` round trip on the same connection.
+struct Small: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Small jobs end to end on one warm connection: latency per job and per phase."
+  )
+
+  @Option(help: "Jobs to time, one after another.")
+  var jobs = 200
+
+  @Option(help: "Records per job (one of them fails, so that the failed set has a record).")
+  var rows = 100
+
+  @Option(help: "Jobs run first and not timed.")
+  var warmUp = 20
+
+  @Option(help: "Extra flags for the server, e.g. --server-flag=--workers=1.")
+  var serverFlag: [String] = []
+
+  /// One job's seconds per phase.
+  struct Phases {
+    var create = 0.0
+    var upload = 0.0
+    var close = 0.0
+    var watch = 0.0
+    var results = 0.0
+
+    var total: Double { self.create + self.upload + self.close + self.watch + self.results }
+  }
+
+  func validate() throws {
+    guard self.jobs > 0, self.rows > 1, self.warmUp >= 0 else {
+      throw ValidationError("--jobs must be positive, --rows at least 2 and --warm-up not negative")
+    }
+  }
+
+  func run() async throws {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spectra-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let files = try (0 ..< self.warmUp + self.jobs).map { try self.upload($0, in: scratch) }
+
+    let server = try BenchServer(
+      arguments: ["--demo", "--data-dir", scratch.appendingPathComponent("data").path] + self.serverFlag,
+      environment: ["SPECTRA_DEV_TOKEN": "bench"],
+      log: scratch.appendingPathComponent("server.log")
+    )
+    defer { server.stop() }
+    let (phases, roundTrips) = try await server.withClient(token: "bench") { client in
+      var phases: [Phases] = []
+      var roundTrips: [Double] = []
+      for (index, file) in files.enumerated() {
+        let (job, timed) = try await Self.small(client, file: file, rows: self.rows)
+        let started = ContinuousClock.now
+        _ = try await client.job(job)
+        let roundTrip = (ContinuousClock.now - started).inSeconds
+        if index >= self.warmUp {
+          phases.append(timed)
+          roundTrips.append(roundTrip)
+        }
+      }
+      return (phases, roundTrips)
+    }
+
+    let baseline = Self.percentile(roundTrips, 0.5)
+    print("\(self.jobs) jobs of \(self.rows) records after \(self.warmUp) untimed, one after another on one connection")
+    print("server: spectra-bulk serve --demo \(self.serverFlag.joined(separator: " ")) (embedded SQLite)")
+    print(String(format: "baseline: GetJob round trip p50 %.2f ms", baseline * 1000))
+    let totals = phases.map(\.total)
+    print(
+      String(
+        format: "job end to end: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  (%.1fx the round trip)",
+        Self.percentile(totals, 0.5) * 1000,
+        Self.percentile(totals, 0.9) * 1000,
+        Self.percentile(totals, 0.99) * 1000,
+        Self.percentile(totals, 0.5) / baseline
+      )
+    )
+    for (name, values) in [
+      ("create", phases.map(\.create)), ("upload", phases.map(\.upload)), ("close", phases.map(\.close)),
+      ("watch to terminal", phases.map(\.watch)), ("failed results", phases.map(\.results)),
+    ] {
+      print(String(format: "  %-18@ p50 %.2f ms  p90 %.2f ms", name as NSString, Self.percentile(values, 0.5) * 1000, Self.percentile(values, 0.9) * 1000))
+    }
+    print("server peak RSS \(server.peakRSS >> 20) MiB")
+  }
+
+  /// Writes job `index`'s CSV: `rows` customers with ids of their own, the last without a name.
+  private func upload(_ index: Int, in folder: URL) throws -> (path: String, size: Int64) {
+    var csv = "id,name,email\n"
+    for row in 0 ..< self.rows {
+      let id = 1000 + index * self.rows + row
+      csv += row == self.rows - 1 ? "\(id),,bad\(id)@example.com\n" : "\(id),Customer \(id),c\(id)@example.com\n"
+    }
+    let url = folder.appendingPathComponent("small-\(index).csv")
+    try Data(csv.utf8).write(to: url)
+    return (url.path, Int64(csv.utf8.count))
+  }
+
+  /// Runs one job through every phase; its id and the seconds of each phase.
+  private static func small(
+    _ client: BulkClient,
+    file: (path: String, size: Int64),
+    rows: Int
+  ) async throws -> (String, Phases) {
+    var phases = Phases()
+    var clock = ContinuousClock.now
+    func lap() -> Double {
+      let now = ContinuousClock.now
+      defer { clock = now }
+      return (now - clock).inSeconds
+    }
+    let job = try await client.create(
+      .with {
+        $0.operation = .insert
+        $0.object = "customers"
+      }
+    )
+    phases.create = lap()
+    try await client.upload(file.path, size: file.size, into: job.jobID)
+    phases.upload = lap()
+    _ = try await client.update(job.jobID, to: .uploadComplete)
+    phases.close = lap()
+    let done = try await client.follow(job.jobID, retry: RetryPolicy(), progress: RetryNotes())
+    phases.watch = lap()
+    let failed = try await client.download(
+      job.jobID,
+      set: .failed,
+      format: .csv,
+      pageRecords: 0,
+      retry: RetryPolicy(),
+      progress: RetryNotes()
+    ) { _ in }
+    phases.results = lap()
+    guard done.state == .jobComplete, done.numberRecordsProcessed == rows, done.numberRecordsFailed == 1, failed == 1
+    else {
+      throw ValidationError(
+        "job \(job.jobID) ended \(done.state) with \(done.numberRecordsProcessed) processed, "
+          + "\(done.numberRecordsFailed) failed, \(failed) failed records downloaded: \(done.errorMessage)"
+      )
+    }
+    return (job.jobID, phases)
+  }
+
+  private static func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+  }
+}
