@@ -13,7 +13,7 @@ internal import Glibc
 /// `spectra-bench upload`: streams a CSV file over loopback gRPC into a real `spectra-bulk serve`
 /// and reports the throughput and the server's peak memory, beside the same bytes written to a
 /// file with fsync on the same disk (the baseline), for the server's default HTTP/2 window and
-/// for the transport's own 64 KiB window.
+/// for the transport's own 64 KiB window, sent by our Swift client and by Python's grpcio.
 struct Upload: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Upload throughput into the spool over loopback gRPC, and the server's peak RSS."
@@ -55,6 +55,23 @@ struct Upload: AsyncParsableCommand {
       }
       print(Self.row(name, data.count, times.sorted()[times.count / 2], baseline: disk, rss: peak))
     }
+    do {
+      var times: [Double] = []
+      var peak = 0
+      for run in 0 ..< self.runs {
+        let (seconds, rss) = try await Self.uploadByPython(
+          file,
+          size: data.count,
+          folder: scratch.appendingPathComponent("grpcio-\(run)")
+        )
+        times.append(seconds)
+        peak = max(peak, rss)
+      }
+      let name = "gRPC upload by Python grpcio, default window"
+      print(Self.row(name, data.count, times.sorted()[times.count / 2], baseline: disk, rss: peak))
+    } catch let unavailable as CaseUnavailable {
+      print("gRPC upload by Python grpcio: not available: \(unavailable.reason)")
+    }
   }
 
   private static func row(_ name: String, _ bytes: Int, _ seconds: Double, baseline: Double, rss: Int?) -> String {
@@ -95,6 +112,23 @@ struct Upload: AsyncParsableCommand {
     }
     fsync(descriptor)
     return (ContinuousClock.now - start).inSeconds
+  }
+
+  /// Starts a server, uploads `file` of `size` bytes with Python grpcio (`PythonUpload`), stops
+  /// it: the upload's seconds and the server's peak RSS.
+  private static func uploadByPython(_ file: URL, size: Int, folder: URL) async throws -> (Double, Int) {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let server = try BenchServer(
+      arguments: ["--data-dir", folder.appendingPathComponent("data").path],
+      environment: ["SPECTRA_DEV_TOKEN": "bench"],
+      log: folder.appendingPathComponent("server.log")
+    )
+    defer { server.stop() }
+    let (seconds, stored) = try await PythonUpload.run(port: server.grpcPort, token: "bench", file: file)
+    guard stored == Int64(size) else {
+      throw ValidationError("the server stored \(stored) bytes of the \(size) grpcio sent")
+    }
+    return (seconds, server.peakRSS)
   }
 
   /// Starts a server, uploads `file` of `size` bytes, stops it: the upload's seconds and the
