@@ -194,8 +194,9 @@ private let openDirect: Int32 = 0o200000
 ///
 /// `O_DIRECT` writes whole blocks at block offsets, so the buffer holds the file's bytes from the
 /// last block boundary on (`base`). Each append writes the whole blocks it completes and keeps
-/// the rest; `writeTail` writes that rest as a padded block and cuts the file back to its size,
-/// before a sync, a read or a cut, so the file always reads as everything appended. The file's one
+/// the rest; `writeTail` writes that rest through the page cache (as many bytes as there are, so
+/// the file is never longer than what was appended, even if the process dies there) before a
+/// sync, a read or a cut, so the file always reads as everything appended. The file's one
 /// descriptor has `O_DIRECT` set for the writes (`fcntl`) and cleared for reads.
 final class DirectAppends {
   /// An `errno` of a failed call.
@@ -264,7 +265,7 @@ final class DirectAppends {
   /// Appends `bytes`, writing every block they complete. On failure the file and the buffer are
   /// as before the call.
   func append(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
-    let (oldBase, oldCount) = (self.base, self.count)
+    let (oldBase, oldCount, oldTailWritten) = (self.base, self.count, self.tailWritten)
     let oldTail = Array(UnsafeRawBufferPointer(start: self.buffer, count: self.count))
     do {
       var offset = 0
@@ -277,22 +278,21 @@ final class DirectAppends {
         try self.writeWholeBlocks()
       }
     } catch {
-      _ = ftruncate(self.descriptor, off_t(oldBase))
+      // Back to what is certainly in the file: the old partial block only if it was written (a
+      // block rewritten since starts with the same bytes); never past it, which would add zeros.
+      _ = ftruncate(self.descriptor, off_t(oldBase) + off_t(oldTailWritten ? oldCount : 0))
       oldTail.withUnsafeBytes { self.buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-      (self.base, self.count) = (oldBase, oldCount)
-      self.tailWritten = false
+      (self.base, self.count, self.tailWritten) = (oldBase, oldCount, oldTailWritten)
       throw error
     }
   }
 
-  /// Writes the buffer's bytes past its whole blocks as one padded block, then cuts the file
-  /// back to its size.
+  /// Writes the buffer's bytes past its whole blocks through the page cache, exactly as many as
+  /// there are (the next direct write of that block replaces them on the disk).
   func writeTail() throws(Failure) {
     guard !self.tailWritten else { return }
-    if self.count > 0 {
-      try self.write(length: (self.count + Self.block - 1) / Self.block * Self.block)
-      guard ftruncate(self.descriptor, off_t(self.base) + off_t(self.count)) == 0 else { throw Failure(errno: errno) }
-    }
+    try self.setDirect(false)
+    try self.write(length: self.count)
     self.tailWritten = true
   }
 
@@ -315,6 +315,7 @@ final class DirectAppends {
   private func writeWholeBlocks() throws(Failure) {
     let whole = self.count / Self.block * Self.block
     guard whole > 0 else { return }
+    try self.setDirect(true)
     try self.write(length: whole)
     let rest = self.count - whole
     if rest > 0 {
@@ -324,9 +325,9 @@ final class DirectAppends {
     self.count = rest
   }
 
-  /// Writes the buffer's first `length` bytes (a multiple of `block`) at `base`.
+  /// Writes the buffer's first `length` bytes at `base`: with `O_DIRECT` unless it was cleared
+  /// (then any length).
   private func write(length: Int) throws(Failure) {
-    try self.setDirect(true)
     var written = 0
     while written < length {
       let result = pwrite(self.descriptor, self.buffer + written, length - written, off_t(self.base) + off_t(written))

@@ -5,8 +5,8 @@ import Testing
 @testable import BulkEngine
 
 /// Appends written with `O_DIRECT` (`DirectAppends`): whole blocks go to the disk as they are
-/// completed, the rest is written padded and cut back before a sync, a read or a cut, so the file
-/// reads as everything appended, whatever the sizes.
+/// completed, the rest through the page cache before a sync, a read or a cut, so the file reads
+/// as everything appended, whatever the sizes, and is never longer.
 @Suite("SpoolFile: direct appends")
 struct SpoolFileTests {
   /// Deterministic bytes, different at every offset of a block.
