@@ -30,13 +30,14 @@ final class SpoolFile {
   private var direct: DirectAppends?
 
   /// Whether appends go around the page cache.
-  var appendsDirectly: Bool { self.direct != nil }
+  var appendsDirectly: Bool { self.direct.map { !$0.isRefused } ?? false }
 
   /// Opens the file at `path`, created empty (mode 0600) unless `readOnly`.
   ///
   /// - Parameter directAppends: appends go to the disk with `O_DIRECT` (`DirectAppends`), unless
   ///   the file system refuses it (tmpfs), when they go through the page cache as other writes do.
-  init(path: String, readOnly: Bool = false, directAppends: Bool = false) throws {
+  /// - Parameter directBlock: the size of the blocks appended directly (tests of a refusal).
+  init(path: String, readOnly: Bool = false, directAppends: Bool = false, directBlock: Int = DirectAppends.block) throws {
     // Uploads and results hold tenants' rows: the server's user alone may read them.
     let descriptor = readOnly ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else { throw SpoolFileError(operation: "open", path: path, errno: errno) }
@@ -50,7 +51,7 @@ final class SpoolFile {
     self.path = path
     self.size = Int64(end)
     if directAppends && !readOnly {
-      self.direct = try DirectAppends(descriptor: descriptor, path: path, size: Int64(end))
+      self.direct = try DirectAppends(descriptor: descriptor, path: path, size: Int64(end), writeBlock: directBlock)
     }
   }
 
@@ -206,6 +207,9 @@ final class DirectAppends {
 
   /// The block size `O_DIRECT` needs offsets, lengths and the buffer aligned to.
   static let block = 4096
+
+  /// The size of the blocks written directly: `block`, or another in tests of a refusal.
+  private let writeBlock: Int
   /// The buffer's size: appends larger than it are written a buffer at a time.
   static let capacity = 4 << 20
 
@@ -221,10 +225,13 @@ final class DirectAppends {
   private var count: Int
   /// Whether the buffer's bytes are in the file as they are.
   private var tailWritten = true
+  /// Whether the file system refused a direct write (an alignment it wants larger than `block`):
+  /// every write then goes through the page cache.
+  private var refused = false
 
-  /// Direct appends to the file of `descriptor` (at `path`) after its `size` bytes; `nil` when
-  /// its file system does not take `O_DIRECT`.
-  init?(descriptor: Int32, path: String, size: Int64) throws {
+  /// Direct appends to the file of `descriptor` (at `path`) after its `size` bytes, in blocks of
+  /// `writeBlock` bytes; `nil` when its file system does not take `O_DIRECT`.
+  init?(descriptor: Int32, path: String, size: Int64, writeBlock: Int = DirectAppends.block) throws {
     let flags = fcntl(descriptor, F_GETFL)
     guard flags >= 0 else { throw SpoolFileError(operation: "fcntl", path: path, errno: errno) }
     guard fcntl(descriptor, F_SETFL, flags | openDirect) == 0 else {
@@ -237,6 +244,7 @@ final class DirectAppends {
       throw SpoolFileError(operation: "posix_memalign", path: path, errno: ENOMEM)
     }
     self.descriptor = descriptor
+    self.writeBlock = writeBlock
     self.flags = flags & ~openDirect
     self.isDirect = true
     self.buffer = memory
@@ -252,6 +260,9 @@ final class DirectAppends {
   deinit {
     free(self.buffer)
   }
+
+  /// Whether the file system refused a direct write, so that writes go through the page cache.
+  var isRefused: Bool { self.refused }
 
   /// Sets or clears `O_DIRECT` on the descriptor.
   func setDirect(_ direct: Bool) throws(Failure) {
@@ -299,7 +310,7 @@ final class DirectAppends {
   /// Starts again after the file was cut to `size`: its last partial block is read back.
   func restart(at size: Int64) throws(Failure) {
     try self.setDirect(false)
-    self.base = size / Int64(Self.block) * Int64(Self.block)
+    self.base = size / Int64(self.writeBlock) * Int64(self.writeBlock)
     self.count = Int(size - self.base)
     var done = 0
     while done < self.count {
@@ -313,10 +324,16 @@ final class DirectAppends {
 
   /// Writes the buffer's whole blocks and keeps the rest at its start.
   private func writeWholeBlocks() throws(Failure) {
-    let whole = self.count / Self.block * Self.block
+    let whole = self.count / self.writeBlock * self.writeBlock
     guard whole > 0 else { return }
-    try self.setDirect(true)
-    try self.write(length: whole)
+    do {
+      try self.setDirect(!self.refused)
+      try self.write(length: whole)
+    } catch let failure where failure.errno == EINVAL && !self.refused {
+      self.refused = true
+      try self.setDirect(false)
+      try self.write(length: whole)
+    }
     let rest = self.count - whole
     if rest > 0 {
       self.buffer.copyMemory(from: self.buffer + whole, byteCount: rest)

@@ -53,4 +53,24 @@ struct SpoolFileTests {
       #expect(try reopened.read(at: Int64(cut - 3), maxLength: 6) == Data(expected[(cut - 3) ..< (cut + 3)]))
     }
   }
+
+  @Test("a direct write the file system refuses (an alignment it wants larger) falls back to the page cache")
+  func refused() async throws {
+    try await withTemporaryDirectory { directory in
+      let path = "\(directory)/upload"
+      // Blocks of 1000 bytes: no device takes direct writes of that length at those offsets.
+      let file = try SpoolFile(path: path, directAppends: true, directBlock: 1000)
+      #expect(file.appendsDirectly)
+      var expected: [UInt8] = []
+      for (index, size) in [700, 2500, 1, 9000].enumerated() {
+        let piece = Self.bytes(size, seed: index)
+        try file.append(piece)
+        expected += piece
+      }
+      #expect(!file.appendsDirectly)
+      try file.sync()
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(expected))
+      #expect(try file.read(at: 690, maxLength: 20) == Data(expected[690 ..< 710]))
+    }
+  }
 }
