@@ -52,15 +52,7 @@ struct ChunkTask: Sendable {
         outcomes[index] = failure.outcome
       }
     }
-    let work = ChunkWork(
-      jobID: self.job.id,
-      chunk: self.chunk.index,
-      operation: self.job.operation,
-      table: self.plan.table,
-      keyColumn: self.plan.keyColumn,
-      columns: self.plan.appliedColumns,
-      records: prepared
-    )
+    let work = self.work(records: prepared)
 
     // Room for the results is taken against the tenant's quota before the chunk is applied, and
     // given back when the results are written (held to the floor only): a chunk refused here is
@@ -131,13 +123,7 @@ struct ChunkTask: Sendable {
     gauge.enter()
     defer { gauge.leave() }
     let count = plain.records.count
-    let work = ChunkWork(
-      jobID: self.job.id,
-      chunk: self.chunk.index,
-      operation: self.job.operation,
-      table: self.plan.table,
-      keyColumn: self.plan.keyColumn,
-      columns: self.plan.appliedColumns,
+    let work = self.work(
       records: [],
       csv: CSVRecords(bytes: Array(plain.bytes.readableBytesView), delimiter: plain.delimiter, count: count)
     )
@@ -179,6 +165,20 @@ struct ChunkTask: Sendable {
     EngineMetrics.recordsFailed(failed, operation: self.job.operation)
     EngineMetrics.chunkDuration(ContinuousClock.now - started)
     return ChunkTally(processed: Int64(count), failed: failed, total: Int64(count), completed: true)
+  }
+
+  /// The chunk's work for the warehouse: its records as values, or as uploaded (`csv`).
+  private func work(records: [ChunkRecord], csv: CSVRecords? = nil) -> ChunkWork {
+    ChunkWork(
+      jobID: self.job.id,
+      chunk: self.chunk.index,
+      operation: self.job.operation,
+      table: self.plan.table,
+      keyColumn: self.plan.keyColumn,
+      columns: self.plan.appliedColumns,
+      records: records,
+      csv: csv
+    )
   }
 
   /// Where the chunk starts in the stored upload, when that holds its bytes as sent: a CSV

@@ -275,26 +275,18 @@ struct ResultStore: Sendable {
         throw BulkError(code: .internal, message: "the results of chunk \(position.chunk) are missing")
       }
       let section = try Self.section(of: set, in: contents, chunk: position.chunk)
-      if position.record < section.count, let rows = section.uploadRows {
-        let take = Int(min(Int64(section.count - position.record), remaining))
-        let upload = try self.upload(jobID: jobID, rows, chunk: position.chunk)
-        for record in position.record ..< position.record + take {
-          try section.appendUploadRow(record, rows, from: upload, to: &piece)
-          pieceRecords += 1
-          if piece.count >= Self.pieceBytes {
-            try await emit(ResultPiece(data: piece, recordCount: pieceRecords))
-            piece = Data()
-            pieceRecords = 0
-          }
-        }
-        remaining -= Int64(take)
-        position.record += take
-      } else if position.record < section.count {
+      if position.record < section.count {
         let take = Int(min(Int64(section.count - position.record), remaining))
         let data = contents[section.data]
+        // Successful rows that refer to the upload (`SBR2`) read the chunk's bytes once.
+        let upload = try section.uploadRows.map { try self.upload(jobID: jobID, $0, chunk: position.chunk) }
         var index = position.record
         while index < position.record + take {
-          if framing.isConcatenation {
+          if let rows = section.uploadRows, let upload {
+            try section.appendUploadRow(index, rows, from: upload, to: &piece)
+            pieceRecords += 1
+            index += 1
+          } else if framing.isConcatenation {
             // CSV records follow each other as stored: copy up to a piece's worth at once.
             var last = index
             let limit = section.start(index) + Self.pieceBytes - piece.count

@@ -101,10 +101,7 @@ enum ValueCoercion {
   /// as it is, without Foundation's trimming, which copies through UTF-16.
   static func trimmed(_ text: String) -> String {
     guard let first = text.utf8.first, let last = text.utf8.last else { return text }
-    func isPlain(_ byte: UInt8) -> Bool {
-      byte < 0x80 && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t")
-    }
-    guard isPlain(first), isPlain(last) else { return text.trimmingCharacters(in: .whitespaces) }
+    guard Self.isPlainEnd(first), Self.isPlainEnd(last) else { return text.trimmingCharacters(in: .whitespaces) }
     return text
   }
 
@@ -186,39 +183,39 @@ enum ValueCoercion {
   /// or non-ASCII bytes at either end (which it trims as Unicode does), a `double` written other
   /// than as a short decimal.
   static func acceptsPlainly(_ bytes: UnsafeRawBufferPointer, for column: ColumnDescription) -> Bool {
+    let bytes = bytes.assumingMemoryBound(to: UInt8.self)
+    // An empty value is NULL, which every column takes.
+    guard let first = bytes.first, let last = bytes.last else { return true }
+    let plainEnds = Self.isPlainEnd(first) && Self.isPlainEnd(last)
     switch column.type {
     case .text, .json, .other, .bytes:
       return true
-    default:
-      break
-    }
-    let bytes = bytes.assumingMemoryBound(to: UInt8.self)
-    guard let first = bytes.first, let last = bytes.last else { return true }
-    func isPlain(_ byte: UInt8) -> Bool {
-      byte < 0x80 && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t")
-    }
-    guard isPlain(first), isPlain(last) else { return false }
-    switch column.type {
     case .integer:
-      return Self.isInt64(bytes)
+      return plainEnds && Self.isInt64(bytes)
     case .double:
       // Finite for certain: at most 300 bytes and no exponent.
-      return bytes.count <= 300 && !bytes.contains { $0 | 0x20 == UInt8(ascii: "e") } && Self.isDecimal(bytes)
+      return plainEnds && bytes.count <= 300 && !bytes.contains { $0 | 0x20 == UInt8(ascii: "e") }
+        && Self.isDecimal(bytes)
     case .decimal:
-      return Self.isDecimal(bytes)
+      return plainEnds && Self.isDecimal(bytes)
     case .boolean:
       let words = ["true", "t", "1", "yes", "y", "false", "f", "0", "no", "n"]
-      return words.contains { word in
-        word.utf8.count == bytes.count
-          && zip(word.utf8, bytes).allSatisfy { $0 == (UInt8(ascii: "A") ... UInt8(ascii: "Z") ~= $1 ? $1 | 0x20 : $1) }
-      }
+      return plainEnds
+        && words.contains { word in
+          word.utf8.count == bytes.count
+            && zip(word.utf8, bytes).allSatisfy { $0 == (UInt8(ascii: "A") ... UInt8(ascii: "Z") ~= $1 ? $1 | 0x20 : $1) }
+        }
     case .date:
-      return bytes.count == 10 && Self.isDate(bytes)
+      return plainEnds && bytes.count == 10 && Self.isDate(bytes)
     case .timestamp:
-      return Self.isTimestamp(bytes)
-    case .text, .json, .other, .bytes:
-      return true
+      return plainEnds && Self.isTimestamp(bytes)
     }
+  }
+
+  /// Whether a value may start or end with `byte` and need no trimming: ASCII other than space
+  /// and tab (`trimmed` trims Unicode `Zs`, whose UTF-8 bytes are never ASCII but those two).
+  private static func isPlainEnd(_ byte: UInt8) -> Bool {
+    byte < 0x80 && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t")
   }
 
   /// What `Int64(String)` takes: an optional sign, then decimal digits, within range.

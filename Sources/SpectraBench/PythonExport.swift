@@ -1,4 +1,3 @@
-internal import BulkTestSupport
 internal import Foundation
 
 /// The export job driven by an outside client: Python's `grpcio` with the stubs generated from
@@ -63,26 +62,10 @@ enum PythonExport {
     table: String,
     file: URL
   ) async throws -> (seconds: Double, completeSeconds: Double, records: Int) {
-    let python = try ExternalCommand.program(named: "python3", debianPackage: "python3")
-    let probe = try ExternalCommand(
-      arguments: [python, "-c", "import grpc, spectra.bulk.v1.bulk_pb2_grpc"],
-      directory: "/"
-    ).run()
-    guard probe.status == 0 else {
-      throw CaseUnavailable(
-        reason: "python3 cannot import grpcio and the stubs (pip install grpcio ./clients/python): "
-          + probe.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
-      )
-    }
-    let command = ExternalCommand(
-      arguments: [python, "-c", Self.script, "127.0.0.1:\(port)", token, table, file.path, String(Self.pageRecords)],
-      directory: "/"
+    let (fields, output) = try await PythonClient.run(
+      Self.script,
+      arguments: ["127.0.0.1:\(port)", token, table, file.path, String(Self.pageRecords)]
     )
-    // The child is awaited with a blocking waitpid: on a thread of its own.
-    let output = try await withCheckedThrowingContinuation { continuation in
-      Thread.detachNewThread { continuation.resume(with: Result { try command.check() }) }
-    }
-    let fields = output.split(whereSeparator: \.isNewline).last?.split(separator: " ") ?? []
     guard fields.count == 3, let seconds = Double(fields[0]), let complete = Double(fields[1]),
       let records = Int(fields[2])
     else {
