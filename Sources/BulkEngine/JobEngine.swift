@@ -185,7 +185,9 @@ package final class JobEngine: JobProcessor {
       self.launch(given)
     }
     let job: Job
-    if self.running.withLock({ $0[given.id] != nil }) {
+    // A completed job stored all its results before it became `JobComplete`: the end of its
+    // runner (the lease given back) is not waited for. Any other may still be settling them.
+    if given.state != .jobComplete, self.running.withLock({ $0[given.id] != nil }) {
       await self.waitUntilIdle(jobID: given.id)
       job = try await self.context.catalog.job(id: given.id, tenantID: given.tenantID) ?? given
     } else {

@@ -47,8 +47,12 @@ struct JobRunner: Sendable {
         logger.notice("job left for the next start")
         return
       }
-      try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
-      try self.context.results.markSettled(jobID: job.id)
+      let finished = try await self.finish(job, outcome: outcome, elapsed: ContinuousClock.now - started)
+      // Only an aborted job is ever asked whether its runner settled it (an abort makes a job
+      // terminal before its records are settled); a completed one stored every result first.
+      if finished.state != .jobComplete {
+        try self.context.results.markSettled(jobID: job.id)
+      }
       logger.info(
         "job finished",
         metadata: [
@@ -183,6 +187,8 @@ struct JobRunner: Sendable {
             }
             guard !stop, let (_, chunk) = next, let plan, let parser else {
               await scheduler.release(tenant: tenantID)
+              // Alone on its catalog, the run stores its totals next, with its final state.
+              if share == nil { await tracker.cutToEnd() }
               break
             }
             // Shared, a chunk runs here only under this instance's lease.
@@ -201,6 +207,7 @@ struct JobRunner: Sendable {
               committed: committed[chunk.index],
               shouldStop: { cancellation.isAborted || failure.value != nil }
             )
+            await tracker.started()
             group.addTask { [lease] in
               let counts: ChunkTally?
               do {
@@ -212,12 +219,12 @@ struct JobRunner: Sendable {
                 counts = nil
               }
               await scheduler.release(tenant: tenantID)
-              guard let counts else {
+              let more = await tracker.finished(counts, chunk: chunk.index)
+              guard counts != nil else {
                 if let lease, let share { await share.abandon(lease) }
                 return
               }
-              await tracker.add(counts, chunk: chunk.index)
-              guard role == .lead else { return }
+              guard role == .lead, more else { return }
               do {
                 try await self.report(await tracker.progress)
               } catch {
@@ -325,11 +332,11 @@ struct JobRunner: Sendable {
   }
 
   /// Stores the final state: `JobComplete`, or `Failed` with the reason; an aborted job stays
-  /// `Aborted`.
-  private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws {
+  /// `Aborted`. Returns the job as stored.
+  private func finish(_ job: Job, outcome: Outcome, elapsed: Duration) async throws -> Job {
     let milliseconds = elapsed.inMilliseconds
     let event: Job.Event = outcome.failure == nil ? .complete : .fail
-    try await self.context.transitions.apply(event, jobID: job.id, tenantID: job.tenantID, at: Date()) {
+    return try await self.context.transitions.apply(event, jobID: job.id, tenantID: job.tenantID, at: Date()) {
       (stored: inout Job, action: Job.StateMachine.Action) throws(BulkError) in
       // Another runner (after a restart) may have completed the job. One the lifetime limit
       // failed, or a client aborted, still takes the counters its records were settled with.
@@ -401,6 +408,28 @@ struct Progress: Sendable {
 /// Adds up chunk counts as chunks finish, in any order.
 actor ProgressTracker {
   private(set) var progress = Progress()
+  /// Chunks started and not yet counted.
+  private var running = 0
+  /// Whether no chunk will start after those running, and the job's final state comes next.
+  private var ending = false
+
+  func started() {
+    self.running += 1
+  }
+
+  /// No chunk starts after those running; the run stores its totals with the job's final state.
+  func cutToEnd() {
+    self.ending = true
+  }
+
+  /// Counts a chunk `started` here (`nil`: it failed); returns whether the progress is worth
+  /// storing now: not after the last chunk of an ending run, whose totals the final state
+  /// stores a moment later.
+  func finished(_ counts: ChunkTally?, chunk: Int) -> Bool {
+    self.running -= 1
+    if let counts { self.add(counts, chunk: chunk) }
+    return !(self.ending && self.running == 0)
+  }
 
   func add(_ counts: ChunkTally, chunk: Int) {
     self.progress.processed += counts.processed

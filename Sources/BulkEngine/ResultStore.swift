@@ -78,7 +78,7 @@ struct ResultStore: Sendable {
   }
 
   /// Records that the job's runner settled it: every record of its upload has its result set,
-  /// and its counters are final.
+  /// and its counters are final. Asked only of aborted jobs, so not written for a completed one.
   func markSettled(jobID: String) throws {
     try self.storage.write(Data(), to: Self.settledKey(jobID: jobID))
   }

@@ -45,6 +45,23 @@ struct JobEngineRecoveryTests {
       #expect(unprocessed.records == 4)
       #expect(unprocessed.text == "_record,id,name\n7,7,item 7\n8,8,item 8\n9,9,item 9\n10,10,item 10\n")
       #expect(try await harness.results(final, .successful).records == 6)
+      #expect(try harness.staging.storage.list(jobID: job.id, area: .results).map(\.key.name).contains("settled"))
+    }
+  }
+
+  @Test("only a job that did not complete is marked settled: a completed one stored its results first")
+  func settledMarker() async throws {
+    try await withTemporaryDirectory { directory in
+      let harness = try EngineHarness(directory: directory, settings: Self.settings())
+      try harness.sql(Self.table)
+      let job = try await harness.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
+      await harness.engine.waitUntilIdle(jobID: job.id)
+      let final = try await harness.service.job(id: job.id, tenant: harness.tenant)
+      #expect(final.state == .jobComplete)
+      let names = try harness.staging.storage.list(jobID: job.id, area: .results).map(\.key.name)
+      #expect(names.contains("columns.json"))
+      #expect(!names.contains("settled"))
+      #expect(try await harness.results(final, .successful).records == 10)
     }
   }
 

@@ -1,0 +1,45 @@
+import BulkCore
+import Testing
+
+@testable import BulkEngine
+
+@Suite("ProgressTracker: which chunk's progress is stored")
+struct ProgressTrackerTests {
+  static let two = ChunkTally(processed: 2, failed: 1, total: 2, completed: true)
+
+  @Test("every chunk's progress is stored while the upload is still being cut")
+  func whileCutting() async {
+    let tracker = ProgressTracker()
+    await tracker.started()
+    await tracker.started()
+    #expect(await tracker.finished(Self.two, chunk: 1))
+    #expect(await tracker.finished(Self.two, chunk: 0))
+    #expect(await tracker.progress.processed == 4)
+  }
+
+  @Test("once the upload is cut to its end, only the last chunk's progress is left to the final state")
+  func lastChunk() async {
+    let tracker = ProgressTracker()
+    await tracker.started()
+    await tracker.started()
+    await tracker.cutToEnd()
+    #expect(await tracker.finished(Self.two, chunk: 0))
+    #expect(await !tracker.finished(Self.two, chunk: 1))
+    let progress = await tracker.progress
+    #expect(progress.processed == 4)
+    #expect(progress.failed == 2)
+    #expect(progress.chunksCompleted == 2)
+    #expect(progress.chunksSeen == 2)
+  }
+
+  @Test("a failed chunk is counted as ended, and adds nothing")
+  func failedChunk() async {
+    let tracker = ProgressTracker()
+    await tracker.started()
+    await tracker.started()
+    await tracker.cutToEnd()
+    #expect(await tracker.finished(nil, chunk: 0))
+    #expect(await !tracker.finished(Self.two, chunk: 1))
+    #expect(await tracker.progress.chunksCompleted == 1)
+  }
+}
