@@ -19,6 +19,7 @@ final class UploadSpool: @unchecked Sendable {
   private let checkpointKey: StorageKey
   private let limits: Limits
   private let ledger: StorageLedger
+  private let checkpointBytes: Int64
   private let queue: DispatchQueue
 
   // Confined to `queue`.
@@ -34,14 +35,16 @@ final class UploadSpool: @unchecked Sendable {
   /// The checker state last saved to `checkpointKey`.
   private var savedCheckpoint: StreamCheckpoint?
 
-  /// The upload checker's state is saved to the job's checkpoint object with each sync, so a
-  /// restart does not replay the whole upload to rebuild it.
-  init(job: Job, storage: any JobStorage, limits: Limits, ledger: StorageLedger) {
+  /// The upload checker's state is saved to the job's checkpoint object by the first sync after
+  /// the upload grew `checkpointBytes` past the last one saved, so a restart does not replay the
+  /// whole upload to rebuild it, only up to that much.
+  init(job: Job, storage: any JobStorage, limits: Limits, ledger: StorageLedger, checkpointBytes: Int64) {
     self.job = job
     self.storage = storage
     self.checkpointKey = .checkpoint(of: job.id)
     self.limits = limits
     self.ledger = ledger
+    self.checkpointBytes = checkpointBytes
     self.queue = DispatchQueue(label: "spectra.bulk.spool.\(job.id)")
   }
 
@@ -237,7 +240,9 @@ final class UploadSpool: @unchecked Sendable {
     if self.unsynced {
       try file.sync()
       self.unsynced = false
-      if let point = self.validator?.checkpoint, point != self.savedCheckpoint {
+      if let point = self.validator?.checkpoint, point != self.savedCheckpoint,
+        point.storedOffset - (self.savedCheckpoint?.storedOffset ?? 0) >= self.checkpointBytes
+      {
         try self.saveCheckpoint(point)
       }
     }

@@ -23,6 +23,7 @@ package struct EngineHarness {
   ///   - resultWriteCheck: runs before each result file is written, to fail some.
   ///   - catalogWrapping: wraps the catalog the engine and the service use, e.g. to refuse leases.
   ///   - storage: where uploads and results are kept; files in `directory` when `nil`.
+  ///   - checkpointBytes: the staging store's checkpoint interval (`SpooledStagingStore.checkpointBytes`).
   package init(
     directory: String,
     settings: EngineSettings,
@@ -33,7 +34,8 @@ package struct EngineHarness {
     freeBytes: (@Sendable () throws -> Int64)? = nil,
     resultWriteCheck: ResultWriteCheck = .none,
     catalogWrapping: ((any JobCatalog) -> any JobCatalog)? = nil,
-    storage: (any JobStorage)? = nil
+    storage: (any JobStorage)? = nil,
+    checkpointBytes: Int64 = SpooledStagingStore.checkpointBytes
   ) throws {
     self.directory = directory
     self.tenant = tenant
@@ -46,7 +48,8 @@ package struct EngineHarness {
           resultsDirectory: "\(directory)/results"
         ),
       limits: limits,
-      ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) }
+      ledger: freeBytes.map { StorageLedger(limits: limits, freeBytes: $0) },
+      checkpointBytes: checkpointBytes
     )
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
     let catalog = catalogWrapping?(self.catalog) ?? self.catalog

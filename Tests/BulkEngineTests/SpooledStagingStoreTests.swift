@@ -27,18 +27,20 @@ struct SpooledStagingStoreTests {
   static func bytes(_ text: String) -> UploadPayload { .bytes(Data(text.utf8)) }
 
   /// A staging store on the file system: each job's upload in `directory/<job>`, its results in
-  /// `directory/.results`.
+  /// `directory/.results`; by default it saves a checker checkpoint with every sync, as the tests
+  /// of checkpoints need.
   static func store(
     _ directory: String,
     limits: Limits,
-    directorySync: DirectorySync = .fsync
+    directorySync: DirectorySync = .fsync,
+    checkpointBytes: Int64 = 0
   ) throws -> SpooledStagingStore {
     let storage = try FileJobStorage(
       stagingDirectory: directory,
       resultsDirectory: "\(directory)/.results",
       directorySync: directorySync
     )
-    return SpooledStagingStore(storage: storage, limits: limits)
+    return SpooledStagingStore(storage: storage, limits: limits, checkpointBytes: checkpointBytes)
   }
 
   /// The folder of a job's upload in a store made by `store`.

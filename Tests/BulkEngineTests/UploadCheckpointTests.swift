@@ -42,6 +42,40 @@ struct UploadCheckpointTests {
       #expect(try await replayed.sync(job).recordsReceived == 200_001)
     }
   }
+
+  @Test("a checkpoint is saved once the upload grew checkpointBytes past the last one: none for a small upload")
+  func checkpointInterval() async throws {
+    try await withTemporaryDirectory { directory in
+      let job = SpooledStagingStoreTests.job(id: "bulk-job-interval")
+      let checkpoint = URL(fileURLWithPath: directory).appendingPathComponent(".checkpoints/\(job.id).checkpoint")
+      func saved() throws -> StreamCheckpoint? {
+        guard FileManager.default.fileExists(atPath: checkpoint.path) else { return nil }
+        return StreamCheckpoint(decoding: ByteBuffer(bytes: try Data(contentsOf: checkpoint)))
+      }
+      let store = try SpooledStagingStoreTests.store(directory, limits: Limits(), checkpointBytes: 1000)
+      let piece = (0 ..< 60).map { "\($0),name\($0)\n" }.joined()  // 580 bytes
+      var offset = 0
+      func send(_ text: String) async throws -> Int64 {
+        _ = try await store.append(.bytes(Data(text.utf8)), at: Int64(offset), to: job)
+        offset += text.utf8.count
+        return try await store.sync(job).recordsReceived
+      }
+      #expect(try await send("id,name\n" + piece) == 60)
+      #expect(try saved() == nil)
+      // Past 1,000 bytes: the checkpoint is where the checker stands.
+      #expect(try await send(piece) == 120)
+      let first = try #require(try saved())
+      #expect(first.storedOffset == Int64(offset))
+      // Not again until the upload grew 1,000 bytes past it.
+      #expect(try await send(piece) == 180)
+      #expect(try saved() == first)
+      #expect(try await send(piece) == 240)
+      #expect(try saved()?.storedOffset == Int64(offset))
+      // A restart replays only what came after the last checkpoint, and counts the same.
+      let restarted = try SpooledStagingStoreTests.store(directory, limits: Limits(), checkpointBytes: 1000)
+      #expect(try await restarted.sync(job).recordsReceived == 240)
+    }
+  }
 }
 
 /// The uploads whose checker checkpoints hold more than CSV's: JSON, gzip, several gzip members.
@@ -286,12 +320,12 @@ struct UploadCheckpointFormatsTests {
       return try await outcome(harness, try await harness.submit(upload.spec, [.bytes(body)]))
     }
     let resumed = try await withTemporaryDirectory { directory in
-      let first = try EngineHarness(directory: directory, settings: settings)
+      let first = try EngineHarness(directory: directory, settings: settings, checkpointBytes: 0)
       try first.sql(table)
       let job = try await first.submit(upload.spec, [.bytes(body.prefix(cut))], close: false)
       #expect(FileManager.default.fileExists(atPath: "\(directory)/staging/.checkpoints/\(job.id).checkpoint"))
       // A second process on the same data takes the upload up and closes it.
-      let second = try EngineHarness(directory: directory, settings: settings)
+      let second = try EngineHarness(directory: directory, settings: settings, checkpointBytes: 0)
       let rest = AsyncThrowingStream<UploadPiece, any Error> { continuation in
         continuation.yield(UploadPiece(jobID: job.id, offset: Int64(cut), payload: .bytes(body.suffix(from: cut))))
         continuation.finish()
