@@ -33,8 +33,14 @@ package final class ServerProcess {
   }
 
   /// Starts `spectra-bulk serve` with `arguments`, its `environment` added to this process's;
-  /// standard error goes to `errorLog` (discarded when `nil`).
-  package init(arguments: [String], environment: [String: String] = [:], errorLog: String? = nil) throws {
+  /// standard error goes to `errorLog` (discarded when `nil`). `program` is the `spectra-bulk`
+  /// binary to run: the one built beside this program when `nil`.
+  package init(
+    arguments: [String],
+    environment: [String: String] = [:],
+    errorLog: String? = nil,
+    program: String? = nil
+  ) throws {
     var descriptors: [Int32] = [0, 0]
     guard pipe(&descriptors) == 0 else { throw ServerProcessError.system("pipe", errno) }
     // Close-on-exec, so that processes spawned meanwhile by other tests do not hold the write
@@ -44,7 +50,7 @@ package final class ServerProcess {
     defer { close(descriptors[1]) }
     do {
       self.pid = try ExternalCommand.spawn(
-        [try Self.builtProgram("spectra-bulk"), "serve"] + arguments,
+        [try program ?? Self.builtProgram("spectra-bulk"), "serve"] + arguments,
         directory: "/",
         input: .file("/dev/null"),
         output: .descriptor(descriptors[1]),

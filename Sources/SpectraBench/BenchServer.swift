@@ -13,15 +13,16 @@ final class BenchServer {
   private let log: URL
 
   /// Starts `spectra-bulk serve` with `arguments` after the port flags and waits until gRPC
-  /// listens.
+  /// listens; `program` is another `spectra-bulk` binary to run instead of the one built beside.
   ///
   /// - Throws: when the server exits before listening; the error carries the end of its log.
-  init(arguments: [String], environment: [String: String] = [:], log: URL) throws {
+  init(arguments: [String], environment: [String: String] = [:], log: URL, program: String? = nil) throws {
     self.log = log
     self.process = try ServerProcess(
       arguments: ["--grpc-port", "0", "--http-port", "0"] + arguments,
       environment: environment,
-      errorLog: log.path
+      errorLog: log.path,
+      program: program
     )
     do {
       self.grpcPort = try self.process.awaitGRPCPort()

@@ -8,7 +8,8 @@ internal import SwiftProtobuf
 /// `spectra-bench small`: the latency of a small job end to end on one warm connection (create,
 /// upload, close, watch until it is terminal, download the failed records), job after job,
 /// against a real `spectra-bulk serve --demo` on the embedded SQLite; beside it, the baseline:
-/// a `GetJob` round trip on the same connection.
+/// a `GetJob` round trip on the same connection. With `--against`, the same jobs also run,
+/// alternating job by job, against another build of the server, and the two are compared.
 struct Small: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Small jobs end to end on one warm connection: latency per job and per phase."
@@ -25,6 +26,14 @@ struct Small: AsyncParsableCommand {
 
   @Option(help: "Extra flags for the server, e.g. --server-flag=--workers=1.")
   var serverFlag: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "Another spectra-bulk binary (a build of an earlier commit, say) to run beside this build's: each job goes to both in turn, so both see the same machine.",
+      valueName: "path"
+    )
+  )
+  var against: String?
 
   /// One job's seconds per phase.
   struct Phases {
@@ -49,31 +58,63 @@ struct Small: AsyncParsableCommand {
     defer { try? FileManager.default.removeItem(at: scratch) }
     let files = try (0 ..< self.warmUp + self.jobs).map { try self.upload($0, in: scratch) }
 
-    let server = try BenchServer(
-      arguments: ["--demo", "--data-dir", scratch.appendingPathComponent("data").path] + self.serverFlag,
-      environment: ["SPECTRA_DEV_TOKEN": "bench"],
-      log: scratch.appendingPathComponent("server.log")
-    )
-    defer { server.stop() }
-    let (phases, roundTrips) = try await server.withClient(token: "bench") { client in
-      var phases: [Phases] = []
-      var roundTrips: [Double] = []
-      for (index, file) in files.enumerated() {
-        let (job, timed) = try await Self.small(client, file: file, rows: self.rows)
-        let started = ContinuousClock.now
-        _ = try await client.job(job)
-        let roundTrip = (ContinuousClock.now - started).inSeconds
-        if index >= self.warmUp {
-          phases.append(timed)
-          roundTrips.append(roundTrip)
-        }
+    // Absolute: the server starts in `/`.
+    let programs: [String?] = [nil] + (self.against.map { [URL(fileURLWithPath: $0).standardizedFileURL.path] } ?? [])
+    let servers = try programs.enumerated().map { index, program in
+      try BenchServer(
+        arguments: ["--demo", "--data-dir", scratch.appendingPathComponent("data-\(index)").path] + self.serverFlag,
+        environment: ["SPECTRA_DEV_TOKEN": "bench"],
+        log: scratch.appendingPathComponent("server-\(index).log"),
+        program: program
+      )
+    }
+    defer { servers.forEach { $0.stop() } }
+    let measured = try await servers[0].withClient(token: "bench") { client in
+      guard servers.count > 1 else { return try await self.measure([client], files: files) }
+      return try await servers[1].withClient(token: "bench") { other in
+        try await self.measure([client, other], files: files)
       }
-      return (phases, roundTrips)
     }
 
-    let baseline = Self.percentile(roundTrips, 0.5)
     print("\(self.jobs) jobs of \(self.rows) records after \(self.warmUp) untimed, one after another on one connection")
     print("server: spectra-bulk serve --demo \(self.serverFlag.joined(separator: " ")) (embedded SQLite)")
+    for (index, (phases, roundTrips)) in measured.enumerated() {
+      if servers.count > 1 {
+        print(index == 0 ? "this build (beside spectra-bench):" : "against \(self.against ?? ""):")
+      }
+      Self.report(phases, roundTrips: roundTrips, peakRSS: servers[index].peakRSS)
+    }
+    if measured.count > 1 {
+      let medians = measured.map { Self.percentile($0.phases.map(\.total), 0.5) }
+      print(String(format: "this build / against, job p50: %.2fx", medians[0] / medians[1]))
+    }
+  }
+
+  /// Runs every job on each client in turn (in the opposite order every other job, so that
+  /// neither side always goes first); each side's timed phases and `GetJob` round trips.
+  private func measure(
+    _ clients: [BulkClient],
+    files: [(path: String, size: Int64)]
+  ) async throws -> [(phases: [Phases], roundTrips: [Double])] {
+    var measured = Array(repeating: (phases: [Phases](), roundTrips: [Double]()), count: clients.count)
+    for (index, file) in files.enumerated() {
+      let order = index.isMultiple(of: 2) ? Array(clients.indices) : clients.indices.reversed()
+      for side in order {
+        let (job, timed) = try await Self.small(clients[side], file: file, rows: self.rows)
+        let started = ContinuousClock.now
+        _ = try await clients[side].job(job)
+        let roundTrip = (ContinuousClock.now - started).inSeconds
+        if index >= self.warmUp {
+          measured[side].phases.append(timed)
+          measured[side].roundTrips.append(roundTrip)
+        }
+      }
+    }
+    return measured
+  }
+
+  private static func report(_ phases: [Phases], roundTrips: [Double], peakRSS: Int) {
+    let baseline = Self.percentile(roundTrips, 0.5)
     print(String(format: "baseline: GetJob round trip p50 %.2f ms", baseline * 1000))
     let totals = phases.map(\.total)
     print(
@@ -91,7 +132,7 @@ struct Small: AsyncParsableCommand {
     ] {
       print(String(format: "  %-18@ p50 %.2f ms  p90 %.2f ms", name as NSString, Self.percentile(values, 0.5) * 1000, Self.percentile(values, 0.9) * 1000))
     }
-    print("server peak RSS \(server.peakRSS >> 20) MiB")
+    print("server peak RSS \(peakRSS >> 20) MiB")
   }
 
   /// Writes job `index`'s CSV: `rows` customers with ids of their own, the last without a name.
