@@ -42,8 +42,14 @@ struct JobRunner: Sendable {
       let outcome =
         job.operation == .query ? await self.export(job) : await self.process(job, role: .lead, logger: logger)
       // Cancelled at shutdown: the job stays as it is (`InProgress`, or `Aborted` and not yet
-      // settled), neither finished nor failed, and the next start resumes it.
+      // settled), neither finished nor failed, and the next start resumes it. The progress of
+      // its last chunks, left to the final state, is stored now.
       guard !Task.isCancelled else {
+        if job.operation != .query {
+          // In a task of its own: a catalog call of this cancelled one would give up at once.
+          let progress = outcome.progress
+          try await Task { try await self.report(progress) }.value
+        }
         logger.notice("job left for the next start")
         return
       }
@@ -251,8 +257,11 @@ struct JobRunner: Sendable {
       return outcome
     }
     // Stopped at shutdown: nothing is settled, so the next start resumes the job as a crash
-    // leaves it.
-    guard !Task.isCancelled else { return outcome }
+    // leaves it, with the progress of the chunks that finished.
+    guard !Task.isCancelled else {
+      outcome.progress = await tracker.progress
+      return outcome
+    }
     // A run that cut, applied and wrote every chunk has settled as it went: its totals are its
     // chunks' own, taken from the warehouse, and reading the upload again would only cost.
     if failure.value == nil && !self.cancellation.isAborted {
