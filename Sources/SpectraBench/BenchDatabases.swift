@@ -92,11 +92,17 @@ struct BenchDatabases: Sendable {
   }
 
   /// Creates a SQLite file at `path` (replacing one there) holding the empty table.
-  func createSQLite(at path: String) throws {
+  ///
+  /// With `wal`, the file is in WAL mode, as the server keeps every tenant's file (so that query
+  /// jobs read while loads write), and `sqlite3 .import` loads the same kind of file the job
+  /// does; without, in SQLite's default rollback journal, where it writes each new page once
+  /// instead of twice (to the WAL, then into the file).
+  func createSQLite(at path: String, wal: Bool = true) throws {
     try? FileManager.default.removeItem(atPath: path)
     try self.sqlite(
       path,
       """
+      PRAGMA journal_mode = \(wal ? "WAL" : "DELETE");
       CREATE TABLE \(Self.table) (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,
         created_at TEXT NOT NULL, amount NUMERIC NOT NULL)
       """

@@ -12,7 +12,7 @@ struct ComparisonReport: Encodable, Sendable {
 
   /// One comparison: a job against the tool a user would run instead.
   struct Case: Encodable, Sendable {
-    /// `insert`, `upsert`, `export`, `export_grpcio` or `sqlite_insert`.
+    /// `insert`, `upsert`, `export`, `export_grpcio`, `sqlite_insert` or `sqlite_insert_rollback`.
     var name: String
     /// What the job does, e.g. `insert job over gRPC into PostgreSQL`.
     var job: String
@@ -102,10 +102,10 @@ struct ComparisonReport: Encodable, Sendable {
         self.rounds,
         (self.serverFlags.isEmpty ? "defaults" : self.serverFlags.joined(separator: " ")) as NSString
       ),
-      "case           job (s)  baseline (s)  ratio  target  server peak RSS  baseline",
+      "case                    job (s)  baseline (s)  ratio  target  server peak RSS  baseline",
     ]
     for entry in self.cases {
-      let name = entry.name.padding(toLength: 13, withPad: " ", startingAt: 0)
+      let name = entry.name.padding(toLength: 22, withPad: " ", startingAt: 0)
       guard entry.available, let job = entry.jobMedian, let baseline = entry.baselineMedian, let ratio = entry.ratio
       else {
         lines.append("\(name)  not available: \(entry.reason ?? "no figures")")

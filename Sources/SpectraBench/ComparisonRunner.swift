@@ -106,7 +106,7 @@ struct ComparisonRunner: Sendable {
       return seconds
     default:
       let path = self.scratch.appendingPathComponent("baseline.sqlite").path
-      try databases.createSQLite(at: path)
+      try databases.createSQLite(at: path, wal: name != "sqlite_insert_rollback")
       let seconds = try Self.time { try databases.importSQLite(self.csvFile, into: path) }
       try self.expect(try databases.sqliteCount(path), "rows in SQLite after sqlite3 .import")
       try? FileManager.default.removeItem(atPath: path)

@@ -30,8 +30,10 @@ struct Compare: AsyncParsableCommand {
   @Option(help: "The server's --chunk-records; its default when absent.")
   var chunkRecords: Int?
 
-  @Option(help: "Cases to run, comma separated: insert, upsert, export, export_grpcio, sqlite_insert.")
-  var cases = "insert,upsert,export,export_grpcio,sqlite_insert"
+  @Option(
+    help: "Cases to run, comma separated: insert, upsert, export, export_grpcio, sqlite_insert, sqlite_insert_rollback."
+  )
+  var cases = "insert,upsert,export,export_grpcio,sqlite_insert,sqlite_insert_rollback"
 
   /// How long a job may take before the case is abandoned: a server that never finishes a job
   /// must not hang the benchmark.
@@ -48,7 +50,7 @@ struct Compare: AsyncParsableCommand {
   func validate() throws {
     guard self.rows > 0 else { throw ValidationError("--rows must be positive") }
     guard self.rounds > 0 else { throw ValidationError("--rounds must be positive") }
-    let known = Set(["insert", "upsert", "export", "export_grpcio", "sqlite_insert"])
+    let known = Set(["insert", "upsert", "export", "export_grpcio", "sqlite_insert", "sqlite_insert_rollback"])
     for name in self.selectedCases where !known.contains(name) {
       throw ValidationError("unknown case '\(name)'; the cases are \(known.sorted().joined(separator: ", "))")
     }
@@ -170,11 +172,18 @@ struct Compare: AsyncParsableCommand {
         baseline: #"psql \copy (SELECT *) TO"#,
         targetRatio: Self.targetRatio
       )
+    case "sqlite_insert_rollback":
+      ComparisonReport.Case(
+        name: name,
+        job: "the same job",
+        baseline: "sqlite3 .import into a rollback-journal file",
+        targetRatio: Self.targetRatio
+      )
     default:
       ComparisonReport.Case(
         name: name,
         job: "insert job over gRPC into the embedded SQLite",
-        baseline: "sqlite3 .import",
+        baseline: "sqlite3 .import into a WAL file, as the server's",
         targetRatio: Self.targetRatio
       )
     }
