@@ -45,7 +45,7 @@ struct JobRunner: Sendable {
       // settled), neither finished nor failed, and the next start resumes it. The progress of
       // its last chunks, left to the final state, is stored now.
       guard !Task.isCancelled else {
-        if job.operation != .query {
+        if outcome.progressLeftToFinish {
           // In a task of its own: a catalog call of this cancelled one would give up at once.
           let progress = outcome.progress
           try await Task { try await self.report(progress) }.value
@@ -115,6 +115,9 @@ struct JobRunner: Sendable {
     var progress = Progress()
     var chunks = 0
     var failure: JobFailure?
+    /// Whether the progress of the run's last chunks was left to the final state, and is not
+    /// stored yet.
+    var progressLeftToFinish = false
   }
 
   /// Processes every chunk; returns the totals and the job-wide failure, if any.
@@ -194,7 +197,7 @@ struct JobRunner: Sendable {
             guard !stop, let (_, chunk) = next, let plan, let parser else {
               await scheduler.release(tenant: tenantID)
               // Alone on its catalog, the run stores its totals next, with its final state.
-              if share == nil { await tracker.cutToEnd() }
+              if share == nil { tracker.cutToEnd() }
               break
             }
             // Shared, a chunk runs here only under this instance's lease.
@@ -213,7 +216,7 @@ struct JobRunner: Sendable {
               committed: committed[chunk.index],
               shouldStop: { cancellation.isAborted || failure.value != nil }
             )
-            await tracker.started()
+            tracker.started()
             group.addTask { [lease] in
               let counts: ChunkTally?
               do {
@@ -225,14 +228,14 @@ struct JobRunner: Sendable {
                 counts = nil
               }
               await scheduler.release(tenant: tenantID)
-              let more = await tracker.finished(counts, chunk: chunk.index)
+              let more = tracker.finished(counts, chunk: chunk.index)
               guard counts != nil else {
                 if let lease, let share { await share.abandon(lease) }
                 return
               }
               guard role == .lead, more else { return }
               do {
-                try await self.report(await tracker.progress)
+                try await self.report(tracker.progress)
               } catch {
                 failure.record(error)
               }
@@ -251,6 +254,7 @@ struct JobRunner: Sendable {
     } catch {
       failure.record(error)
     }
+    outcome.progressLeftToFinish = tracker.leftToFinish
     // A helper leaves the totals and the settlement to the leader.
     guard role == .lead else {
       outcome.failure = failure.value
@@ -259,13 +263,13 @@ struct JobRunner: Sendable {
     // Stopped at shutdown: nothing is settled, so the next start resumes the job as a crash
     // leaves it, with the progress of the chunks that finished.
     guard !Task.isCancelled else {
-      outcome.progress = await tracker.progress
+      outcome.progress = tracker.progress
       return outcome
     }
     // A run that cut, applied and wrote every chunk has settled as it went: its totals are its
     // chunks' own, taken from the warehouse, and reading the upload again would only cost.
     if failure.value == nil && !self.cancellation.isAborted {
-      outcome.progress = await tracker.progress
+      outcome.progress = tracker.progress
       return outcome
     }
     // Whatever else stopped the run, every chunk of the upload gets results that agree with the
@@ -299,11 +303,11 @@ struct JobRunner: Sendable {
       let finished = try await share.finished()
       let counted = pending.intersection(finished.keys)
       for index in counted.sorted() {
-        if let counts = finished[index] { await tracker.add(counts, chunk: index) }
+        if let counts = finished[index] { tracker.add(counts, chunk: index) }
       }
       pending.subtract(counted)
       if !counted.isEmpty {
-        try await self.report(await tracker.progress)
+        try await self.report(tracker.progress)
       }
       let running = try await share.runningElsewhere()
       let stopping = self.cancellation.isAborted || failure.value != nil
@@ -414,39 +418,60 @@ struct Progress: Sendable {
   var chunksSeen = 0
 }
 
-/// Adds up chunk counts as chunks finish, in any order.
-actor ProgressTracker {
-  private(set) var progress = Progress()
-  /// Chunks started and not yet counted.
-  private var running = 0
-  /// Whether no chunk will start after those running, and the job's final state comes next.
-  private var ending = false
+/// Adds up chunk counts as chunks finish, in any order. A lock rather than an actor: the run's
+/// loop marks each chunk it starts without a suspension point, which would let later chunks
+/// reach the warehouse before earlier ones.
+final class ProgressTracker: Sendable {
+  private struct State {
+    var progress = Progress()
+    /// Chunks started and not yet counted.
+    var running = 0
+    /// Whether no chunk will start after those running, and the job's final state comes next.
+    var ending = false
+    /// Whether `finished` answered that the progress was not worth storing.
+    var leftToFinish = false
+  }
+
+  private let state = Mutex(State())
+
+  var progress: Progress { self.state.withLock { $0.progress } }
+
+  /// Whether `finished` answered that the progress was not worth storing.
+  var leftToFinish: Bool { self.state.withLock { $0.leftToFinish } }
 
   func started() {
-    self.running += 1
+    self.state.withLock { $0.running += 1 }
   }
 
   /// No chunk starts after those running; the run stores its totals with the job's final state.
   func cutToEnd() {
-    self.ending = true
+    self.state.withLock { $0.ending = true }
   }
 
   /// Counts a chunk `started` here (`nil`: it failed); returns whether the progress is worth
   /// storing now: not after the last chunk of an ending run, whose totals the final state
   /// stores a moment later.
   func finished(_ counts: ChunkTally?, chunk: Int) -> Bool {
-    self.running -= 1
-    if let counts { self.add(counts, chunk: chunk) }
-    return !(self.ending && self.running == 0)
+    self.state.withLock { state in
+      state.running -= 1
+      if let counts { Self.add(counts, chunk: chunk, to: &state.progress) }
+      guard state.ending && state.running == 0 else { return true }
+      state.leftToFinish = true
+      return false
+    }
   }
 
   func add(_ counts: ChunkTally, chunk: Int) {
-    self.progress.processed += counts.processed
-    self.progress.failed += counts.failed
-    self.progress.total += counts.total
+    self.state.withLock { Self.add(counts, chunk: chunk, to: &$0.progress) }
+  }
+
+  private static func add(_ counts: ChunkTally, chunk: Int, to progress: inout Progress) {
+    progress.processed += counts.processed
+    progress.failed += counts.failed
+    progress.total += counts.total
     if counts.completed {
-      self.progress.chunksCompleted += 1
+      progress.chunksCompleted += 1
     }
-    self.progress.chunksSeen = max(self.progress.chunksSeen, chunk + 1)
+    progress.chunksSeen = max(progress.chunksSeen, chunk + 1)
   }
 }
