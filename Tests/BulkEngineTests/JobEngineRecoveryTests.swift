@@ -31,7 +31,9 @@ struct JobEngineRecoveryTests {
       try harness.sql(Self.table)
       let job = try await harness.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
       var arrivals = gated.arrived.makeAsyncIterator()
-      #expect(await arrivals.next() == 2)
+      // With one worker, chunks 2 and 3 race for it: the first at the gate runs, the other waits.
+      let running = try #require(await arrivals.next())
+      #expect(running == 2 || running == 3)
       let aborted = try await harness.service.updateState(id: job.id, to: .aborted, tenant: harness.tenant)
       #expect(aborted.state == .aborted)
       gated.open()
@@ -43,7 +45,8 @@ struct JobEngineRecoveryTests {
       #expect(try harness.rows("SELECT count(*) FROM items") == [["6"]])
       let unprocessed = try await harness.results(final, .unprocessed)
       #expect(unprocessed.records == 4)
-      #expect(unprocessed.text == "_record,id,name\n7,7,item 7\n8,8,item 8\n9,9,item 9\n10,10,item 10\n")
+      let left = (5 ... 10).filter { ($0 - 1) / 2 != running }
+      #expect(unprocessed.text == "_record,id,name\n" + left.map { "\($0),\($0),item \($0)\n" }.joined())
       #expect(try await harness.results(final, .successful).records == 6)
       #expect(try harness.staging.storage.list(jobID: job.id, area: .results).map(\.key.name).contains("settled"))
     }
@@ -78,7 +81,9 @@ struct JobEngineRecoveryTests {
       try first.sql(Self.table)
       let job = try await first.submit(JobSpec(operation: .insert, object: "items"), [.bytes(Data(Self.csv.utf8))])
       var arrivals = gated.arrived.makeAsyncIterator()
-      #expect(await arrivals.next() == 3)
+      // With one worker, chunks 3 and 4 race for it: the first at the gate holds it.
+      let held = await arrivals.next()
+      #expect(held == 3 || held == 4)
       // The first process stops here, chunks 0-2 committed. A second one starts on the same data.
       let second = try EngineHarness(directory: directory, settings: Self.settings())
       let engine = Task { try await second.engine.run() }
@@ -86,7 +91,7 @@ struct JobEngineRecoveryTests {
       #expect(resumed.state == .jobComplete)
       #expect(resumed.numberRecordsProcessed == 10)
       #expect(resumed.numberRecordsFailed == 0)
-      // The first process's chunk 3 now reaches the warehouse too: the ledger refuses to apply it twice.
+      // The first process's held chunk now reaches the warehouse too: the ledger refuses to apply it twice.
       gated.open()
       await first.engine.waitUntilIdle(jobID: job.id)
       engine.cancel()
@@ -114,8 +119,11 @@ struct JobEngineRecoveryTests {
       )
       #expect(job.state == .failed)
       #expect(job.errorMessage.contains("unreachable after 3 attempts"))
-      #expect(job.numberRecordsProcessed == 2)
-      #expect(try await harness.results(job, .unprocessed).records == 8)
+      // With one worker, chunk 0 (which passes) may reach it before or after the first failing
+      // chunk, which fails the job: what was applied is in the table, the rest is unprocessed.
+      #expect(job.numberRecordsProcessed == 0 || job.numberRecordsProcessed == 2)
+      #expect(try harness.rows("SELECT count(*) FROM items") == [["\(job.numberRecordsProcessed)"]])
+      #expect(try await harness.results(job, .unprocessed).records == 10 - Int(job.numberRecordsProcessed))
     }
   }
 
