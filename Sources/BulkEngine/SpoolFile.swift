@@ -136,8 +136,8 @@ final class SpoolFile {
     if let direct = self.direct {
       do {
         try direct.restart(at: size)
-      } catch let code as DirectAppends.Failure {
-        throw SpoolFileError(operation: "read", path: self.path, errno: code.errno)
+      } catch {
+        throw SpoolFileError(operation: "read", path: self.path, errno: error.errno)
       }
     }
     try self.sync()
@@ -147,8 +147,8 @@ final class SpoolFile {
   private func writeTail() throws {
     do {
       try self.direct?.writeTail()
-    } catch let code as DirectAppends.Failure {
-      throw SpoolFileError(operation: "write", path: self.path, errno: code.errno)
+    } catch {
+      throw SpoolFileError(operation: "write", path: self.path, errno: error.errno)
     }
   }
 
@@ -156,8 +156,8 @@ final class SpoolFile {
   private func readThroughCache() throws {
     do {
       try self.direct?.setDirect(false)
-    } catch let code as DirectAppends.Failure {
-      throw SpoolFileError(operation: "fcntl", path: self.path, errno: code.errno)
+    } catch {
+      throw SpoolFileError(operation: "fcntl", path: self.path, errno: error.errno)
     }
   }
 
@@ -252,8 +252,8 @@ final class DirectAppends {
     self.count = 0
     do {
       try self.restart(at: size)
-    } catch let failure as Failure {
-      throw SpoolFileError(operation: "read", path: path, errno: failure.errno)
+    } catch {
+      throw SpoolFileError(operation: "read", path: path, errno: error.errno)
     }
   }
 
