@@ -14,6 +14,8 @@ package struct BulkClient: Sendable {
 
   /// The generated client.
   let stub: Stub
+  /// `grpc.health.v1.Health` on the same connection.
+  let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
   /// `authorization` and, when given, `x-tenant-id`.
   let metadata: Metadata
 
@@ -53,7 +55,9 @@ package struct BulkClient: Sendable {
     var metadata: Metadata = ["authorization": "Bearer \(token)"]
     if let tenant { metadata.addString(tenant, forKey: "x-tenant-id") }
     return try await withGRPCClient(transport: transport) { grpc in
-      try await body(BulkClient(stub: Stub(wrapping: grpc), metadata: metadata))
+      try await body(
+        BulkClient(stub: Stub(wrapping: grpc), health: Grpc_Health_V1_Health.Client(wrapping: grpc), metadata: metadata)
+      )
     }
   }
 
@@ -70,6 +74,12 @@ package struct BulkClient: Sendable {
   /// `CreateJob`.
   package func create(_ request: Spectra_Bulk_V1_CreateJobRequest) async throws -> Spectra_Bulk_V1_Job {
     try await self.stub.createJob(request, metadata: self.metadata, options: Self.options)
+  }
+
+  /// `grpc.health.v1.Health/Check` of the whole server (no credentials: the service is open to
+  /// probes): whether it serves.
+  package func serving() async throws -> Bool {
+    try await self.health.check(Grpc_Health_V1_HealthCheckRequest(), options: Self.options).status == .serving
   }
 
   /// `GetJob`.

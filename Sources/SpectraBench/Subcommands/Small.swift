@@ -78,11 +78,11 @@ struct Small: AsyncParsableCommand {
 
     print("\(self.jobs) jobs of \(self.rows) records after \(self.warmUp) untimed, one after another on one connection")
     print("server: spectra-bulk serve --demo \(self.serverFlag.joined(separator: " ")) (embedded SQLite)")
-    for (index, (phases, roundTrips)) in measured.enumerated() {
+    for (index, side) in measured.enumerated() {
       if servers.count > 1 {
         print(index == 0 ? "this build (beside spectra-bench):" : "against \(self.against ?? ""):")
       }
-      Self.report(phases, roundTrips: roundTrips, peakRSS: servers[index].peakRSS)
+      Self.report(side, peakRSS: servers[index].peakRSS)
     }
     if measured.count > 1 {
       let medians = measured.map { Self.percentile($0.phases.map(\.total), 0.5) }
@@ -90,42 +90,60 @@ struct Small: AsyncParsableCommand {
     }
   }
 
+  /// One server's figures: each job's phases, and after each job a `GetJob` of it and a health
+  /// check, on the same connection.
+  struct Side {
+    var phases: [Phases] = []
+    var getJob: [Double] = []
+    var health: [Double] = []
+  }
+
   /// Runs every job on each client in turn (in the opposite order every other job, so that
-  /// neither side always goes first); each side's timed phases and `GetJob` round trips.
-  private func measure(
-    _ clients: [BulkClient],
-    files: [(path: String, size: Int64)]
-  ) async throws -> [(phases: [Phases], roundTrips: [Double])] {
-    var measured = Array(repeating: (phases: [Phases](), roundTrips: [Double]()), count: clients.count)
+  /// neither side always goes first).
+  private func measure(_ clients: [BulkClient], files: [(path: String, size: Int64)]) async throws -> [Side] {
+    var measured = Array(repeating: Side(), count: clients.count)
     for (index, file) in files.enumerated() {
       let order = index.isMultiple(of: 2) ? Array(clients.indices) : clients.indices.reversed()
       for side in order {
         let (job, timed) = try await Self.small(clients[side], file: file, rows: self.rows)
-        let started = ContinuousClock.now
+        var started = ContinuousClock.now
         _ = try await clients[side].job(job)
-        let roundTrip = (ContinuousClock.now - started).inSeconds
+        let getJob = (ContinuousClock.now - started).inSeconds
+        started = ContinuousClock.now
+        guard try await clients[side].serving() else { throw ValidationError("the server stopped serving") }
+        let health = (ContinuousClock.now - started).inSeconds
         if index >= self.warmUp {
           measured[side].phases.append(timed)
-          measured[side].roundTrips.append(roundTrip)
+          measured[side].getJob.append(getJob)
+          measured[side].health.append(health)
         }
       }
     }
     return measured
   }
 
-  private static func report(_ phases: [Phases], roundTrips: [Double], peakRSS: Int) {
-    let baseline = Self.percentile(roundTrips, 0.5)
-    print(String(format: "baseline: GetJob round trip p50 %.2f ms", baseline * 1000))
-    let totals = phases.map(\.total)
+  private static func report(_ side: Side, peakRSS: Int) {
+    let getJob = Self.percentile(side.getJob, 0.5)
+    let health = Self.percentile(side.health, 0.5)
     print(
       String(
-        format: "job end to end: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  (%.1fx the round trip)",
+        format: "baseline: GetJob round trip p50 %.2f ms; grpc.health.v1 Check p50 %.2f ms (no credentials, no catalog)",
+        getJob * 1000,
+        health * 1000
+      )
+    )
+    let totals = side.phases.map(\.total)
+    print(
+      String(
+        format: "job end to end: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  (%.1fx the GetJob round trip; its five calls at a health check's cost: %.2f ms)",
         Self.percentile(totals, 0.5) * 1000,
         Self.percentile(totals, 0.9) * 1000,
         Self.percentile(totals, 0.99) * 1000,
-        Self.percentile(totals, 0.5) / baseline
+        Self.percentile(totals, 0.5) / getJob,
+        5 * health * 1000
       )
     )
+    let phases = side.phases
     for (name, values) in [
       ("create", phases.map(\.create)), ("upload", phases.map(\.upload)), ("close", phases.map(\.close)),
       ("watch to terminal", phases.map(\.watch)), ("failed results", phases.map(\.results)),
