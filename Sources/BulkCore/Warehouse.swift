@@ -20,9 +20,9 @@ package protocol Warehouse: Sendable {
   ///   a bad record, except `CSVRecordsRefused` for `work.csv`.
   func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome]
 
-  /// Whether `apply` takes the records of `operation` as the CSV they were uploaded in
-  /// (`ChunkWork.csv`).
-  func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool
+  /// Whether `apply` takes records as the CSV they were uploaded in (`ChunkWork.csv`); the
+  /// engine sends them so for the operations that need no values of their own: insert and upsert.
+  var loadsCSVAsUploaded: Bool { get }
 
   /// The outcomes of the job's chunks that committed, by chunk index.
   func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]]
@@ -44,7 +44,7 @@ package protocol Warehouse: Sendable {
 
 extension Warehouse {
   /// Records come as values only.
-  package func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool { false }
+  package var loadsCSVAsUploaded: Bool { false }
 }
 
 /// A chunk's records as uploaded: CSV whose every record the engine's checks took, to be loaded
@@ -182,7 +182,7 @@ package struct ChunkWork: Hashable, Sendable {
   package var columns: [String]
   package var records: [ChunkRecord]
   /// The records as uploaded, in place of `records` (empty then), for a warehouse that
-  /// `loadsCSVAsUploaded` for the operation.
+  /// `loadsCSVAsUploaded`.
   package var csv: CSVRecords?
 
   package init(

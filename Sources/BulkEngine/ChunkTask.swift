@@ -109,12 +109,14 @@ struct ChunkTask: Sendable {
 
   /// Runs a chunk whose records all pass the checks as uploaded, without making their values:
   /// the warehouse takes the CSV as it is (`Warehouse.loadsCSVAsUploaded`) and the results repeat
-  /// each record's bytes (the successful ones by referring to the upload). The work's columns are
-  /// the upload's, as the CSV has them: true of insert and upsert. `nil` when the chunk takes the
-  /// full way instead: a record needs the full parse, the database refused the CSV (nothing of it
-  /// was applied), or the job stopped.
+  /// each record's bytes (the successful ones by referring to the upload). Inserts and upserts
+  /// only: their work's columns are the upload's, as the CSV has them, while an update's or a
+  /// delete's records are needed for `NOT_FOUND`'s message. `nil` when the chunk takes the full
+  /// way instead: a record needs the full parse, the database refused the CSV (nothing of it was
+  /// applied), or the job stopped.
   private func runAsUploaded() async throws -> ChunkTally? {
-    guard self.committed == nil, self.context.warehouse.loadsCSVAsUploaded(self.job.operation),
+    guard self.committed == nil, self.job.operation == .insert || self.job.operation == .upsert,
+      self.context.warehouse.loadsCSVAsUploaded,
       !self.context.results.hasChunk(jobID: self.job.id, chunk: self.chunk.index),
       let plain = self.parser.plainCSV(self.chunk, plan: self.plan)
     else { return nil }

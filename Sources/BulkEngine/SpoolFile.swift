@@ -76,25 +76,15 @@ final class SpoolFile {
       return
     }
     let start = self.size
-    var written = 0
     try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-      while written < raw.count {
-        let result = pwrite(
-          self.descriptor,
-          raw.baseAddress! + written,
-          raw.count - written,
-          off_t(start) + off_t(written)
-        )
-        if result < 0 {
-          if errno == EINTR { continue }
-          let code = errno
-          _ = ftruncate(self.descriptor, off_t(start))
-          throw SpoolFileError(operation: "write", path: self.path, errno: code)
-        }
-        written += result
+      do {
+        try DirectAppends.writeAll(self.descriptor, raw, at: start)
+      } catch let failure as DirectAppends.Failure {
+        _ = ftruncate(self.descriptor, off_t(start))
+        throw SpoolFileError(operation: "write", path: self.path, errno: failure.errno)
       }
+      self.size = start + Int64(raw.count)
     }
-    self.size = start + Int64(written)
   }
 
   /// Makes everything written durable.
@@ -345,9 +335,14 @@ final class DirectAppends {
   /// Writes the buffer's first `length` bytes at `base`: with `O_DIRECT` unless it was cleared
   /// (then any length).
   private func write(length: Int) throws(Failure) {
+    try Self.writeAll(self.descriptor, UnsafeRawBufferPointer(start: self.buffer, count: length), at: self.base)
+  }
+
+  /// Writes all of `bytes` at `offset` of the file of `descriptor`, however many calls it takes.
+  static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(Failure) {
     var written = 0
-    while written < length {
-      let result = pwrite(self.descriptor, self.buffer + written, length - written, off_t(self.base) + off_t(written))
+    while written < bytes.count {
+      let result = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
       if result < 0 && errno == EINTR { continue }
       guard result > 0 else { throw Failure(errno: result < 0 ? errno : EIO) }
       written += result

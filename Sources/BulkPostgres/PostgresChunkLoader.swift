@@ -30,10 +30,11 @@ struct PostgresChunkLoader {
     guard count > 0 else { return [] }
     if let csv = self.work.csv {
       if self.work.operation == .insert {
-        return try self.load(csv)
+        try self.copy(csv, self.statements.copyCSVIntoTarget(delimiter: csv.delimiter))
+        return Array(repeating: .succeeded(created: true), count: count)
       }
       try self.connection.execute(self.statements.createStaging(numbering: true))
-      try self.stage(csv)
+      try self.copy(csv, self.statements.copyCSVIntoStaging(delimiter: csv.delimiter))
     } else {
       if self.work.operation == .insert {
         let rows = CopyRows(records: self.work.records, numbered: false)
@@ -65,19 +66,9 @@ struct PostgresChunkLoader {
     return self.outcomes.map { $0 ?? .failed(code: "DATABASE_ERROR", message: "the record was not applied") }
   }
 
-  /// Loads an insert's records as uploaded with one `COPY`.
-  private func load(_ csv: CSVRecords) throws -> [RecordOutcome] {
-    try self.copy(csv, self.statements.copyCSVIntoTarget(delimiter: csv.delimiter))
-    return Array(repeating: .succeeded(created: true), count: csv.count)
-  }
-
-  /// Stages the records as uploaded with one `COPY`, numbered in their order.
-  private func stage(_ csv: CSVRecords) throws {
-    try self.copy(csv, self.statements.copyCSVIntoStaging(delimiter: csv.delimiter))
-  }
-
-  /// Runs `copy` of the CSV; a refused record, or a row count other than the records' (CSV the
-  /// database reads otherwise than the engine), refuses them all.
+  /// Runs `copy` of the records as uploaded (into the table, or into the staging table, which
+  /// numbers them in their order); a refused record, or a row count other than the records' (CSV
+  /// the database reads otherwise than the engine), refuses them all.
   private func copy(_ csv: CSVRecords, _ copy: String) throws {
     let rows: Int
     do {

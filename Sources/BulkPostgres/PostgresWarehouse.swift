@@ -101,11 +101,8 @@ package final class PostgresWarehouse: Warehouse {
   /// Applies the chunk in one transaction with its ledger row, as `Warehouse.apply` promises;
   /// throws `PostgresError` for a failure of the connection or the table, and
   /// `BulkError.invalidArgument` for a chunk that does not fit its table.
-  /// PostgreSQL loads the CSV of an insert or an upsert as uploaded (an update's or a delete's
-  /// records are needed for `NOT_FOUND`'s message); Redshift's loads go through S3.
-  package func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool {
-    self.dialect == .postgres && (operation == .insert || operation == .upsert)
-  }
+  /// PostgreSQL loads CSV as uploaded with `COPY`; Redshift's loads go through S3.
+  package var loadsCSVAsUploaded: Bool { self.dialect == .postgres }
 
   package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
     guard self.dialect == .postgres else {

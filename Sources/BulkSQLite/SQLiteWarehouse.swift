@@ -30,11 +30,8 @@ package final class SQLiteWarehouse: Warehouse {
     }
   }
 
-  /// Inserts and upserts bind their values straight from the CSV as uploaded (an update's or a
-  /// delete's records are needed for `NOT_FOUND`'s message).
-  package func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool {
-    operation == .insert || operation == .upsert
-  }
+  /// Values are bound straight from the CSV as uploaded.
+  package var loadsCSVAsUploaded: Bool { true }
 
   package func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
     let rows =

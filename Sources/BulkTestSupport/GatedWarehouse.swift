@@ -39,7 +39,7 @@ package final class GatedWarehouse: Warehouse {
     for continuation in waiting { continuation.resume(throwing: error) }
   }
 
-  package func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool { self.base.loadsCSVAsUploaded(operation) }
+  package var loadsCSVAsUploaded: Bool { self.base.loadsCSVAsUploaded }
 
   package func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
     try await self.base.describe(table: table, tenant: tenant)

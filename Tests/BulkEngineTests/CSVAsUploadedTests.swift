@@ -22,7 +22,7 @@ struct CSVAsUploadedTests {
       self.base = base
     }
 
-    func loadsCSVAsUploaded(_ operation: BulkCore.Operation) -> Bool { self.base.loadsCSVAsUploaded(operation) }
+    var loadsCSVAsUploaded: Bool { self.base.loadsCSVAsUploaded }
 
     func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
       try await self.base.describe(table: table, tenant: tenant)

@@ -95,10 +95,7 @@ struct Load: AsyncParsableCommand {
     }
     let elapsed = (ContinuousClock.now - start).inSeconds
     let totals = stats.totals
-    let latencies = totals.smallLatencies.sorted()
-    let percentile = { (p: Double) -> Double in
-      latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-    }
+    let latencies = totals.smallLatencies
     print(
       String(
         format: "quiet jobs completed     %6d  (%.1f jobs/s, %.0f records/s, over %.1f s)",
@@ -111,8 +108,8 @@ struct Load: AsyncParsableCommand {
     print(
       String(
         format: "small job, create to results downloaded: p50 %.3f s  p99 %.3f s  (%d jobs)",
-        percentile(0.5),
-        percentile(0.99),
+        latencies.percentile(0.5),
+        latencies.percentile(0.99),
         latencies.count
       )
     )

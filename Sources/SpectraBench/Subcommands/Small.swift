@@ -85,7 +85,7 @@ struct Small: AsyncParsableCommand {
       Self.report(side, peakRSS: servers[index].peakRSS)
     }
     if measured.count > 1 {
-      let medians = measured.map { Self.percentile($0.phases.map(\.total), 0.5) }
+      let medians = measured.map { $0.phases.map(\.total).percentile(0.5) }
       print(String(format: "this build / against, job p50: %.2fx", medians[0] / medians[1]))
     }
   }
@@ -123,8 +123,8 @@ struct Small: AsyncParsableCommand {
   }
 
   private static func report(_ side: Side, peakRSS: Int) {
-    let getJob = Self.percentile(side.getJob, 0.5)
-    let health = Self.percentile(side.health, 0.5)
+    let getJob = side.getJob.percentile(0.5)
+    let health = side.health.percentile(0.5)
     print(
       String(
         format: "baseline: GetJob round trip p50 %.2f ms; grpc.health.v1 Check p50 %.2f ms (no credentials, no catalog)",
@@ -136,10 +136,10 @@ struct Small: AsyncParsableCommand {
     print(
       String(
         format: "job end to end: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  (%.1fx the GetJob round trip; its five calls at a health check's cost: %.2f ms)",
-        Self.percentile(totals, 0.5) * 1000,
-        Self.percentile(totals, 0.9) * 1000,
-        Self.percentile(totals, 0.99) * 1000,
-        Self.percentile(totals, 0.5) / getJob,
+        totals.percentile(0.5) * 1000,
+        totals.percentile(0.9) * 1000,
+        totals.percentile(0.99) * 1000,
+        totals.percentile(0.5) / getJob,
         5 * health * 1000
       )
     )
@@ -148,7 +148,7 @@ struct Small: AsyncParsableCommand {
       ("create", phases.map(\.create)), ("upload", phases.map(\.upload)), ("close", phases.map(\.close)),
       ("watch to terminal", phases.map(\.watch)), ("failed results", phases.map(\.results)),
     ] {
-      print(String(format: "  %-18@ p50 %.2f ms  p90 %.2f ms", name as NSString, Self.percentile(values, 0.5) * 1000, Self.percentile(values, 0.9) * 1000))
+      print(String(format: "  %-18@ p50 %.2f ms  p90 %.2f ms", name as NSString, values.percentile(0.5) * 1000, values.percentile(0.9) * 1000))
     }
     print("server peak RSS \(peakRSS >> 20) MiB")
   }
@@ -208,10 +208,5 @@ struct Small: AsyncParsableCommand {
       )
     }
     return (job.jobID, phases)
-  }
-
-  private static func percentile(_ values: [Double], _ fraction: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
   }
 }
