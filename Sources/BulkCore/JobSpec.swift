@@ -56,7 +56,7 @@ package struct JobSpec: Hashable, Sendable {
     if operation == .query {
       // A query job without a query exports its whole object, as the product document's first
       // example expects; the job shows the statement, so the client sees what will run.
-      if query.isEmpty { query = "SELECT * FROM \(Identifier.quoted(self.object))" }
+      if query.isEmpty { query = Self.wholeObjectQuery(self.object) }
     } else if !query.isEmpty {
       throw .invalidArgument("query is only allowed on query jobs, not on \(operation.rawValue) jobs")
     }
@@ -108,6 +108,11 @@ package struct JobSpec: Hashable, Sendable {
       columnDelimiter: delimiter,
       createdAt: now
     )
+  }
+
+  /// The statement of a query job created without one: all of `object`'s rows, in no order.
+  package static func wholeObjectQuery(_ object: String) -> String {
+    "SELECT * FROM \(Identifier.quoted(object))"
   }
 
   /// A digest of the validated job's defining fields, to recognise a retried create.

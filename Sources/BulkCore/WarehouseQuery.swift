@@ -12,13 +12,25 @@ package struct QueryRequest: Sendable {
   package var timeout: Duration
   /// Cancels the running statement when the job is aborted or its deadline passes.
   package var cancellation: QueryCancellation
+  /// The table that `sql` reads whole, in no particular order (a query job without a query,
+  /// `JobSpec.wholeObjectQuery`), so a warehouse may read it in parts at once; `nil` for any
+  /// other statement.
+  package var wholeTable: String?
 
-  package init(jobID: String, sql: String, output: QueryOutput, timeout: Duration, cancellation: QueryCancellation) {
+  package init(
+    jobID: String,
+    sql: String,
+    output: QueryOutput,
+    timeout: Duration,
+    cancellation: QueryCancellation,
+    wholeTable: String? = nil
+  ) {
     self.jobID = jobID
     self.sql = sql
     self.output = output
     self.timeout = timeout
     self.cancellation = cancellation
+    self.wholeTable = wholeTable
   }
 }
 
@@ -61,8 +73,9 @@ package enum QueryRows: Sendable {
 
 /// Where a warehouse delivers a query's result: the columns once, then the rows in batches.
 ///
-/// The warehouse calls it from the thread that reads the database, one call at a time; a throw
-/// stops the statement.
+/// The warehouse calls it from the thread that reads the database; a table read in parts calls
+/// `rows` from each part's thread, at once. Each batch holds whole rows. A throw stops the
+/// statement.
 package protocol QueryRowSink: Sendable {
   func columns(_ columns: [QueryColumn]) throws
   func rows(_ batch: QueryRows) throws

@@ -32,7 +32,8 @@ extension JobRunner {
       sql: job.query,
       output: job.contentType == .csv ? .csv(delimiter: job.columnDelimiter.asciiValue ?? UInt8(ascii: ",")) : .values,
       timeout: settings.queryTimeout,
-      cancellation: cancellation
+      cancellation: cancellation,
+      wholeTable: job.query == JobSpec.wholeObjectQuery(job.object) ? job.object : nil
     )
     do {
       // Query jobs take turns under their own limits, apart from the chunk workers.

@@ -79,6 +79,30 @@ package final class PostgresConnectionPool: Sendable {
     }
   }
 
+  /// Starts `body` on a free connection, on that connection's queue, if one is free now and
+  /// nobody waits for one; `nil` otherwise, and nothing runs.
+  ///
+  /// For work that only helps a use already running, from that use's blocking body (a second
+  /// part of a query): it never waits in line, so it can neither hold up another caller nor wait
+  /// on itself. The caller must `wait()` for the result before its own use ends.
+  package func startIfFree<T: Sendable>(
+    _ body: @escaping @Sendable (PostgresConnection) throws -> T
+  ) -> StartedUse<T>? {
+    let index = self.state.withLock { state -> Int? in
+      guard !state.isShutDown, state.waiters.isEmpty else { return nil }
+      return state.idle.popLast()
+    }
+    guard let index else { return nil }
+    let slot = self.slots[index]
+    let started = StartedUse<T>()
+    slot.queue.async {
+      let result = Result { try self.use(slot, body) }
+      self.release(index)
+      started.finish(result)
+    }
+    return started
+  }
+
   /// Closes every connection and fails every waiter; later calls throw. Connections in use close
   /// when their current use ends.
   package func shutdown() {
@@ -174,4 +198,24 @@ package final class PostgresConnectionPool: Sendable {
   }
 
   private static let shutDownError = PostgresError(message: "the PostgreSQL connection pool is shut down")
+}
+
+/// A use of a pool's connection started by `startIfFree`, running on the connection's queue.
+package final class StartedUse<T: Sendable>: Sendable {
+  private let result = Mutex<Result<T, any Error>?>(nil)
+  private let done = DispatchSemaphore(value: 0)
+
+  fileprivate init() {}
+
+  fileprivate func finish(_ result: Result<T, any Error>) {
+    self.result.withLock { $0 = result }
+    self.done.signal()
+  }
+
+  /// Blocks the calling thread until the use ends, and returns what its body returned or threw.
+  package func wait() throws -> T {
+    self.done.wait()
+    self.done.signal()
+    return try self.result.withLock { $0! }.get()
+  }
 }

@@ -15,6 +15,13 @@ internal import Synchronization
 ///
 /// Rows come out through `COPY (statement) TO STDOUT`: as CSV, passed on as the server writes it,
 /// or in the text format, typed by the columns' types.
+///
+/// A whole-table read (`QueryRequest.wholeTable`) of a plain table of at least two `partBytes`
+/// runs in two parts at once when the pool has a second connection free: the first half of the
+/// table's blocks on this connection, the rest on the other, both in one snapshot (exported by
+/// the first transaction, imported by the second), so together they read exactly the rows one
+/// statement would. The parts' rows reach the sink interleaved, batch by batch; the statement
+/// promised no order.
 struct PostgresQuery {
   /// Bytes of CSV (or rows of values) per batch handed to the sink.
   static let batchBytes = 1 << 20
@@ -24,11 +31,52 @@ struct PostgresQuery {
   let schema: String
   let request: QueryRequest
   let sink: any QueryRowSink
+  /// The least size of each part of a whole-table read.
+  let partBytes: Int64
 
-  /// Runs the statement on `connection`; blocks the calling thread.
-  func run(on connection: PostgresConnection) throws -> Int64 {
+  /// Runs the statement on `connection`, and its second part, if any, on a connection of
+  /// `spare`; blocks the calling thread.
+  func run(on connection: PostgresConnection, spare: PostgresConnectionPool?) throws -> Int64 {
     try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
     defer { _ = try? connection.execute("ROLLBACK") }
+    try self.sandbox(connection)
+
+    let columns = try self.translating { try connection.describe(self.statement) }
+    try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })
+    let types = columns.map { Self.columnType(oid: $0.typeOID) }
+
+    guard let spare, let table = self.request.wholeTable, let half = try self.halfBlocks(of: table, on: connection)
+    else {
+      return try self.copy(self.statement, on: connection, types: types)
+    }
+    let snapshot = try connection.query("SELECT pg_export_snapshot()")[0][0] ?? ""
+    let parts = PartedSink(self.sink)
+    let whole = "SELECT * FROM \(Identifier.quoted(table))"
+    let rest = PostgresQuery(statement: self.statement, schema: self.schema, request: self.request, sink: parts, partBytes: 0)
+    let second = spare.startIfFree { other in
+      do {
+        return try rest.runPart("\(whole) WHERE ctid >= '(\(half),0)'::tid", snapshot: snapshot, on: other, types: types)
+      } catch {
+        parts.stop()
+        throw error
+      }
+    }
+    guard let second else { return try self.copy(self.statement, on: connection, types: types) }
+    let first = Result {
+      try rest.copy("\(whole) WHERE ctid < '(\(half),0)'::tid", on: connection, types: types)
+    }
+    if case .failure = first { parts.stop() }
+    let other = Result { try second.wait() }
+    switch (first, other) {
+    case (.success(let a), .success(let b)): return a + b
+    case (.failure(let error), _) where !(error is PartedSink.Stopped): throw error
+    case (_, .failure(let error)) where !(error is PartedSink.Stopped): throw error
+    case (.failure(let error), _), (_, .failure(let error)): throw error
+    }
+  }
+
+  /// Pins the transaction's settings and checks the login's fence.
+  private func sandbox(_ connection: PostgresConnection) throws {
     _ = try connection.query(
       """
       SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2, true),
@@ -39,31 +87,59 @@ struct PostgresQuery {
       [String(max(1, self.request.timeout.inMilliseconds)), Identifier.quoted(self.schema)]
     )
     try PostgresQueryRole.checkFence(schema: self.schema, on: connection)
+  }
 
-    let columns = try self.translating { try connection.describe(self.statement) }
-    try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })
-    let types = columns.map { Self.columnType(oid: $0.typeOID) }
+  /// Half of `table`'s blocks, where a whole-table read splits, when the table is a plain one of
+  /// at least two `partBytes`; `nil` to read it in one part.
+  private func halfBlocks(of table: String, on connection: PostgresConnection) throws -> Int64? {
+    guard self.partBytes > 0 else { return nil }
+    let rows = try connection.query(
+      """
+      SELECT c.relkind::text, pg_catalog.pg_relation_size(c.oid), current_setting('block_size')
+      FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)
+      """,
+      [Identifier.quoted(table)]
+    )
+    guard let row = rows.first, row[0] == "r", let bytes = row[1].flatMap({ Int64($0) }),
+      let blockSize = row[2].flatMap({ Int64($0) }), blockSize > 0, bytes >= 2 * self.partBytes
+    else { return nil }
+    return bytes / blockSize / 2
+  }
 
+  /// The second part of a whole-table read, on its own connection: `statement` in a transaction
+  /// that imports the first part's `snapshot`, sandboxed as the first.
+  private func runPart(_ statement: String, snapshot: String, on connection: PostgresConnection, types: [ColumnType])
+    throws -> Int64
+  {
+    try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    defer { _ = try? connection.execute("ROLLBACK") }
+    try connection.execute("SET TRANSACTION SNAPSHOT \(SQLDialect.literal(snapshot))")
+    try self.sandbox(connection)
+    return try self.copy(statement, on: connection, types: types)
+  }
+
+  /// Copies the rows of `statement` to the sink, cancelled with the request.
+  private func copy(_ statement: String, on connection: PostgresConnection, types: [ColumnType]) throws -> Int64 {
     let cancel = RepeatedCancel(connection.makeCanceller())
     defer { cancel.stop() }
     return try self.request.whileRunning(onCancel: cancel.start) {
       try self.translating {
         switch self.request.output {
         case .csv(let delimiter):
-          try self.copyCSV(on: connection, delimiter: delimiter)
+          try self.copyCSV(statement, on: connection, delimiter: delimiter)
         case .values:
-          try self.copyValues(on: connection, types: types)
+          try self.copyValues(statement, on: connection, types: types)
         }
       }
     }
   }
 
-  private func copyCSV(on connection: PostgresConnection, delimiter: UInt8) throws -> Int64 {
+  private func copyCSV(_ statement: String, on connection: PostgresConnection, delimiter: UInt8) throws -> Int64 {
     var rows: Int64 = 0
     var bytes: [UInt8] = []
     var starts: [Int] = []
     bytes.reserveCapacity(Self.batchBytes + (64 << 10))
-    let sql = "COPY (\n\(self.statement)\n) TO STDOUT WITH (FORMAT csv, DELIMITER \(Self.literal(delimiter)))"
+    let sql = "COPY (\n\(statement)\n) TO STDOUT WITH (FORMAT csv, DELIMITER \(Self.literal(delimiter)))"
     try connection.copyOut(sql) { row in
       starts.append(bytes.count)
       bytes.append(contentsOf: row)
@@ -81,11 +157,11 @@ struct PostgresQuery {
     return rows
   }
 
-  private func copyValues(on connection: PostgresConnection, types: [ColumnType]) throws -> Int64 {
+  private func copyValues(_ statement: String, on connection: PostgresConnection, types: [ColumnType]) throws -> Int64 {
     var rows: Int64 = 0
     var batch: [[FieldValue]] = []
     batch.reserveCapacity(Self.batchRows)
-    try connection.copyOut("COPY (\n\(self.statement)\n) TO STDOUT") { row in
+    try connection.copyOut("COPY (\n\(statement)\n) TO STDOUT") { row in
       let fields = CopyTextRow.fields(row)
       batch.append(zip(fields, types).map { field, type in field.map { Self.value($0, type: type) } ?? .null })
       if batch.count == Self.batchRows {
@@ -216,6 +292,33 @@ enum CopyTextRow {
     }
     finish()
     return fields
+  }
+}
+
+/// The sink of a query read in parts: once a part has failed, the other's next batch stops it.
+private final class PartedSink: QueryRowSink {
+  /// Thrown into a part whose other part failed; that failure is the query's.
+  struct Stopped: Error {}
+
+  private let sink: any QueryRowSink
+  private let stopped = Atomic(false)
+
+  init(_ sink: any QueryRowSink) {
+    self.sink = sink
+  }
+
+  /// A part failed: the other stops at its next batch.
+  func stop() {
+    self.stopped.store(true, ordering: .releasing)
+  }
+
+  func columns(_ columns: [QueryColumn]) throws {
+    try self.sink.columns(columns)
+  }
+
+  func rows(_ batch: QueryRows) throws {
+    guard !self.stopped.load(ordering: .acquiring) else { throw Stopped() }
+    try self.sink.rows(batch)
   }
 }
 

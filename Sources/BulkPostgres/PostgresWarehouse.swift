@@ -21,6 +21,8 @@ package final class PostgresWarehouse: Warehouse {
   private let ledgerSchemas = Mutex<Set<String>>([])
   private let queryRolePasswords: QueryRolePasswords
   private let queryConcurrency: Int
+  /// The least size of each part of a whole-table export read in two parts at once.
+  private let wholeTablePartBytes: Int64
   /// Each tenant's pool of query connections, logged in as its query role, with the login it
   /// was made for.
   private let queryPools = Mutex<[String: (login: PostgresLogin, pool: PostgresConnectionPool)]>([:])
@@ -33,13 +35,22 @@ package final class PostgresWarehouse: Warehouse {
   /// - Parameters:
   ///   - queryRoleDirectory: where the passwords of the query roles the server provisions are
   ///     kept (mode 0600); `nil` keeps them in memory, and a restart sets new ones.
-  ///   - queryConcurrency: query jobs of one tenant that run at once; each logs in afresh.
+  ///   - queryConcurrency: query jobs of one tenant that run at once; each logs in afresh. The
+  ///     tenant's query pool holds twice as many connections, so that each of them may read a
+  ///     whole table in two parts.
+  ///   - wholeTablePartBytes: a whole-table export (a query job without a query) of a plain
+  ///     table of at least twice this size reads its two halves on two connections at once, when
+  ///     the tenant's query pool has one free; 0 never splits. On this project's 2-core machine,
+  ///     two `COPY … TO` of the halves of a 96 MiB table took 0.25–0.27 s against 0.41–0.44 s for
+  ///     one; a part of 16 MiB keeps the second login (a new backend, a few milliseconds) small
+  ///     beside the read.
   package init(
     url: String,
     poolSize: Int,
     dialect: SQLDialect = .postgres,
     queryRoleDirectory: String? = nil,
     queryConcurrency: Int = 2,
+    wholeTablePartBytes: Int64 = 16 << 20,
     logger: Logger
   ) {
     let resolved = SQLDialect.resolve(url: url, fallback: dialect)
@@ -48,6 +59,7 @@ package final class PostgresWarehouse: Warehouse {
     self.pool = PostgresConnectionPool(url: resolved.url, size: poolSize)
     self.queryRolePasswords = QueryRolePasswords(directory: queryRoleDirectory)
     self.queryConcurrency = queryConcurrency
+    self.wholeTablePartBytes = wholeTablePartBytes
     self.logger = logger
   }
 
@@ -185,8 +197,14 @@ package final class PostgresWarehouse: Warehouse {
       )
     }
     let text = try QueryText(request.sql, dialect: .postgres, forbiddenFunctions: QueryText.postgresForbiddenFunctions)
-    let query = PostgresQuery(statement: text.statement, schema: tenant.schema, request: request, sink: sink)
-    return try await self.withQueryConnection(tenant: tenant) { try query.run(on: $0) }
+    let query = PostgresQuery(
+      statement: text.statement,
+      schema: tenant.schema,
+      request: request,
+      sink: sink,
+      partBytes: self.wholeTablePartBytes
+    )
+    return try await self.withQueryConnection(tenant: tenant) { try query.run(on: $0, spare: $1) }
   }
 
   /// Runs `body` on a connection of the loader's pool: for the chunk work of a warehouse built
@@ -204,14 +222,25 @@ package final class PostgresWarehouse: Warehouse {
     tenant: Tenant,
     _ body: @escaping @Sendable (PostgresConnection) throws -> T
   ) async throws -> T {
+    try await self.withQueryConnection(tenant: tenant) { connection, _ in try body(connection) }
+  }
+
+  /// `withQueryConnection`, with the pool the connection came from, for a second connection
+  /// when one is free.
+  private func withQueryConnection<T: Sendable>(
+    tenant: Tenant,
+    _ body: @escaping @Sendable (PostgresConnection, PostgresConnectionPool) throws -> T
+  ) async throws -> T {
     let role = PostgresQueryRole(tenant: tenant)
     do {
-      return try await self.queryPool(role).withConnection(body)
+      let pool = try await self.queryPool(role)
+      return try await pool.withConnection { try body($0, pool) }
     } catch let error as PostgresError where error.isConnectionFailure && tenant.queryLogin == nil {
       // Another server on this warehouse may have set a new password for the provisioned role.
       guard error.message.contains("password authentication failed") else { throw error }
       self.queryRolePasswords.forget(role.provisionedName)
-      return try await self.queryPool(role).withConnection(body)
+      let pool = try await self.queryPool(role)
+      return try await pool.withConnection { try body($0, pool) }
     } catch let error as PostgresError where error.isConnectionFailure && Self.isLoginRefusal(error) {
       throw BulkError.queryRefused(
         "the query login of tenant \(tenant.id) (\(tenant.queryLogin.map { "\($0)" } ?? role.provisionedName)) "
@@ -246,7 +275,7 @@ package final class PostgresWarehouse: Warehouse {
     }
     return self.queryPools.withLock { pools in
       if let entry = pools[role.tenant.id], entry.login == login { return entry.pool }
-      let pool = PostgresConnectionPool(login: login, size: self.queryConcurrency, reusesConnections: false)
+      let pool = PostgresConnectionPool(login: login, size: 2 * self.queryConcurrency, reusesConnections: false)
       pools[role.tenant.id] = (login, pool)
       return pool
     }

@@ -19,11 +19,13 @@ package struct PostgresTestSchema: Sendable {
     return PostgresTestSchema(cluster: cluster, name: name)
   }
 
-  /// A warehouse on the schema's cluster, of `poolSize` connections, that logs nothing.
-  package func warehouse(poolSize: Int) -> PostgresWarehouse {
+  /// A warehouse on the schema's cluster, of `poolSize` connections, that logs nothing and reads
+  /// whole tables of at least two `wholeTablePartBytes` in two parts.
+  package func warehouse(poolSize: Int, wholeTablePartBytes: Int64 = 16 << 20) -> PostgresWarehouse {
     PostgresWarehouse(
       url: self.cluster.url(),
       poolSize: poolSize,
+      wholeTablePartBytes: wholeTablePartBytes,
       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     )
   }

@@ -12,7 +12,8 @@ struct ComparisonReport: Encodable, Sendable {
 
   /// One comparison: a job against the tool a user would run instead.
   struct Case: Encodable, Sendable {
-    /// `insert`, `upsert`, `export`, `export_grpcio`, `sqlite_insert` or `sqlite_insert_rollback`.
+    /// `insert`, `upsert`, `export`, `export_query`, `export_grpcio`, `sqlite_insert` or
+    /// `sqlite_insert_rollback`.
     var name: String
     /// What the job does, e.g. `insert job over gRPC into PostgreSQL`.
     var job: String

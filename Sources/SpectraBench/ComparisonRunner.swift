@@ -63,9 +63,9 @@ struct ComparisonRunner: Sendable {
       let measured = try await self.load(operation, postgres: true, folder: folder)
       try self.expect(try databases.postgresCount(), "rows in PostgreSQL after the \(name) job")
       return measured
-    case "export":
+    case "export", "export_query":
       try self.ensureLoaded()
-      return try await self.export()
+      return try await self.export(query: name == "export" ? "" : "SELECT * FROM \(BenchDatabases.table)")
     case "export_grpcio":
       try self.ensureLoaded()
       return try await self.exportByPython()
@@ -97,7 +97,7 @@ struct ComparisonRunner: Sendable {
       let seconds = try Self.time { try databases.psql(BenchDatabases.upsertByHand(self.csvFile)) }
       try self.expect(try databases.postgresCount(), "rows in PostgreSQL after the upsert by hand")
       return seconds
-    case "export", "export_grpcio":
+    case "export", "export_query", "export_grpcio":
       try self.ensureLoaded()
       let file = self.scratch.appendingPathComponent("export-psql.csv")
       let seconds = try Self.time { try databases.psql(BenchDatabases.copyTo(file)) }
@@ -154,8 +154,10 @@ struct ComparisonRunner: Sendable {
     )
   }
 
-  /// A query job of the whole table, timed from create to the last byte of its results.
-  private func export() async throws -> JobMeasurement {
+  /// A query job of the whole table, timed from create to the last byte of its results: without
+  /// a query (`query` empty), the server exports the whole object and reads it in two parts at
+  /// once; with one, it runs the statement as written, in one part.
+  private func export(query: String) async throws -> JobMeasurement {
     let folder = try self.freshFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let server = try self.startServer(folder: folder, postgres: true)
@@ -171,7 +173,7 @@ struct ComparisonRunner: Sendable {
           .with {
             $0.operation = .query
             $0.object = BenchDatabases.table
-            $0.query = "SELECT * FROM \(BenchDatabases.table)"
+            $0.query = query
           }
         )
         let done = try await Self.withTimeout(timeout) {

@@ -2,10 +2,10 @@ internal import Foundation
 
 /// The export job driven by an outside client: Python's `grpcio` with the stubs generated from
 /// `Protos/` (the `spectra.bulk.v1` package that `pip install ./clients/python` installs), in a
-/// `python3` child process. It creates the query job, follows `WatchJob` to its end and reads the
-/// results page by page as a user of the stubs would: `max_records` at the Python package's
-/// default page size, each page's header line dropped after the first, every byte written to a
-/// file.
+/// `python3` child process. It creates the query job of the whole table (no query), follows
+/// `WatchJob` to its end and reads the results page by page as a user of the stubs would:
+/// `max_records` at the Python package's default page size, each page's header line dropped after
+/// the first, every byte written to a file.
 enum PythonExport {
   /// The records per `GetJobResults` call: `spectra_bulk`'s default `page_records`.
   static let pageRecords = 50_000
@@ -22,8 +22,7 @@ enum PythonExport {
     stub = rpc.BulkServiceStub(grpc.insecure_channel(address))
     terminal = {pb.JOB_STATE_JOB_COMPLETE, pb.JOB_STATE_FAILED, pb.JOB_STATE_ABORTED}
     start = time.perf_counter()
-    job = stub.CreateJob(pb.CreateJobRequest(operation=pb.OPERATION_QUERY, object=table,
-        query="SELECT * FROM " + table), metadata=metadata)
+    job = stub.CreateJob(pb.CreateJobRequest(operation=pb.OPERATION_QUERY, object=table), metadata=metadata)
     stub.UpdateJobState(pb.UpdateJobStateRequest(job_id=job.job_id, state=pb.JOB_STATE_UPLOAD_COMPLETE),
         metadata=metadata)
     for job in stub.WatchJob(pb.WatchJobRequest(job_id=job.job_id), metadata=metadata):

@@ -12,40 +12,6 @@ import Testing
 /// or refuses, is loaded as values), SQLite binds its values straight from the bytes.
 @Suite("Records loaded as uploaded")
 struct CSVAsUploadedTests {
-  /// The base warehouse, noting what each `apply` was given.
-  final class Recording: Warehouse {
-    let base: any Warehouse
-    /// Per chunk, in order: whether each call had the CSV (`true`) or values.
-    let calls = Mutex<[Int: [Bool]]>([:])
-
-    init(_ base: any Warehouse) {
-      self.base = base
-    }
-
-    var loadsCSVAsUploaded: Bool { self.base.loadsCSVAsUploaded }
-
-    func describe(table: String, tenant: Tenant) async throws -> TableDescription? {
-      try await self.base.describe(table: table, tenant: tenant)
-    }
-
-    func apply(_ work: ChunkWork, tenant: Tenant) async throws -> [RecordOutcome] {
-      self.calls.withLock { $0[work.chunk, default: []].append(work.csv != nil) }
-      return try await self.base.apply(work, tenant: tenant)
-    }
-
-    func ledger(jobID: String, tenant: Tenant) async throws -> [Int: [RecordOutcome]] {
-      try await self.base.ledger(jobID: jobID, tenant: tenant)
-    }
-
-    func removeLedger(jobID: String, tenant: Tenant) async throws {
-      try await self.base.removeLedger(jobID: jobID, tenant: tenant)
-    }
-
-    func export(_ request: QueryRequest, tenant: Tenant, into sink: any QueryRowSink) async throws -> Int64 {
-      try await self.base.export(request, tenant: tenant, into: sink)
-    }
-  }
-
   static let table = """
     CREATE TABLE items (
       id bigint PRIMARY KEY, name text NOT NULL, note text, amount numeric(12,2), ratio double precision,
@@ -68,9 +34,9 @@ struct CSVAsUploadedTests {
     return try await withTemporaryDirectory { directory in
       var settings = EngineSettings(workers: 2)
       settings.chunkRecords = chunkRecords
-      let recording = Mutex<Recording?>(nil)
+      let recording = Mutex<RecordingWarehouse?>(nil)
       let harness = try postgres.harness(directory: directory, settings: settings) { base in
-        let wrapped = Recording(base)
+        let wrapped = RecordingWarehouse(base)
         recording.withLock { $0 = wrapped }
         return wrapped
       }
@@ -178,9 +144,9 @@ struct CSVAsUploadedTests {
     try await withTemporaryDirectory { directory in
       var settings = EngineSettings(workers: 2)
       settings.chunkRecords = 4
-      let recording = Mutex<Recording?>(nil)
+      let recording = Mutex<RecordingWarehouse?>(nil)
       let harness = try EngineHarness(directory: directory, settings: settings) { base in
-        let wrapped = Recording(base)
+        let wrapped = RecordingWarehouse(base)
         recording.withLock { $0 = wrapped }
         return wrapped
       }
@@ -237,9 +203,9 @@ struct CSVAsUploadedTests {
   @Test("an upsert into SQLite binds the CSV as uploaded: a repeated key applies in order, each record created or not")
   func upsertSQLite() async throws {
     try await withTemporaryDirectory { directory in
-      let recording = Mutex<Recording?>(nil)
+      let recording = Mutex<RecordingWarehouse?>(nil)
       let harness = try EngineHarness(directory: directory, settings: EngineSettings(workers: 1)) { base in
-        let wrapped = Recording(base)
+        let wrapped = RecordingWarehouse(base)
         recording.withLock { $0 = wrapped }
         return wrapped
       }

@@ -13,12 +13,17 @@ struct PostgresTenant {
   let warehouse: PostgresWarehouse
 
   /// Creates the schema and runs `tables` in it (names unqualified).
-  static func make(_ tables: String, cluster: PostgresCluster? = nil, poolSize: Int = 3) async throws -> PostgresTenant {
+  static func make(
+    _ tables: String,
+    cluster: PostgresCluster? = nil,
+    poolSize: Int = 3,
+    wholeTablePartBytes: Int64 = 16 << 20
+  ) async throws -> PostgresTenant {
     let schema = try await PostgresTestSchema.make(tables, in: cluster)
     return PostgresTenant(
       cluster: schema.cluster,
       tenant: Tenant(id: "acme", schema: schema.name),
-      warehouse: schema.warehouse(poolSize: poolSize)
+      warehouse: schema.warehouse(poolSize: poolSize, wholeTablePartBytes: wholeTablePartBytes)
     )
   }
 

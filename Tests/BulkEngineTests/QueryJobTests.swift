@@ -393,4 +393,43 @@ struct QueryJobTests {
       #expect(seen == Array(1 ... 100_000))
     }
   }
+
+  @Test(
+    "a query job without a query reads a large table in two parts and gives every row once",
+    arguments: [ContentType.csv, .json]
+  )
+  func wholeTable(contentType: ContentType) async throws {
+    let postgres = try await PostgresTenant.make(
+      "CREATE TABLE numbers AS SELECT g AS n, md5(g::text) AS label FROM generate_series(1, 50000) g",
+      wholeTablePartBytes: 256 << 10
+    )
+    defer { postgres.warehouse.shutdown() }
+    try await withTemporaryDirectory { directory in
+      let recording = Mutex<RecordingWarehouse?>(nil)
+      let harness = try postgres.harness(directory: directory, settings: Self.settings()) { base in
+        let wrapped = RecordingWarehouse(base)
+        recording.withLock { $0 = wrapped }
+        return wrapped
+      }
+      for query in ["", "SELECT * FROM numbers"] {
+        let job = try await harness.service.createJob(
+          JobSpec(operation: .query, object: "numbers", contentType: contentType, query: query),
+          requestID: "",
+          tenant: harness.tenant
+        )
+        _ = try await harness.service.updateState(id: job.id, to: .uploadComplete, tenant: harness.tenant)
+        let done = try await harness.finished(job)
+        #expect(done.state == .jobComplete, "\(done.errorMessage)")
+        #expect(done.numberRecordsProcessed == 50_000)
+        let text = try await harness.results(done, .query, locator: "", maxRecords: 0).text
+        let numbers =
+          contentType == .csv
+          ? try Self.csv(text).rows.compactMap { Int($0[0]) }
+          : ((try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]) ?? []).compactMap { $0["n"] as? Int }
+        #expect(numbers.sorted() == Array(1 ... 50_000), "query \(query)")
+      }
+      let wholeTables = recording.withLock { $0?.wholeTables.withLock { $0 } }
+      #expect(wholeTables == ["numbers", nil])
+    }
+  }
 }
