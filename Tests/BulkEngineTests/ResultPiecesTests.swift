@@ -20,7 +20,7 @@ struct ResultPiecesTests {
     return records
   }
 
-  @Test("chunks written through one buffer read back whole, in pieces of at most 64 KiB and a record")
+  @Test("chunks written through one buffer read back whole, in pieces of at most 120 KiB and a record")
   func pieces() async throws {
     try await withTemporaryDirectory { directory in
       let storage = try FileJobStorage(stagingDirectory: "\(directory)/staging", resultsDirectory: "\(directory)/results")
@@ -49,7 +49,7 @@ struct ResultPiecesTests {
       #expect(next.isEmpty)
       #expect(String(decoding: read.map(\.data).reduce(Data(), +), as: UTF8.self) == expected)
       #expect(read.map(\.recordCount).reduce(0, +) == 8000)
-      #expect(ResultStore.pieceBytes == 64 << 10)
+      #expect(ResultStore.pieceBytes == 120 << 10)
       #expect(read.count > expected.utf8.count / ResultStore.pieceBytes)
       #expect(read.allSatisfy { $0.data.count <= ResultStore.pieceBytes + 110 })
     }
