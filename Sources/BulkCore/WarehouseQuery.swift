@@ -13,7 +13,7 @@ package struct QueryRequest: Sendable {
   /// Cancels the running statement when the job is aborted or its deadline passes.
   package var cancellation: QueryCancellation
   /// The table that `sql` reads whole, in no particular order (a query job without a query,
-  /// `JobSpec.wholeObjectQuery`), so a warehouse may read it in parts at once; `nil` for any
+  /// `JobSpec.wholeObjectQuery`), so a warehouse may read parts of it at once; `nil` for any
   /// other statement.
   package var wholeTable: String?
 
@@ -73,9 +73,9 @@ package enum QueryRows: Sendable {
 
 /// Where a warehouse delivers a query's result: the columns once, then the rows in batches.
 ///
-/// The warehouse calls it from the thread that reads the database; a table read in parts calls
-/// `rows` from each part's thread, at once. Each batch holds whole rows. A throw stops the
-/// statement.
+/// The warehouse calls it from the thread that reads the database; a table read on several
+/// connections calls `rows` from each one's thread, at once. Each batch holds whole rows. A throw
+/// stops the statement.
 package protocol QueryRowSink: Sendable {
   func columns(_ columns: [QueryColumn]) throws
   func rows(_ batch: QueryRows) throws

@@ -42,8 +42,8 @@ final class QueryResultCollector: QueryRowSink {
   private let chunkBytes: Int
   private let maxBytes: Int64
   private let progress: AsyncStream<Totals>.Continuation
-  /// Written by the warehouse's threads (one per part of a table read in parts); read by the
-  /// runner when it is done.
+  /// Written by the warehouse's threads (one per connection of a table read on several); read by
+  /// the runner when it is done.
   private let state = Mutex(State())
   private let written = Mutex(Written())
   private let writer = DispatchQueue(label: "spectra.bulk.query-results")

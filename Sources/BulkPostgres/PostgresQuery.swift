@@ -16,12 +16,14 @@ internal import Synchronization
 /// Rows come out through `COPY (statement) TO STDOUT`: as CSV, passed on as the server writes it,
 /// or in the text format, typed by the columns' types.
 ///
-/// A whole-table read (`QueryRequest.wholeTable`) of a plain table of at least two `partBytes`
-/// runs in two parts at once when the pool has a second connection free: the first half of the
-/// table's blocks on this connection, the rest on the other, both in one snapshot (exported by
-/// the first transaction, imported by the second), so together they read exactly the rows one
-/// statement would. The parts' rows reach the sink interleaved, batch by batch; the statement
-/// promised no order.
+/// A whole-table read (`QueryRequest.wholeTable`) of a plain table of at least two `rangeBytes`
+/// runs on two connections at once when the pool has a second one free. The table's blocks are
+/// cut into ranges of `rangeBytes` (`ctid` ranges, which PostgreSQL reads with a TID range scan),
+/// and each connection copies the next range not taken until none is left, so a table whose live
+/// rows sit in some of its blocks (the new versions of updated rows, at its end) still keeps both
+/// busy. Both transactions read one snapshot (exported by the first, imported by the second), so
+/// together they read exactly the rows one statement would. The ranges' rows reach the sink
+/// interleaved, batch by batch; the statement promised no order.
 struct PostgresQuery {
   /// Bytes of CSV (or rows of values) per batch handed to the sink.
   static let batchBytes = 1 << 20
@@ -31,11 +33,11 @@ struct PostgresQuery {
   let schema: String
   let request: QueryRequest
   let sink: any QueryRowSink
-  /// The least size of each part of a whole-table read.
-  let partBytes: Int64
+  /// The size of each range of a whole-table read on two connections.
+  let rangeBytes: Int64
 
-  /// Runs the statement on `connection`, and its second part, if any, on a connection of
-  /// `spare`; blocks the calling thread.
+  /// Runs the statement on `connection`, on a second connection of `spare` too when it reads a
+  /// whole table in ranges; blocks the calling thread.
   func run(on connection: PostgresConnection, spare: PostgresConnectionPool?) throws -> Int64 {
     try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
     defer { _ = try? connection.execute("ROLLBACK") }
@@ -45,26 +47,23 @@ struct PostgresQuery {
     try self.sink.columns(columns.map { QueryColumn(name: $0.name, type: Self.columnType(oid: $0.typeOID)) })
     let types = columns.map { Self.columnType(oid: $0.typeOID) }
 
-    guard let spare, let table = self.request.wholeTable, let half = try self.halfBlocks(of: table, on: connection)
+    guard let spare, let table = self.request.wholeTable, let ranges = try self.ranges(of: table, on: connection)
     else {
       return try self.copy(self.statement, on: connection, types: types)
     }
     let snapshot = try connection.query("SELECT pg_export_snapshot()")[0][0] ?? ""
     let parts = PartedSink(self.sink)
-    let whole = "SELECT * FROM \(Identifier.quoted(table))"
-    let rest = PostgresQuery(statement: self.statement, schema: self.schema, request: self.request, sink: parts, partBytes: 0)
+    let shared = PostgresQuery(statement: self.statement, schema: self.schema, request: self.request, sink: parts, rangeBytes: 0)
     let second = spare.startIfFree { other in
       do {
-        return try rest.runPart("\(whole) WHERE ctid >= '(\(half),0)'::tid", snapshot: snapshot, on: other, types: types)
+        return try shared.runRanges(ranges, snapshot: snapshot, on: other, types: types)
       } catch {
         parts.stop()
         throw error
       }
     }
     guard let second else { return try self.copy(self.statement, on: connection, types: types) }
-    let first = Result {
-      try rest.copy("\(whole) WHERE ctid < '(\(half),0)'::tid", on: connection, types: types)
-    }
+    let first = Result { try shared.copyRanges(ranges, on: connection, types: types) }
     if case .failure = first { parts.stop() }
     let other = Result { try second.wait() }
     switch (first, other) {
@@ -89,10 +88,10 @@ struct PostgresQuery {
     try PostgresQueryRole.checkFence(schema: self.schema, on: connection)
   }
 
-  /// Half of `table`'s blocks, where a whole-table read splits, when the table is a plain one of
-  /// at least two `partBytes`; `nil` to read it in one part.
-  private func halfBlocks(of table: String, on connection: PostgresConnection) throws -> Int64? {
-    guard self.partBytes > 0 else { return nil }
+  /// The block ranges of `table` for a read on two connections, when it is a plain table of at
+  /// least two `rangeBytes`; `nil` to read it with one statement.
+  private func ranges(of table: String, on connection: PostgresConnection) throws -> BlockRanges? {
+    guard self.rangeBytes > 0 else { return nil }
     let rows = try connection.query(
       """
       SELECT c.relkind::text, pg_catalog.pg_relation_size(c.oid), current_setting('block_size')
@@ -101,21 +100,30 @@ struct PostgresQuery {
       [Identifier.quoted(table)]
     )
     guard let row = rows.first, row[0] == "r", let bytes = row[1].flatMap({ Int64($0) }),
-      let blockSize = row[2].flatMap({ Int64($0) }), blockSize > 0, bytes >= 2 * self.partBytes
+      let blockSize = row[2].flatMap({ Int64($0) }), blockSize > 0, bytes >= 2 * self.rangeBytes
     else { return nil }
-    return bytes / blockSize / 2
+    return BlockRanges(table: table, blocks: bytes / blockSize, rangeBlocks: max(1, self.rangeBytes / blockSize))
   }
 
-  /// The second part of a whole-table read, on its own connection: `statement` in a transaction
-  /// that imports the first part's `snapshot`, sandboxed as the first.
-  private func runPart(_ statement: String, snapshot: String, on connection: PostgresConnection, types: [ColumnType])
+  /// The second connection's share of a whole-table read: ranges in a transaction that imports
+  /// the first's `snapshot`, sandboxed as the first.
+  private func runRanges(_ ranges: BlockRanges, snapshot: String, on connection: PostgresConnection, types: [ColumnType])
     throws -> Int64
   {
     try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
     defer { _ = try? connection.execute("ROLLBACK") }
     try connection.execute("SET TRANSACTION SNAPSHOT \(SQLDialect.literal(snapshot))")
     try self.sandbox(connection)
-    return try self.copy(statement, on: connection, types: types)
+    return try self.copyRanges(ranges, on: connection, types: types)
+  }
+
+  /// Copies the ranges not taken yet, one at a time, until none is left.
+  private func copyRanges(_ ranges: BlockRanges, on connection: PostgresConnection, types: [ColumnType]) throws -> Int64 {
+    var rows: Int64 = 0
+    while let statement = ranges.next() {
+      rows += try self.copy(statement, on: connection, types: types)
+    }
+    return rows
   }
 
   /// Copies the rows of `statement` to the sink, cancelled with the request.
@@ -295,9 +303,38 @@ enum CopyTextRow {
   }
 }
 
-/// The sink of a query read in parts: once a part has failed, the other's next batch stops it.
+/// A table's blocks cut into ranges, handed out one at a time to the connections that read them:
+/// the statement of each, the last one open-ended, so rows in blocks added since the table's
+/// size was read are read too (none is visible in the snapshot, but nothing then depends on it).
+private final class BlockRanges: Sendable {
+  private let table: String
+  private let blocks: Int64
+  private let rangeBlocks: Int64
+  private let taken = Atomic<Int64>(0)
+
+  init(table: String, blocks: Int64, rangeBlocks: Int64) {
+    self.table = table
+    self.blocks = blocks
+    self.rangeBlocks = rangeBlocks
+  }
+
+  /// The statement of the next range, `nil` when every range is taken.
+  func next() -> String? {
+    let index = self.taken.add(1, ordering: .relaxed).oldValue
+    let start = index * self.rangeBlocks
+    guard start < self.blocks else { return nil }
+    let end = start + self.rangeBlocks
+    var bounds = start > 0 ? ["ctid >= '(\(start),0)'::tid"] : []
+    if end < self.blocks { bounds.append("ctid < '(\(end),0)'::tid") }
+    let whole = "SELECT * FROM \(Identifier.quoted(self.table))"
+    return bounds.isEmpty ? whole : "\(whole) WHERE \(bounds.joined(separator: " AND "))"
+  }
+}
+
+/// The sink of a query read on two connections: once one has failed, the other's next batch stops
+/// it.
 private final class PartedSink: QueryRowSink {
-  /// Thrown into a part whose other part failed; that failure is the query's.
+  /// Thrown into the read of one connection when the other's failed; that failure is the query's.
   struct Stopped: Error {}
 
   private let sink: any QueryRowSink
@@ -307,7 +344,7 @@ private final class PartedSink: QueryRowSink {
     self.sink = sink
   }
 
-  /// A part failed: the other stops at its next batch.
+  /// One connection's read failed: the other stops at its next batch.
   func stop() {
     self.stopped.store(true, ordering: .releasing)
   }

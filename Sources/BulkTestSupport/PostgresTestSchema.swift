@@ -20,12 +20,12 @@ package struct PostgresTestSchema: Sendable {
   }
 
   /// A warehouse on the schema's cluster, of `poolSize` connections, that logs nothing and reads
-  /// whole tables of at least two `wholeTablePartBytes` in two parts.
-  package func warehouse(poolSize: Int, wholeTablePartBytes: Int64 = 16 << 20) -> PostgresWarehouse {
+  /// whole tables of at least two `wholeTableRangeBytes` on two connections, in ranges of that.
+  package func warehouse(poolSize: Int, wholeTableRangeBytes: Int64 = 8 << 20) -> PostgresWarehouse {
     PostgresWarehouse(
       url: self.cluster.url(),
       poolSize: poolSize,
-      wholeTablePartBytes: wholeTablePartBytes,
+      wholeTableRangeBytes: wholeTableRangeBytes,
       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     )
   }

@@ -155,8 +155,8 @@ struct ComparisonRunner: Sendable {
   }
 
   /// A query job of the whole table, timed from create to the last byte of its results: without
-  /// a query (`query` empty), the server exports the whole object and reads it in two parts at
-  /// once; with one, it runs the statement as written, in one part.
+  /// a query (`query` empty), the server exports the whole object and reads it on two
+  /// connections at once; with one, it runs the statement as written, on one.
   private func export(query: String) async throws -> JobMeasurement {
     let folder = try self.freshFolder()
     defer { try? FileManager.default.removeItem(at: folder) }

@@ -17,13 +17,13 @@ struct PostgresTenant {
     _ tables: String,
     cluster: PostgresCluster? = nil,
     poolSize: Int = 3,
-    wholeTablePartBytes: Int64 = 16 << 20
+    wholeTableRangeBytes: Int64 = 8 << 20
   ) async throws -> PostgresTenant {
     let schema = try await PostgresTestSchema.make(tables, in: cluster)
     return PostgresTenant(
       cluster: schema.cluster,
       tenant: Tenant(id: "acme", schema: schema.name),
-      warehouse: schema.warehouse(poolSize: poolSize, wholeTablePartBytes: wholeTablePartBytes)
+      warehouse: schema.warehouse(poolSize: poolSize, wholeTableRangeBytes: wholeTableRangeBytes)
     )
   }
 

@@ -395,13 +395,13 @@ struct QueryJobTests {
   }
 
   @Test(
-    "a query job without a query reads a large table in two parts and gives every row once",
+    "a query job without a query reads a large table on two connections and gives every row once",
     arguments: [ContentType.csv, .json]
   )
   func wholeTable(contentType: ContentType) async throws {
     let postgres = try await PostgresTenant.make(
       "CREATE TABLE numbers AS SELECT g AS n, md5(g::text) AS label FROM generate_series(1, 50000) g",
-      wholeTablePartBytes: 256 << 10
+      wholeTableRangeBytes: 256 << 10
     )
     defer { postgres.warehouse.shutdown() }
     try await withTemporaryDirectory { directory in

@@ -6,27 +6,34 @@ import Logging
 import Synchronization
 import Testing
 
-/// A whole-table export (a query job without a query) of a large plain table reads the two
-/// halves of its blocks on two connections at once, in one snapshot: every row exactly once,
-/// and the parts' failures are the query's.
-@Suite("Whole-table exports in two parts")
+/// A whole-table export (a query job without a query) of a large plain table reads its block
+/// ranges on two connections at once, in one snapshot: every row exactly once, both connections
+/// busy even when the live rows sit in the table's last blocks, and a failure of either is the
+/// query's.
+@Suite("Whole-table exports on two connections")
 struct WholeTableExportTests {
   static let rows = 40_000
+  /// The rows of `tail_live`.
+  static let live = 30_001 ... 40_000
 
   /// A schema holding `wide` (`rows` rows of about 120 bytes, about 5.5 MiB, in `id` order on
-  /// disk) and a view of it, and a warehouse that splits tables of two parts of 256 KiB.
+  /// disk), a view of it, and `tail_live`, the same with only its last quarter of rows left; and a
+  /// warehouse that reads tables of two ranges of 256 KiB or more on two connections.
   static func schema() async throws -> (schema: PostgresTestSchema, warehouse: PostgresWarehouse, tenant: Tenant) {
     let schema = try await PostgresTestSchema.make(
       """
       CREATE TABLE wide (id int PRIMARY KEY, pad text NOT NULL);
       INSERT INTO wide SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, \(Self.rows)) g;
       CREATE VIEW wide_view AS SELECT * FROM wide;
+      CREATE TABLE tail_live (id int PRIMARY KEY, pad text NOT NULL) WITH (autovacuum_enabled = false);
+      INSERT INTO tail_live SELECT * FROM wide;
+      DELETE FROM tail_live WHERE id <= \(Self.live.lowerBound - 1);
       """
     )
     let warehouse = PostgresWarehouse(
       url: schema.cluster.url(),
       poolSize: 2,
-      wholeTablePartBytes: 256 << 10,
+      wholeTableRangeBytes: 256 << 10,
       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     )
     return (schema, warehouse, Tenant(id: "tenant-\(schema.name)", schema: schema.name))
@@ -43,26 +50,28 @@ struct WholeTableExportTests {
     )
   }
 
-  /// Collects the ids of the rows it is given. The batch that holds the table's first row waits
-  /// until a batch of another part has come (at most `patience`): a read in one part never
-  /// delivers one while it waits, and notes that it did not meet one.
+  /// Collects the ids of the rows it is given. The batch that starts with the table's first live
+  /// row (`first`) waits until a batch from another connection has come (at most `patience`): a
+  /// read on one connection never delivers one while it waits, and notes that it did not meet one.
   final class MeetingSink: QueryRowSink {
     private struct State {
       var ids: [Int] = []
-      var batches = 0
       var met: Bool?
     }
 
     private let state = Mutex(State())
     private let otherBatch = DispatchSemaphore(value: 0)
+    private let first: Int
     private let patience: DispatchTime
 
-    init(patience: Duration = .seconds(20)) {
+    init(first: Int = 1, patience: Duration = .seconds(20)) {
+      self.first = first
       self.patience = .now() + .milliseconds(Int(patience.components.seconds * 1000))
     }
 
     var ids: [Int] { self.state.withLock { $0.ids } }
-    /// Whether the first part's first batch met a batch of the other part; `nil` when it never came.
+    /// Whether the batch starting with `first` met a batch of the other connection; `nil` when it
+    /// never came.
     var met: Bool? { self.state.withLock { $0.met } }
 
     func columns(_ columns: [QueryColumn]) throws {}
@@ -72,11 +81,8 @@ struct WholeTableExportTests {
       let ids = starts.map { start in
         Int(String(decoding: bytes[start...].prefix { $0 != UInt8(ascii: ",") }, as: UTF8.self)) ?? -1
       }
-      self.state.withLock {
-        $0.ids += ids
-        $0.batches += 1
-      }
-      if ids.first == 1 {
+      self.state.withLock { $0.ids += ids }
+      if ids.first == self.first {
         let met = self.otherBatch.wait(timeout: self.patience) == .success
         self.state.withLock { $0.met = met }
       } else {
@@ -85,8 +91,8 @@ struct WholeTableExportTests {
     }
   }
 
-  @Test("a large table's two halves are read at once, and every row comes exactly once")
-  func twoParts() async throws {
+  @Test("a large table is read on two connections at once, and every row comes exactly once")
+  func twoConnections() async throws {
     let (_, warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     let sink = MeetingSink()
@@ -96,8 +102,19 @@ struct WholeTableExportTests {
     #expect(sink.ids.sorted() == Array(1 ... Self.rows))
   }
 
-  @Test("the same statement not marked as a whole-table read, and a view, are read in one part")
-  func onePart() async throws {
+  @Test("a table whose live rows are all in its last blocks keeps both connections reading them")
+  func liveRowsAtTheEnd() async throws {
+    let (_, warehouse, tenant) = try await Self.schema()
+    defer { warehouse.shutdown() }
+    let sink = MeetingSink(first: Self.live.lowerBound)
+    let count = try await warehouse.export(Self.request("tail_live"), tenant: tenant, into: sink)
+    #expect(count == Int64(Self.live.count))
+    #expect(sink.met == true)
+    #expect(sink.ids.sorted() == Array(Self.live))
+  }
+
+  @Test("the same statement not marked as a whole-table read, and a view, are read with one statement")
+  func oneStatement() async throws {
     let (_, warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     for request in [Self.request("wide", wholeTable: false), Self.request("wide_view")] {
@@ -109,7 +126,7 @@ struct WholeTableExportTests {
     }
   }
 
-  /// Fails the first batch of the second part.
+  /// Fails every batch but the one starting with the first row.
   final class FailingSink: QueryRowSink {
     struct Refused: Error {}
 
@@ -121,14 +138,14 @@ struct WholeTableExportTests {
     }
   }
 
-  @Test("a part that fails fails the query with its own error, and both parts end")
-  func partFails() async throws {
+  @Test("a connection's failure fails the query with its own error, and both connections end")
+  func oneFails() async throws {
     let (_, warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     await #expect(throws: FailingSink.Refused.self) {
       try await warehouse.export(Self.request("wide"), tenant: tenant, into: FailingSink())
     }
-    // Both connections came back to the pool: a second read in two parts gets them again.
+    // Both connections came back to the pool: a second read on two connections gets them again.
     let sink = MeetingSink()
     _ = try await warehouse.export(Self.request("wide"), tenant: tenant, into: sink)
     #expect(sink.met == true)
