@@ -303,9 +303,9 @@ enum CopyTextRow {
   }
 }
 
-/// A table's blocks cut into ranges, handed out one at a time to the connections that read them:
-/// the statement of each, the last one open-ended, so rows in blocks added since the table's
-/// size was read are read too (none is visible in the snapshot, but nothing then depends on it).
+/// A table's blocks cut into ranges, handed out one at a time to the connections that read them
+/// as the statement of each. The last range is open-ended, so that what is read does not depend
+/// on the size read: a block added since holds no row of the snapshot, and is read all the same.
 private final class BlockRanges: Sendable {
   private let table: String
   private let blocks: Int64
