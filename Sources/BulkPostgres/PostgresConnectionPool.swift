@@ -82,9 +82,10 @@ package final class PostgresConnectionPool: Sendable {
   /// Starts `body` on a free connection, on that connection's queue, if one is free now and
   /// nobody waits for one; `nil` otherwise, and nothing runs.
   ///
-  /// For work that only helps a use already running, from that use's blocking body (a second
-  /// part of a query): it never waits in line, so it can neither hold up another caller nor wait
-  /// on itself. The caller must `wait()` for the result before its own use ends.
+  /// For work that only helps a use already running, from that use's blocking body (the second
+  /// connection of a whole-table export): it never waits in line, so it can neither hold up
+  /// another caller nor wait on itself. The caller must `wait()` for the result before its own
+  /// use ends.
   package func startIfFree<T: Sendable>(
     _ body: @escaping @Sendable (PostgresConnection) throws -> T
   ) -> StartedUse<T>? {
@@ -215,7 +216,11 @@ package final class StartedUse<T: Sendable>: Sendable {
   /// Blocks the calling thread until the use ends, and returns what its body returned or threw.
   package func wait() throws -> T {
     self.done.wait()
+    // Left signalled for any later call.
     self.done.signal()
-    return try self.result.withLock { $0! }.get()
+    guard let result = self.result.withLock({ $0 }) else {
+      preconditionFailure("a started use was signalled without its result")
+    }
+    return try result.get()
   }
 }
