@@ -34,8 +34,8 @@ struct ComparisonReport: Encodable, Sendable {
     /// The ratio the case should stay under.
     var targetRatio: Double
 
-    var jobMedian: Double? { Self.median(self.jobSeconds) }
-    var baselineMedian: Double? { Self.median(self.baselineSeconds) }
+    var jobMedian: Double? { self.jobSeconds.median }
+    var baselineMedian: Double? { self.baselineSeconds.median }
     /// The job's median time over the baseline's.
     var ratio: Double? {
       guard let job = self.jobMedian, let baseline = self.baselineMedian, baseline > 0 else { return nil }
@@ -75,12 +75,6 @@ struct ComparisonReport: Encodable, Sendable {
       try container.encodeIfPresent(self.ratio, forKey: .ratio)
     }
 
-    private static func median(_ values: [Double]) -> Double? {
-      guard !values.isEmpty else { return nil }
-      let sorted = values.sorted()
-      let middle = sorted.count / 2
-      return sorted.count.isMultiple(of: 2) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
-    }
   }
 
   var machine: Machine

@@ -85,8 +85,8 @@ struct S3: AsyncParsableCommand {
       }
     }
 
-    let medians = cases.map { Self.median(rates[$0]!) }
-    let cpuMedians = cases.map { Self.median(cpu[$0]!) }
+    let medians = cases.map { rates[$0]?.median ?? 0 }
+    let cpuMedians = cases.map { cpu[$0]?.median ?? 0 }
     print("\nmedians of \(self.rounds) round(s)")
     for index in cases.indices {
       print(
@@ -209,8 +209,4 @@ struct S3: AsyncParsableCommand {
 
   private static func padded(_ name: String) -> String { name.padding(toLength: 46, withPad: " ", startingAt: 0) }
 
-  private static func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-  }
 }

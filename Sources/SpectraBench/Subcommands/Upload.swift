@@ -25,6 +25,11 @@ struct Upload: AsyncParsableCommand {
   @Option(help: "Runs of each case; the median is reported.")
   var runs: Int = 3
 
+  func validate() throws {
+    guard self.megabytes >= 1 else { throw ValidationError("--megabytes \(self.megabytes) is below 1") }
+    guard self.runs >= 1 else { throw ValidationError("--runs \(self.runs) is below 1") }
+  }
+
   func run() async throws {
     let csv = SampleCSV.make(bytes: self.megabytes << 20)
     let data = Data(csv.readableBytesView)
@@ -35,7 +40,7 @@ struct Upload: AsyncParsableCommand {
     try data.write(to: file)
 
     print("upload of \(data.count) bytes of CSV in 1 MiB messages, median of \(self.runs) runs")
-    let disk = try Self.median(self.runs) { try Self.writeFile(data, in: scratch) }
+    let disk = try (0 ..< self.runs).map { _ in try Self.writeFile(data, in: scratch) }.median ?? 0
     print(Self.row("write + fsync to a file (baseline)", data.count, disk, baseline: disk, rss: nil))
     for (name, flags, sender) in [
       ("gRPC upload, 4 MiB window (default)", [String](), Sender.swift),
@@ -59,7 +64,7 @@ struct Upload: AsyncParsableCommand {
           times.append(seconds)
           peak = max(peak, rss)
         }
-        print(Self.row(name, data.count, times.sorted()[times.count / 2], baseline: disk, rss: peak))
+        print(Self.row(name, data.count, times.median ?? 0, baseline: disk, rss: peak))
       } catch let unavailable as CaseUnavailable {
         print("\(name): not available: \(unavailable.reason)")
       }
@@ -82,12 +87,6 @@ struct Upload: AsyncParsableCommand {
       seconds / baseline,
       memory as NSString
     )
-  }
-
-  private static func median(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
-    var times: [Double] = []
-    for _ in 0 ..< runs { times.append(try body()) }
-    return times.sorted()[times.count / 2]
   }
 
   private static func writeFile(_ data: Data, in folder: URL) throws -> Double {
