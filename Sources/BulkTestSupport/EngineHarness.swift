@@ -12,6 +12,8 @@ package struct EngineHarness {
   package let catalog: SQLiteJobCatalog
   package let staging: SpooledStagingStore
   package let warehouse: SQLiteWarehouse
+  /// The warehouse the engine loads into: `base` or `warehouse`, as `wrapping` wrapped it.
+  package let engineWarehouse: any Warehouse
   package let engine: JobEngine
   package let service: JobService
   package let tenant: Tenant
@@ -54,9 +56,10 @@ package struct EngineHarness {
     self.warehouse = try SQLiteWarehouse(directory: "\(directory)/warehouse")
     let catalog = catalogWrapping?(self.catalog) ?? self.catalog
     let events = InProcessJobEvents()
+    self.engineWarehouse = wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse
     self.engine = JobEngine(
       catalog: catalog,
-      warehouse: wrapping?(base ?? self.warehouse) ?? base ?? self.warehouse,
+      warehouse: self.engineWarehouse,
       staging: self.staging,
       events: events,
       limits: limits,

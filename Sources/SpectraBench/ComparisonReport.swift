@@ -74,7 +74,6 @@ struct ComparisonReport: Encodable, Sendable {
       try container.encodeIfPresent(self.baselineMedian, forKey: .baselineMedian)
       try container.encodeIfPresent(self.ratio, forKey: .ratio)
     }
-
   }
 
   var machine: Machine

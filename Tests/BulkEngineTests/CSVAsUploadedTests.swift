@@ -34,12 +34,8 @@ struct CSVAsUploadedTests {
     return try await withTemporaryDirectory { directory in
       var settings = EngineSettings(workers: 2)
       settings.chunkRecords = chunkRecords
-      let recording = Mutex<RecordingWarehouse?>(nil)
-      let harness = try postgres.harness(directory: directory, settings: settings) { base in
-        let wrapped = RecordingWarehouse(base)
-        recording.withLock { $0 = wrapped }
-        return wrapped
-      }
+      let harness = try postgres.harness(directory: directory, settings: settings) { RecordingWarehouse($0) }
+      let recording = try #require(harness.engineWarehouse as? RecordingWarehouse)
       let spec = JobSpec(
         operation: operation,
         object: object,
@@ -47,7 +43,7 @@ struct CSVAsUploadedTests {
         columnDelimiter: delimiter
       )
       let job = try await harness.run(spec, csv: csv)
-      let calls = recording.withLock { $0?.calls.withLock { $0 } } ?? [:]
+      let calls = recording.calls.withLock { $0 }
       let rows = try postgres.psql("SELECT t::text FROM \(object) t").split(separator: "\n").sorted()
       return (
         job, calls, rows, try await harness.results(job, .failed).text, try await harness.results(job, .successful).text
@@ -144,12 +140,8 @@ struct CSVAsUploadedTests {
     try await withTemporaryDirectory { directory in
       var settings = EngineSettings(workers: 2)
       settings.chunkRecords = 4
-      let recording = Mutex<RecordingWarehouse?>(nil)
-      let harness = try EngineHarness(directory: directory, settings: settings) { base in
-        let wrapped = RecordingWarehouse(base)
-        recording.withLock { $0 = wrapped }
-        return wrapped
-      }
+      let harness = try EngineHarness(directory: directory, settings: settings) { RecordingWarehouse($0) }
+      let recording = try #require(harness.engineWarehouse as? RecordingWarehouse)
       try harness.sql(
         """
         CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT, amount NUMERIC, ratio REAL,
@@ -160,7 +152,7 @@ struct CSVAsUploadedTests {
       let rows = try harness.rows(
         "SELECT *, typeof(id), typeof(note), typeof(amount), typeof(ratio), typeof(active) FROM items ORDER BY id"
       )
-      let calls = recording.withLock { $0?.calls.withLock { $0 } } ?? [:]
+      let calls = recording.calls.withLock { $0 }
       return (job, calls, rows, try await harness.results(job, .failed).text)
     }
   }
@@ -203,15 +195,11 @@ struct CSVAsUploadedTests {
   @Test("an upsert into SQLite binds the CSV as uploaded: a repeated key applies in order, each record created or not")
   func upsertSQLite() async throws {
     try await withTemporaryDirectory { directory in
-      let recording = Mutex<RecordingWarehouse?>(nil)
-      let harness = try EngineHarness(directory: directory, settings: EngineSettings(workers: 1)) { base in
-        let wrapped = RecordingWarehouse(base)
-        recording.withLock { $0 = wrapped }
-        return wrapped
-      }
+      let harness = try EngineHarness(directory: directory, settings: EngineSettings(workers: 1)) { RecordingWarehouse($0) }
+      let recording = try #require(harness.engineWarehouse as? RecordingWarehouse)
       try harness.sql("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL); INSERT INTO items VALUES (1, 'old'), (2, 'old');")
       let job = try await harness.run(JobSpec(operation: .upsert, object: "items", externalIDField: "id"), csv: Self.upsert)
-      #expect(recording.withLock { $0?.calls.withLock { $0 } } == [0: [true]])
+      #expect(recording.calls.withLock { $0 } == [0: [true]])
       #expect(try await harness.results(job, .successful).text == Self.upserted)
       #expect(try harness.rows("SELECT id, name FROM items ORDER BY id") == [["1", "c"], ["2", "old"], ["3", "b"], ["4", "d"]])
     }

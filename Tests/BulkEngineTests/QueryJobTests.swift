@@ -405,12 +405,8 @@ struct QueryJobTests {
     )
     defer { postgres.warehouse.shutdown() }
     try await withTemporaryDirectory { directory in
-      let recording = Mutex<RecordingWarehouse?>(nil)
-      let harness = try postgres.harness(directory: directory, settings: Self.settings()) { base in
-        let wrapped = RecordingWarehouse(base)
-        recording.withLock { $0 = wrapped }
-        return wrapped
-      }
+      let harness = try postgres.harness(directory: directory, settings: Self.settings()) { RecordingWarehouse($0) }
+      let recording = try #require(harness.engineWarehouse as? RecordingWarehouse)
       for query in ["", "SELECT * FROM numbers"] {
         let job = try await harness.service.createJob(
           JobSpec(operation: .query, object: "numbers", contentType: contentType, query: query),
@@ -428,7 +424,7 @@ struct QueryJobTests {
           : ((try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]) ?? []).compactMap { $0["n"] as? Int }
         #expect(numbers.sorted() == Array(1 ... 50_000), "query \(query)")
       }
-      let wholeTables = recording.withLock { $0?.wholeTables.withLock { $0 } }
+      let wholeTables = recording.wholeTables.withLock { $0 }
       #expect(wholeTables == ["numbers", nil])
     }
   }

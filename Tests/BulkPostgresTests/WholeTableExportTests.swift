@@ -2,7 +2,6 @@ import BulkCore
 import BulkPostgres
 import BulkTestSupport
 import Foundation
-import Logging
 import Synchronization
 import Testing
 
@@ -16,10 +15,11 @@ struct WholeTableExportTests {
   /// The rows of `tail_live`.
   static let live = 30_001 ... 40_000
 
-  /// A schema holding `wide` (`rows` rows of about 120 bytes, about 5.5 MiB, in `id` order on
-  /// disk), a view of it, and `tail_live`, the same with only its last quarter of rows left; and a
-  /// warehouse that reads tables of two ranges of 256 KiB or more on two connections.
-  static func schema() async throws -> (schema: PostgresTestSchema, warehouse: PostgresWarehouse, tenant: Tenant) {
+  /// The tenant of a new schema holding `wide` (`rows` rows of about 120 bytes, about 5.5 MiB, in
+  /// `id` order on disk), a view of it, and `tail_live`, the same with only its last quarter of
+  /// rows left; and a warehouse that reads tables of two ranges of 256 KiB or more on two
+  /// connections.
+  static func schema() async throws -> (warehouse: PostgresWarehouse, tenant: Tenant) {
     let schema = try await PostgresTestSchema.make(
       """
       CREATE TABLE wide (id int PRIMARY KEY, pad text NOT NULL);
@@ -30,13 +30,8 @@ struct WholeTableExportTests {
       DELETE FROM tail_live WHERE id <= \(Self.live.lowerBound - 1);
       """
     )
-    let warehouse = PostgresWarehouse(
-      url: schema.cluster.url(),
-      poolSize: 2,
-      wholeTableRangeBytes: 256 << 10,
-      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    )
-    return (schema, warehouse, Tenant(id: "tenant-\(schema.name)", schema: schema.name))
+    let tenant = Tenant(id: "tenant-\(schema.name)", schema: schema.name)
+    return (schema.warehouse(poolSize: 2, wholeTableRangeBytes: 256 << 10), tenant)
   }
 
   static func request(_ object: String, wholeTable: Bool = true) -> QueryRequest {
@@ -93,7 +88,7 @@ struct WholeTableExportTests {
 
   @Test("a large table is read on two connections at once, and every row comes exactly once")
   func twoConnections() async throws {
-    let (_, warehouse, tenant) = try await Self.schema()
+    let (warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     let sink = MeetingSink()
     let count = try await warehouse.export(Self.request("wide"), tenant: tenant, into: sink)
@@ -104,7 +99,7 @@ struct WholeTableExportTests {
 
   @Test("a table whose live rows are all in its last blocks keeps both connections reading them")
   func liveRowsAtTheEnd() async throws {
-    let (_, warehouse, tenant) = try await Self.schema()
+    let (warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     let sink = MeetingSink(first: Self.live.lowerBound)
     let count = try await warehouse.export(Self.request("tail_live"), tenant: tenant, into: sink)
@@ -115,7 +110,7 @@ struct WholeTableExportTests {
 
   @Test("the same statement not marked as a whole-table read, and a view, are read with one statement")
   func oneStatement() async throws {
-    let (_, warehouse, tenant) = try await Self.schema()
+    let (warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     for request in [Self.request("wide", wholeTable: false), Self.request("wide_view")] {
       let sink = MeetingSink(patience: .milliseconds(300))
@@ -140,7 +135,7 @@ struct WholeTableExportTests {
 
   @Test("a connection's failure fails the query with its own error, and both connections end")
   func oneFails() async throws {
-    let (_, warehouse, tenant) = try await Self.schema()
+    let (warehouse, tenant) = try await Self.schema()
     defer { warehouse.shutdown() }
     await #expect(throws: FailingSink.Refused.self) {
       try await warehouse.export(Self.request("wide"), tenant: tenant, into: FailingSink())

@@ -30,10 +30,13 @@ struct Compare: AsyncParsableCommand {
   @Option(help: "The server's --chunk-records; its default when absent.")
   var chunkRecords: Int?
 
-  @Option(
-    help: "Cases to run, comma separated: insert, upsert, export, export_query, export_grpcio, sqlite_insert, sqlite_insert_rollback."
-  )
-  var cases = "insert,upsert,export,export_query,export_grpcio,sqlite_insert,sqlite_insert_rollback"
+  /// Every case, in the order they run.
+  static let caseNames = [
+    "insert", "upsert", "export", "export_query", "export_grpcio", "sqlite_insert", "sqlite_insert_rollback",
+  ]
+
+  @Option(help: "Cases to run, comma separated: \(Compare.caseNames.joined(separator: ", ")).")
+  var cases = Compare.caseNames.joined(separator: ",")
 
   /// How long a job may take before the case is abandoned: a server that never finishes a job
   /// must not hang the benchmark.
@@ -50,7 +53,7 @@ struct Compare: AsyncParsableCommand {
   func validate() throws {
     guard self.rows > 0 else { throw ValidationError("--rows must be positive") }
     guard self.rounds > 0 else { throw ValidationError("--rounds must be positive") }
-    let known = Set(["insert", "upsert", "export", "export_query", "export_grpcio", "sqlite_insert", "sqlite_insert_rollback"])
+    let known = Set(Self.caseNames)
     for name in self.selectedCases where !known.contains(name) {
       throw ValidationError("unknown case '\(name)'; the cases are \(known.sorted().joined(separator: ", "))")
     }
